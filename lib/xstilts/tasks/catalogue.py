@@ -1,0 +1,3 @@
+"""Import every task-family module so that each registers its tasks."""
+
+from . import embedded  # noqa: F401

