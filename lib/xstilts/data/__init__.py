@@ -1,0 +1,1 @@
+"""Curated data: the split store, subsampling, manifests, leakage audit and domain profile."""

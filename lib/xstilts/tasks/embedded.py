@@ -1,0 +1,1 @@
+"""Embedded tasks (registry packages): filled in by the task-family modules."""
