@@ -1,0 +1,62 @@
+# xstilts: two commands do all the set-up on a fresh machine.
+#   make study   venv + kernel + embedded assets, then the default study (runs/, reports/)
+#   make test    the same set-up, then the whole suite (unit, nbval, end-to-end quick study)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+STUDY  ?= params/default.yaml
+JOBS   ?= 1
+export TQDM_MININTERVAL ?= 5
+
+.PHONY: setup assets study test test-fast lint format bench report status tasks dry-run slurm-up slurm-down clean
+
+setup: $(STAMP)
+
+# pip is pinned: newer pips refuse to even download the bigbench sdist (direct-URL dependency).
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "pip==25.0.1"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name xstilts --display-name "Python (xstilts)" >/dev/null
+	touch $(STAMP)
+
+assets: $(STAMP)
+	$(BIN)/python -m xstilts assets
+
+study: assets
+	$(BIN)/python -m xstilts run $(STUDY) --jobs $(JOBS)
+
+report: $(STAMP)
+	$(BIN)/python -m xstilts report $(STUDY)
+
+status: $(STAMP)
+	$(BIN)/python -m xstilts status $(STUDY)
+
+dry-run: $(STAMP)
+	$(BIN)/python -m xstilts run $(STUDY) --dry-run
+
+tasks: $(STAMP)
+	$(BIN)/python -m xstilts tasks
+
+test: assets
+	TQDM_DISABLE=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests
+	TQDM_DISABLE=1 $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
+
+test-fast: $(STAMP)
+	TQDM_DISABLE=1 $(BIN)/python -m pytest -q -m "not slow and not e2e" tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check lib tests bench notebooks
+	$(BIN)/ruff format --check lib tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix lib tests bench notebooks
+	$(BIN)/ruff format lib tests bench
+
+bench: assets
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf runs reports/*/ reports/index.html
