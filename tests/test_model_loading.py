@@ -1,0 +1,134 @@
+"""Loading encoders / tokenizers by name: local dirs, T5 encoders, MLM-head detection, offline."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+from transformers import (
+    MT5Config,
+    MT5EncoderModel,
+    PreTrainedTokenizerFast,
+    T5Config,
+    T5EncoderModel,
+    XLMRobertaConfig,
+    XLMRobertaForMaskedLM,
+    XLMRobertaModel,
+)
+from xstilts.models.loading import (
+    EMBEDDED,
+    ModelNotAvailableError,
+    has_mlm_head,
+    load_encoder,
+    load_tokenizer,
+    resolve_model,
+)
+
+TINY = dict(
+    vocab_size=40,
+    hidden_size=16,
+    num_hidden_layers=1,
+    num_attention_heads=2,
+    intermediate_size=32,
+    max_position_embeddings=40,
+    pad_token_id=1,
+)
+
+
+def _tiny_tokenizer(path):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    words = ["<s>", "<pad>", "</s>", "<unk>", "hello", "world", "bonjour", "monde"]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+    )
+    fast.save_pretrained(path)
+
+
+@pytest.fixture(scope="module")
+def xlmr_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny-xlmr")
+    torch.manual_seed(0)
+    XLMRobertaModel(XLMRobertaConfig(**TINY)).save_pretrained(path)
+    _tiny_tokenizer(path)
+    return path
+
+
+def test_local_xlmr_dir_loads_without_pooler(xlmr_dir):
+    assert resolve_model(str(xlmr_dir)) == str(xlmr_dir)
+    model = load_encoder(str(xlmr_dir))
+    assert isinstance(model, XLMRobertaModel)
+    assert model.pooler is None
+    tok = load_tokenizer(str(xlmr_dir))
+    batch = tok(["hello world", "bonjour monde zzz"], padding=True, return_tensors="pt")
+    assert batch["input_ids"].tolist() == [[4, 5, 1], [6, 7, 3]]
+    out = model(**batch).last_hidden_state
+    assert out.shape == (2, 3, 16)
+    assert not has_mlm_head(str(xlmr_dir))
+
+
+def test_local_weights_match_saved(xlmr_dir):
+    torch.manual_seed(0)
+    reference = XLMRobertaModel(XLMRobertaConfig(**TINY))
+    loaded = load_encoder(str(xlmr_dir))
+    for name, param in loaded.state_dict().items():
+        assert torch.equal(param, reference.state_dict()[name]), name
+
+
+def test_mlm_checkpoint_detected(tmp_path):
+    XLMRobertaForMaskedLM(XLMRobertaConfig(**TINY)).save_pretrained(tmp_path)
+    assert has_mlm_head(str(tmp_path))
+    # the encoder still loads from an MLM checkpoint (head weights are ignored)
+    assert isinstance(load_encoder(str(tmp_path)), XLMRobertaModel)
+
+
+@pytest.mark.parametrize(
+    ("config_cls", "model_cls"), [(T5Config, T5EncoderModel), (MT5Config, MT5EncoderModel)]
+)
+def test_t5_family_loads_encoder_only(tmp_path, config_cls, model_cls):
+    config = config_cls(
+        vocab_size=40,
+        d_model=16,
+        d_kv=8,
+        d_ff=32,
+        num_layers=1,
+        num_heads=2,
+        decoder_start_token_id=0,
+    )
+    model_cls(config).save_pretrained(tmp_path)
+    model = load_encoder(str(tmp_path))
+    assert type(model) is model_cls
+    assert not has_mlm_head(str(tmp_path))
+    hidden = model(input_ids=torch.tensor([[4, 5, 1]])).last_hidden_state
+    assert hidden.shape == (1, 3, 16)
+
+
+def test_offline_uncached_hub_id_fails_fast(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    fake = "xstilts-test/no-such-model-7f3a"
+    for load in (load_encoder, load_tokenizer):
+        start = time.monotonic()
+        with pytest.raises(ModelNotAvailableError) as info:
+            load(fake)
+        assert time.monotonic() - start < 5
+        message = str(info.value)
+        assert fake in message
+        assert EMBEDDED in message and "local" in message
+
+
+def test_bad_names_are_rejected_clearly(tmp_path):
+    with pytest.raises(ModelNotAvailableError, match="embedded:nope"):
+        resolve_model("embedded:nope")
+    with pytest.raises(ModelNotAvailableError, match="not a directory"):
+        resolve_model(str(tmp_path / "missing"))
+    assert resolve_model("FacebookAI/xlm-roberta-base") == "FacebookAI/xlm-roberta-base"
+    with pytest.raises(ValueError, match="trust_remote_code"):
+        load_encoder(str(tmp_path), trust_remote_code=True)
