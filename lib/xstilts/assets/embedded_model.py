@@ -9,6 +9,7 @@ registry packages fetched by :mod:`xstilts.assets.fetch`; the converted director
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -195,18 +196,29 @@ def convert(out_dir: Path) -> None:
     steps.close()
 
 
-def ensure_embedded_model() -> Path:
-    """The converted model directory, converting on first use (atomically)."""
-    target = embedded_model_dir()
+def _is_converted(target: Path) -> bool:
     marker = target / "conversion.json"
-    if marker.exists():
-        try:
-            if json.loads(marker.read_text())["conversion_version"] == CONVERSION_VERSION:
-                return target
-        except (ValueError, KeyError):
-            pass
-    log.info("converting the embedded %s into %s (once)", MODEL_NAME, target)
-    with atomic_path(target) as tmp:
-        tmp.mkdir()
-        convert(tmp)
+    try:
+        return json.loads(marker.read_text())["conversion_version"] == CONVERSION_VERSION
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def ensure_embedded_model() -> Path:
+    """The converted model directory, converting on first use (atomically, once per cache).
+
+    A lock file serialises concurrent first calls (parallel stages), so none of them replaces a
+    directory another is reading.
+    """
+    target = embedded_model_dir()
+    if _is_converted(target):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (target.parent / f".{MODEL_NAME}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _is_converted(target):
+            log.info("converting the embedded %s into %s (once)", MODEL_NAME, target)
+            with atomic_path(target) as tmp:
+                tmp.mkdir()
+                convert(tmp)
     return target
