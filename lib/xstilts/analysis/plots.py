@@ -1,0 +1,239 @@
+"""Figures (seaborn / matplotlib, Agg). Every figure names its seeds, languages and tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .results import BASELINE  # noqa: E402
+
+ALPHA = 0.05
+DOMAIN_ORDER = ("general", "legal", "biomedical", "hospitality", "commerce", "other", "unknown")
+
+
+def save(fig, name: str, figure_dir: str | Path) -> dict[str, Path]:
+    """Write ``<name>.png`` (150 dpi) and ``<name>.svg``; close the figure."""
+    figure_dir = Path(figure_dir)
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for ext in ("png", "svg"):
+        path = figure_dir / f"{name}.{ext}"
+        tmp = path.with_name(f".{path.name}.tmp")
+        fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight", metadata=_metadata(ext))
+        tmp.replace(path)
+        out[ext] = path
+    plt.close(fig)
+    return out
+
+
+def _metadata(ext: str) -> dict:
+    # deterministic files: no creation dates
+    return {"Date": None} if ext == "svg" else {"Software": None}
+
+
+def intermediate_order(frame: pd.DataFrame) -> list[str]:
+    """Intermediate tasks grouped by domain (study domains first), then by name."""
+    doms = frame.groupby("intermediate")["intermediate_domain"].first()
+    rank = {d: i for i, d in enumerate(DOMAIN_ORDER)}
+    return sorted(doms.index, key=lambda t: (rank.get(doms[t], len(rank)), doms[t], t))
+
+
+def heatmap(cells: pd.DataFrame, n_seeds: int, n_languages: str):
+    """Δ intermediate × target; diverging colours centred on 0; ★ where FDR q < 0.05."""
+    rows = intermediate_order(cells)
+    cols = sorted(cells["target"].unique())
+    delta = cells.pivot(index="intermediate", columns="target", values="delta").reindex(
+        index=rows, columns=cols
+    )
+    q = cells.pivot(index="intermediate", columns="target", values="q").reindex(
+        index=rows, columns=cols
+    )
+    labels = delta.map(lambda v: "" if pd.isna(v) else f"{v:+.2f}") + q.map(
+        lambda v: "★" if pd.notna(v) and v < ALPHA else ""
+    )
+    lim = float(np.nanmax(np.abs(delta.to_numpy()))) if delta.notna().any().any() else 1.0
+    fig, ax = plt.subplots(figsize=(1.2 * len(cols) + 3.5, 0.55 * len(rows) + 2))
+    sns.heatmap(
+        delta,
+        ax=ax,
+        cmap="RdBu",
+        center=0,
+        vmin=-lim,
+        vmax=lim,
+        annot=labels,
+        fmt="",
+        linewidths=0.5,
+        cbar_kws={"label": "Δ vs bare model (points)"},
+    )
+    doms = cells.groupby("intermediate")["intermediate_domain"].first()
+    ax.set_yticklabels([f"{t}  [{doms[t]}]" for t in rows], rotation=0)
+    for i in range(1, len(rows)):
+        if doms[rows[i]] != doms[rows[i - 1]]:
+            ax.axhline(i, color="black", linewidth=1.5)
+    ax.set_xlabel("target task")
+    ax.set_ylabel("intermediate task [domain]")
+    ax.set_title(
+        f"Δ = intermediate-trained − bare, mean over languages and seeds\n"
+        f"seeds={n_seeds}, languages/target={n_languages}, tests={len(cells)}; "
+        f"★ BH q < {ALPHA} (sign-flip permutation over languages)",
+        fontsize=9,
+    )
+    return fig
+
+
+def language_bars(deltas: pd.DataFrame, languages: pd.DataFrame):
+    """Per-language Δ (mean over seeds) per target; languages ordered by script then family.
+    Error bars: 95% percentile-bootstrap CI over seeds (seaborn) from 3 seeds on, else min–max."""
+    meta = languages.set_index("iso")
+    targets = sorted(deltas["target"].unique())
+    hue_order = intermediate_order(deltas)
+    fig, axes = plt.subplots(len(targets), 1, figsize=(10, 2.8 * len(targets)), squeeze=False)
+    for ax, target in zip(axes[:, 0], targets, strict=True):
+        frame = deltas[deltas["target"] == target]
+        langs = sorted(
+            frame["language"].unique(),
+            key=lambda c: (str(meta["script"].get(c, "")), str(meta["family"].get(c, "")), c),
+        )
+        names = [f"{c}\n{meta['script'].get(c, '?')}" for c in langs]
+        seeds = frame["seed"].nunique()
+        errorbar, what = (
+            (("ci", 95), "95% bootstrap CI over seeds")
+            if seeds >= 3
+            else (("pi", 100), "min–max over seeds")
+        )
+        sns.barplot(
+            frame,
+            x="language",
+            y="delta",
+            hue="intermediate",
+            order=langs,
+            hue_order=hue_order,
+            errorbar=errorbar,
+            ax=ax,
+            palette="tab10",
+            err_kws={"linewidth": 1},
+        )
+        ax.set_xticks(range(len(langs)), names, fontsize=8)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_ylabel("Δ (points)")
+        ax.set_xlabel("")
+        ax.set_title(
+            f"{target}: Δ per language (seeds={seeds}, languages={len(langs)}; error bars: {what})",
+            fontsize=9,
+        )
+        ax.legend(fontsize=7, ncol=min(4, len(hue_order)), loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def seed_spread(task_scores: pd.DataFrame):
+    """Language-averaged score per seed for every intermediate task; dashed line: baseline mean."""
+    targets = sorted(task_scores["target"].unique())
+    order = [BASELINE] + [t for t in intermediate_order(task_scores) if t != BASELINE]
+    order = [t for t in order if t in set(task_scores["intermediate"])]
+    fig, axes = plt.subplots(1, len(targets), figsize=(3.6 * len(targets), 3.8), squeeze=False)
+    for ax, target in zip(axes[0], targets, strict=True):
+        frame = task_scores[task_scores["target"] == target]
+        sns.stripplot(
+            frame, x="intermediate", y="score", order=order, ax=ax, color="0.4", size=5, jitter=0.15
+        )
+        sns.pointplot(
+            frame,
+            x="intermediate",
+            y="score",
+            order=order,
+            ax=ax,
+            color="C3",
+            errorbar=None,
+            markers="_",
+            markersize=14,
+            linestyle="none",
+        )
+        base = frame.loc[frame["intermediate"] == BASELINE, "score"].mean()
+        if pd.notna(base):
+            ax.axhline(base, color="C0", linestyle="--", linewidth=1, label="baseline mean")
+        ax.tick_params(axis="x", rotation=60, labelsize=8)
+        ax.set_xlabel("")
+        ax.set_ylabel(f"{frame['metric'].iloc[0]} (points)")
+        ax.set_title(
+            f"{target} (seeds={frame['seed'].nunique()}, "
+            f"languages={int(frame['n_languages'].max())})",
+            fontsize=9,
+        )
+    fig.suptitle(
+        "Seed spread: language-averaged score per seed (dots), mean (red), baseline (dashed)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def similarity_scatter(
+    frame: pd.DataFrame, x: str, rho: float, p: float, n_seeds: int, xlabel: str
+):
+    """Δ (per intermediate × target cell) against a similarity/fertility measure, with a linear trend."""
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    sns.regplot(frame, x=x, y="delta", ax=ax, scatter=False, color="0.5", line_kws={"linewidth": 1})
+    sns.scatterplot(
+        frame,
+        x=x,
+        y="delta",
+        hue="intermediate_domain" if "intermediate_domain" in frame else None,
+        style="target" if "target" in frame else None,
+        ax=ax,
+        s=50,
+    )
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Δ (points)")
+    ax.set_title(
+        f"Spearman ρ = {rho:+.2f} (p = {p:.3g}, n = {len(frame)} points, seeds={n_seeds})",
+        fontsize=9,
+    )
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def retrieval_layers(forget: pd.DataFrame):
+    """Retrieval accuracy per layer (mean over languages): bare model vs after intermediate training."""
+    targets = sorted(forget["target"].unique())
+    fig, axes = plt.subplots(1, len(targets), figsize=(4.8 * len(targets), 3.8), squeeze=False)
+    for ax, target in zip(axes[0], targets, strict=True):
+        frame = forget[forget["target"] == target]
+        before = frame.groupby("layer")["before"].mean()
+        ax.plot(
+            before.index,
+            before.values,
+            color="black",
+            linestyle="--",
+            marker="o",
+            label="bare model",
+        )
+        after = frame.groupby(["intermediate", "layer"])["after"].mean().reset_index()
+        sns.lineplot(
+            after,
+            x="layer",
+            y="after",
+            hue="intermediate",
+            marker="o",
+            ax=ax,
+            hue_order=intermediate_order(frame),
+        )
+        ax.set_ylabel("accuracy (points)")
+        ax.set_title(
+            f"{target} (languages={frame['language'].nunique()}, "
+            f"seeds={int(frame['n_seeds'].max())})",
+            fontsize=9,
+        )
+        ax.legend(fontsize=7)
+    fig.suptitle("Retrieval accuracy per layer before/after intermediate training", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,147 @@
+"""XTREME-style scores: primary metric per language, averages over languages, groups, and Δ vs baseline.
+
+All scores are in points (0–100): metrics reported on a 0–1 scale are multiplied by 100.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .results import BASELINE
+
+EM_KEYS = ("exact_match", "em", "exact")
+GROUPS = {
+    "single": "classification",
+    "pair": "classification",
+    "multiple_choice": "classification",
+    "tagging": "structured prediction",
+    "qa": "QA",
+    "retrieval": "retrieval",
+}
+GROUP_ORDER = ("classification", "structured prediction", "QA", "retrieval")
+KEY = ["intermediate", "intermediate_domain", "target", "language", "seed"]
+
+
+def _points(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.copy()
+    scale = df.groupby(["target", "metric"])["value"].transform(
+        lambda v: 100.0 if v.max() <= 1.0 else 1.0
+    )
+    df["value"] = df["value"] * scale
+    return df
+
+
+def primary_scores(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (intermediate, target, language, seed): ``score`` = the task's primary metric.
+
+    QA scores are (EM + F1) / 2, with ``em`` and ``f1`` kept alongside.
+    """
+    main = _points(results[results["layer"].isna()])
+    out = []
+    for (target, fmt, primary), grp in main.groupby(
+        ["target", "format", "primary_metric"], dropna=False
+    ):
+        wide = grp.pivot_table(
+            index=KEY + ["intermediate_format"], columns="metric", values="value", aggfunc="first"
+        ).reset_index()
+        if fmt == "qa":
+            em = next((k for k in EM_KEYS if k in wide), None)
+            if em is None or "f1" not in wide:
+                raise ValueError(
+                    f"target {target!r} (qa): need EM ({'/'.join(EM_KEYS)}) and f1, "
+                    f"have {sorted(grp['metric'].unique())}"
+                )
+            wide["em"], wide["f1"] = wide[em], wide["f1"]
+            wide["score"] = (wide["em"] + wide["f1"]) / 2
+            label = "(EM+F1)/2"
+        else:
+            if primary not in wide:
+                raise ValueError(
+                    f"target {target!r}: primary metric {primary!r} missing, "
+                    f"have {sorted(grp['metric'].unique())}"
+                )
+            wide["score"] = wide[primary]
+            label = primary
+        wide["format"], wide["metric"] = fmt, label
+        wide["group"] = GROUPS.get(fmt, "other")
+        cols = KEY + ["intermediate_format", "format", "group", "metric", "score"]
+        out.append(wide[cols + [c for c in ("em", "f1") if c in wide and fmt == "qa"]])
+    if not out:
+        return pd.DataFrame(
+            columns=KEY + ["intermediate_format", "format", "group", "metric", "score"]
+        )
+    return pd.concat(out, ignore_index=True)
+
+
+def task_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """Average over languages per (intermediate, target, seed) (the XTREME task score)."""
+    return (
+        scores.groupby(
+            ["intermediate", "intermediate_domain", "target", "group", "metric", "seed"],
+            dropna=False,
+        )
+        .agg(score=("score", "mean"), n_languages=("language", "nunique"))
+        .reset_index()
+    )
+
+
+def group_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """XTREME group averages (mean over the group's tasks) and ``overall`` (mean over covered groups),
+    per intermediate and seed."""
+    per_task = task_scores(scores)
+    groups = (
+        per_task.groupby(["intermediate", "intermediate_domain", "group", "seed"], dropna=False)
+        .agg(score=("score", "mean"), n_tasks=("target", "nunique"))
+        .reset_index()
+    )
+    overall = (
+        groups.groupby(["intermediate", "intermediate_domain", "seed"], dropna=False)
+        .agg(score=("score", "mean"), n_tasks=("n_tasks", "sum"))
+        .reset_index()
+    )
+    overall["group"] = "overall"
+    return pd.concat([groups, overall], ignore_index=True)
+
+
+def summary_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± sd over seeds of each task score and group score; one row per intermediate."""
+    per_task = task_scores(scores).rename(columns={"target": "column"})
+    groups = group_scores(scores).rename(columns={"group": "column"})
+    both = pd.concat(
+        [
+            per_task[["intermediate", "column", "seed", "score"]],
+            groups[["intermediate", "column", "seed", "score"]],
+        ]
+    )
+    agg = (
+        both.groupby(["intermediate", "column"])
+        .agg(mean=("score", "mean"), sd=("score", "std"), seeds=("seed", "nunique"))
+        .reset_index()
+    )
+    return agg
+
+
+def deltas(scores: pd.DataFrame) -> pd.DataFrame:
+    """Δ = intermediate-trained − bare-pretrained score per (intermediate, target, language, seed).
+
+    Paired by seed where the baseline has that seed (``paired`` True); otherwise the baseline's mean
+    over its seeds is subtracted (``paired`` False).
+    """
+    base = scores[scores["intermediate"] == BASELINE]
+    if base.empty:
+        raise ValueError(
+            "no baseline runs (target runs with intermediate = null): cannot compute Δ"
+        )
+    by_seed = base.set_index(["target", "language", "seed"])["score"]
+    by_mean = base.groupby(["target", "language"])["score"].mean()
+    trained = scores[scores["intermediate"] != BASELINE].copy()
+    seed_key = pd.MultiIndex.from_frame(trained[["target", "language", "seed"]])
+    mean_key = pd.MultiIndex.from_frame(trained[["target", "language"]])
+    paired = by_seed.reindex(seed_key).to_numpy()
+    fallback = by_mean.reindex(mean_key).to_numpy()
+    trained["paired"] = ~pd.isna(paired)
+    trained["baseline"] = [
+        p if ok else f for p, f, ok in zip(paired, fallback, trained["paired"], strict=True)
+    ]
+    trained["delta"] = trained["score"] - trained["baseline"]
+    return trained[~trained["baseline"].isna()].reset_index(drop=True)
