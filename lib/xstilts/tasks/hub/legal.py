@@ -1,0 +1,215 @@
+"""Legal tasks: LexGLUE LEDGAR and UNFAIR-ToS, ContractNLI, two LegalBench tasks (intermediates)
+and MultiEURLEX (cross-lingual target).
+
+Multi-label sources, and the single-label choice made for each:
+
+* ``unfair_tos``: 8 unfair-term categories, and most clauses have none. We predict **fair (0) vs
+  unfair (1)** (any category): the binary question the categories refine, with no arbitrary pick
+  between co-occurring categories. The category names stay in the row's ``categories``.
+* ``multi_eurlex``: level-1 EUROVOC concepts (21). The label is the **first concept in the hub's
+  label list**; the full list stays in the row's ``labels`` for multi-label metrics.
+  ``single_label_only=True`` keeps only documents with exactly one concept instead.
+"""
+
+from __future__ import annotations
+
+from ...languages import TASK_LANGUAGES
+from ..registry import Source
+from ..schema import Format, SchemaError
+from . import raw
+from .loading import hub_fetch, label_index, register_hub_task
+
+LEDGAR_LABELS = tuple(
+    "Adjustments, Agreements, Amendments, Anti-Corruption Laws, Applicable Laws, Approvals, Arbitration, "
+    "Assignments, Assigns, Authority, Authorizations, Base Salary, Benefits, Binding Effects, Books, Brokers, "
+    "Capitalization, Change In Control, Closings, Compliance With Laws, Confidentiality, Consent To Jurisdiction, "
+    "Consents, Construction, Cooperation, Costs, Counterparts, Death, Defined Terms, Definitions, Disability, "
+    "Disclosures, Duties, Effective Dates, Effectiveness, Employment, Enforceability, Enforcements, "
+    "Entire Agreements, Erisa, Existence, Expenses, Fees, Financial Statements, Forfeitures, Further Assurances, "
+    "General, Governing Laws, Headings, Indemnifications, Indemnity, Insurances, Integration, "
+    "Intellectual Property, Interests, Interpretations, Jurisdictions, Liens, Litigations, Miscellaneous, "
+    "Modifications, No Conflicts, No Defaults, No Waivers, Non-Disparagement, Notices, Organizations, "
+    "Participations, Payments, Positions, Powers, Publicity, Qualifications, Records, Releases, Remedies, "
+    "Representations, Sales, Sanctions, Severability, Solvency, Specific Performance, "
+    "Submission To Jurisdiction, Subsidiaries, Successors, Survival, Tax Withholdings, Taxes, Terminations, "
+    "Terms, Titles, Transactions With Affiliates, Use Of Proceeds, Vacations, Venues, Vesting, "
+    "Waiver Of Jury Trials, Waivers, Warranties, Withholdings".split(", ")
+)
+UNFAIR_TOS_CATEGORIES = (
+    "Limitation of liability",
+    "Unilateral termination",
+    "Unilateral change",
+    "Content removal",
+    "Contract by using",
+    "Choice of law",
+    "Jurisdiction",
+    "Arbitration",
+)
+UNFAIR_TOS_LABELS = ("fair", "unfair")
+CONTRACT_NLI_LABELS = ("contradiction", "entailment", "neutral")
+MULTI_EURLEX_LEVEL1 = tuple(
+    "100149 100160 100148 100147 100152 100143 100156 100158 100154 100153 100142 100145 100150 100162 "
+    "100159 100144 100151 100157 100161 100146 100155".split()
+)
+LEGALBENCH_LABELS = ("No", "Yes")
+LEGALBENCH_TASKS = ("contract_nli_confidentiality_of_agreement", "cuad_audit_rights")
+
+
+def map_ledgar(rec: dict, language: str, where: str) -> dict:
+    return {
+        "id": f"ledgar-{rec['_index']}",
+        "text": rec["text"],
+        "label": label_index(
+            "ledgar", LEDGAR_LABELS, rec["label"], where=where, field_name="label"
+        ),
+    }
+
+
+def map_unfair_tos(rec: dict, language: str, where: str) -> dict:
+    categories = []
+    for value in rec["labels"]:
+        idx = label_index(
+            "unfair_tos", UNFAIR_TOS_CATEGORIES, value, where=where, field_name="labels"
+        )
+        categories.append(UNFAIR_TOS_CATEGORIES[idx])
+    return {
+        "id": f"unfair_tos-{rec['_index']}",
+        "text": rec["text"],
+        "label": int(bool(categories)),
+        "categories": categories,
+    }
+
+
+def map_contract_nli(rec: dict, language: str, where: str) -> dict:
+    label = label_index(
+        "contract_nli", CONTRACT_NLI_LABELS, rec["label"], where=where, field_name="label"
+    )
+    return {
+        "id": f"contract_nli-{rec['_index']}",
+        "text_a": rec["premise"],
+        "text_b": rec["hypothesis"],
+        "label": label,
+    }
+
+
+def map_multi_eurlex(
+    rec: dict, language: str, where: str, single_label_only: bool = False
+) -> dict | None:
+    labels = [
+        label_index("multi_eurlex", MULTI_EURLEX_LEVEL1, v, where=where, field_name="labels")
+        for v in rec["labels"]
+    ]
+    if not labels:
+        raise SchemaError(f"task multi_eurlex {where}: field 'labels' is empty")
+    if single_label_only and len(labels) != 1:
+        return None
+    text = rec["text"][language] if isinstance(rec["text"], dict) else rec["text"]
+    return {
+        "id": f"multi_eurlex-{rec['celex_id']}",
+        "text": text,
+        "label": labels[0],
+        "labels": labels,
+    }
+
+
+def _legalbench_mapper(task: str):
+    def mapper(rec: dict, language: str, where: str) -> dict:
+        label = label_index(
+            task, LEGALBENCH_LABELS, rec["answer"], where=where, field_name="answer"
+        )
+        return {"id": f"{task}-{rec['index']}", "text": rec["text"], "label": label}
+
+    return mapper
+
+
+def _legalbench_reader(data_files, split: str, language: str):
+    return raw.read_legalbench_tsv(
+        raw.find_files(data_files, [f"{split}.tsv"], f"LegalBench {split}")
+    )
+
+
+register_hub_task(
+    name="ledgar",
+    format=Format.SINGLE,
+    domain="legal",
+    roles=("intermediate",),
+    source=Source("hub", "coastalcph/lex_glue", "ledgar"),
+    metric="accuracy",
+    label_names=LEDGAR_LABELS,
+    license="CC BY-SA 4.0",
+    description="LexGLUE LEDGAR contract provision types (100)",
+    loader_fetch=hub_fetch("coastalcph/lex_glue", "ledgar", task="ledgar"),
+    mapper=map_ledgar,
+)
+register_hub_task(
+    name="unfair_tos",
+    format=Format.SINGLE,
+    domain="legal",
+    roles=("intermediate",),
+    source=Source("hub", "coastalcph/lex_glue", "unfair_tos"),
+    metric="accuracy",
+    label_names=UNFAIR_TOS_LABELS,
+    license="CC BY-SA 4.0",
+    description="LexGLUE UNFAIR-ToS as fair vs unfair (any of 8 categories; names kept in `categories`)",
+    loader_fetch=hub_fetch("coastalcph/lex_glue", "unfair_tos", task="unfair_tos"),
+    mapper=map_unfair_tos,
+)
+register_hub_task(
+    name="contract_nli",
+    format=Format.PAIR,
+    domain="legal",
+    roles=("intermediate",),
+    source=Source(
+        "hub", "kiddothe2b/contract-nli", "contractnli_a", note="script-only: Parquet export"
+    ),
+    metric="accuracy",
+    label_names=CONTRACT_NLI_LABELS,
+    license="CC BY-NC-SA 4.0 (NON-COMMERCIAL, hub card; original ContractNLI CC BY 4.0)",
+    description="ContractNLI (evidence spans as premise, fits 512 tokens)",
+    loader_fetch=hub_fetch(
+        "kiddothe2b/contract-nli", "contractnli_a", task="contract_nli", parquet_export=True
+    ),
+    mapper=map_contract_nli,
+)
+for _task in LEGALBENCH_TASKS:
+    register_hub_task(
+        name=f"legalbench_{_task}",
+        format=Format.SINGLE,
+        domain="legal",
+        roles=("intermediate",),
+        source=Source(
+            "hub",
+            "nguha/legalbench",
+            _task,
+            note="Parquet export (UNVERIFIED); GitHub has train.tsv",
+        ),
+        metric="accuracy",
+        label_names=LEGALBENCH_LABELS,
+        splits=("train", "test"),
+        license="CC BY 4.0 (source dataset)",
+        description=f"LegalBench {_task} (binary Yes/No, derived from {_task.split('_')[0].upper()})",
+        loader_fetch=hub_fetch(
+            "nguha/legalbench", _task, task=f"legalbench_{_task}", parquet_export=True
+        ),
+        mapper=_legalbench_mapper(f"legalbench_{_task}"),
+        read_raw=_legalbench_reader,
+    )
+register_hub_task(
+    name="multi_eurlex",
+    format=Format.SINGLE,
+    domain="legal",
+    roles=("target",),
+    source=Source(
+        "hub", "coastalcph/multi_eurlex", "<lang>", note="script-only: Parquet export, level_1"
+    ),
+    metric="accuracy",
+    languages=TASK_LANGUAGES["multi_eurlex"],
+    label_names=MULTI_EURLEX_LEVEL1,
+    license="CC BY-SA 4.0",
+    description="MultiEURLEX level-1 EUROVOC (first concept as label; all kept in `labels`)",
+    loader_fetch=hub_fetch(
+        "coastalcph/multi_eurlex", lambda lang: lang, task="multi_eurlex", parquet_export=True
+    ),
+    mapper=map_multi_eurlex,
+    mapper_options=("single_label_only",),
+)

@@ -1,0 +1,327 @@
+"""Shared hub access: the single place that calls ``datasets.load_dataset`` (never remote code).
+
+A hub task's loader has three separable parts:
+
+* **fetch** records in the hub's exact schema: from the hub (or its cache), from an in-memory
+  ``dataset=`` (a ``datasets.Dataset`` or a list of dicts), or from local raw files (``data_files=``
+  or ``$XSTILTS_LOCAL_DATA/<task>``) parsed by a raw-format reader into the same hub schema;
+* **map** each record into our row schema (``xstilts.tasks.schema``), a pure function;
+* **validate** every row against the task's format and label set.
+
+Offline and uncached fails at once with ``HubDatasetUnavailable``: when the hub cannot be reached
+(``HF_HUB_OFFLINE``/``HF_DATASETS_OFFLINE`` set, or a 3-second connection probe fails) the call runs
+in offline mode, so the cache is used when present and nothing is retried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import socket
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from ...languages import check_languages
+from ..schema import SchemaError, validate_row
+
+LOCAL_DATA_ENV = "XSTILTS_LOCAL_DATA"
+_PROBE_TIMEOUT_S = 3.0
+
+
+class HubDatasetUnavailable(RuntimeError):
+    """A hub dataset is neither reachable nor cached (and no local files were given)."""
+
+
+class LabelError(SchemaError):
+    """A record's label is outside the task's label set."""
+
+
+def _env_true(name: str) -> bool:
+    return os.environ.get(name, "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def offline_requested() -> bool:
+    return any(
+        _env_true(v) for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _endpoint_reachable(endpoint: str) -> bool:
+    parsed = urlparse(endpoint)
+    host, port = (
+        parsed.hostname or "huggingface.co",
+        parsed.port or (443 if parsed.scheme != "http" else 80),
+    )
+    try:
+        with socket.create_connection((host, port), timeout=_PROBE_TIMEOUT_S):
+            return True
+    except OSError:
+        return False
+
+
+def hub_reachable() -> bool:
+    """False when offline mode is requested or the hub endpoint does not answer within 3 s."""
+    if offline_requested():
+        return False
+    return _endpoint_reachable(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+
+
+@contextlib.contextmanager
+def _offline_mode() -> Iterator[None]:
+    """Make ``datasets``/``huggingface_hub`` use the cache only, without network retries."""
+    import datasets.config
+    import huggingface_hub.constants as hub_constants
+
+    saved = (datasets.config.HF_HUB_OFFLINE, hub_constants.HF_HUB_OFFLINE)
+    datasets.config.HF_HUB_OFFLINE = hub_constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        datasets.config.HF_HUB_OFFLINE, hub_constants.HF_HUB_OFFLINE = saved
+
+
+def _unavailable(hub_id: str, config: str | None, split: str, task: str | None, err: BaseException):
+    what = f"{hub_id!r}" + (f" (config {config!r})" if config else "") + f", split {split!r}"
+    local = f"{LOCAL_DATA_ENV}/{task}" if task else LOCAL_DATA_ENV
+    return HubDatasetUnavailable(
+        f"hub dataset {what} is not cached and the hub cannot be reached "
+        f"({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}). "
+        f"Either run once with internet access to cache it, or point ${local} or the loader's "
+        f"`data_files=` option at local files in the raw format."
+    )
+
+
+def parquet_export_files(hub_id: str, config: str, split: str) -> str:
+    """The bot-made Parquet export of a script-only repo (``datasets>=4`` cannot run scripts)."""
+    return f"hf://datasets/{hub_id}@refs%2Fconvert%2Fparquet/{config}/{split}/*.parquet"
+
+
+def load_hub_split(
+    hub_id: str,
+    config: str | None,
+    split: str,
+    *,
+    parquet_export: bool = False,
+    task: str | None = None,
+    revision: str | None = None,
+):
+    """``datasets.load_dataset`` for one split; offline and uncached raises ``HubDatasetUnavailable``."""
+    import datasets
+
+    if parquet_export:
+        args: tuple = ("parquet",)
+        kwargs: dict[str, Any] = {
+            "data_files": {split: parquet_export_files(hub_id, config or "default", split)}
+        }
+    else:
+        args = (hub_id, config) if config else (hub_id,)
+        kwargs = {"revision": revision} if revision else {}
+    online = hub_reachable()
+    ctx = contextlib.nullcontext() if online else _offline_mode()
+    try:
+        with ctx:
+            return datasets.load_dataset(*args, split=split, **kwargs)
+    except (ConnectionError, FileNotFoundError, OSError) as err:
+        raise _unavailable(hub_id, config, split, task, err) from err
+    except Exception as err:  # datasets raises DatasetNotFoundError, ValueError ... when offline
+        if not online:
+            raise _unavailable(hub_id, config, split, task, err) from err
+        raise
+
+
+def local_data_dir(task: str) -> Path | None:
+    """``$XSTILTS_LOCAL_DATA/<task>`` when that folder exists."""
+    root = os.environ.get(LOCAL_DATA_ENV)
+    if not root:
+        return None
+    path = Path(root).expanduser() / task
+    return path if path.exists() else None
+
+
+def resolve_data_files(data_files: Any, split: str) -> Path | list[Path]:
+    """``data_files`` may be a path, a list of paths or a ``{split: path(s)}`` mapping."""
+    if isinstance(data_files, Mapping):
+        if split not in data_files:
+            raise FileNotFoundError(
+                f"data_files has no entry for split {split!r} (has {sorted(data_files)})"
+            )
+        data_files = data_files[split]
+    if isinstance(data_files, (list, tuple)):
+        paths = [Path(p) for p in data_files]
+    else:
+        paths = [Path(data_files)]
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(f"data_files: {path} does not exist")
+    return paths[0] if len(paths) == 1 else paths
+
+
+# ---------------------------------------------------------------------------------------------
+# label helpers
+
+
+def label_index(
+    task: str,
+    names: tuple[str, ...],
+    value: Any,
+    *,
+    where: str,
+    field_name: str,
+    unlabelled: Iterable[Any] = (),
+) -> int:
+    """Map a hub label (ClassLabel int or string) to our id; unknown values are an error."""
+    if value in tuple(unlabelled):
+        return -1
+    if isinstance(value, bool):
+        raise LabelError(f"{task} {where}: field {field_name!r} holds a bool {value!r}")
+    if isinstance(value, int):
+        if 0 <= value < len(names) or value == -1:
+            return value
+        raise LabelError(
+            f"{task} {where}: field {field_name!r} = {value} outside 0..{len(names) - 1}"
+        )
+    try:
+        return names.index(str(value))
+    except ValueError:
+        raise LabelError(
+            f"{task} {where}: field {field_name!r} = {value!r} is not one of {list(names)}"
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# the loader
+
+
+Fetch = Callable[[str, str], Iterable[dict]]  # (hub split, language) -> hub records
+# (record + ``_index``, language, where) -> row (None: skip the record)
+Mapper = Callable[[dict, str, str], dict | None]
+RawReader = Callable[[Any, str, str], Iterable[dict]]  # (path(s), split, language) -> hub records
+
+
+@dataclass
+class HubLoader:
+    """``loader(split, language="en", *, dataset=None, data_files=None, limit=None) -> list[dict]``.
+
+    ``split`` is ours (``train``/``validation``/``test``); ``split_map`` renames it for the hub.
+    Rows whose label is -1 are kept in ``unlabelled_splits`` (``drop_unlabelled=True`` drops them)
+    and are an error elsewhere.
+    """
+
+    task: str
+    fetch: Fetch
+    mapper: Mapper
+    read_raw: RawReader | None = None
+    split_map: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+    mapper_options: tuple[str, ...] = ()  # extra keyword options passed on to ``mapper``
+
+    def __call__(
+        self,
+        split: str,
+        language: str = "en",
+        *,
+        dataset: Any = None,
+        data_files: Any = None,
+        limit: int | None = None,
+        drop_unlabelled: bool = False,
+        **options: Any,
+    ) -> list[dict]:
+        from ..registry import get_task
+
+        unknown = sorted(set(options) - set(self.mapper_options))
+        if unknown:
+            raise TypeError(
+                f"task {self.task!r} loader: unknown option(s) {unknown}; "
+                f"known: dataset, data_files, limit, drop_unlabelled, {list(self.mapper_options)}"
+            )
+
+        spec = get_task(self.task)
+        if split not in spec.splits:
+            raise ValueError(
+                f"task {self.task!r} has no split {split!r}; splits: {list(spec.splits)}"
+            )
+        check_languages(self.task, language, spec.languages)
+        hub_split = self.split_map.get(split, split)
+        if dataset is not None:
+            records, origin = dataset, f"dataset=<{type(dataset).__name__}>"
+        else:
+            if data_files is None and self.read_raw is not None:
+                data_files = local_data_dir(self.task)
+            if data_files is not None:
+                if self.read_raw is None:
+                    raise ValueError(f"task {self.task!r} has no raw-file reader; use dataset=")
+                if not isinstance(data_files, Mapping) or split in data_files:
+                    data_files = resolve_data_files(data_files, split)
+                records, origin = self.read_raw(data_files, split, language), str(data_files)
+            else:
+                records, origin = self.fetch(hub_split, language), f"{self.source}:{hub_split}"
+        allow = split in spec.unlabelled_splits
+        rows: list[dict] = []
+        for i, record in enumerate(records):
+            where = f"{origin}[{i}]"
+            record = dict(record)
+            record.setdefault("_index", i)  # position in the source, for id-less datasets
+            record.setdefault("_split", split)  # our split, for tasks that split one hub split
+            row = self.mapper(record, language, where, **options)
+            if row is None:
+                continue
+            validate_row(
+                row,
+                spec.format,
+                where=f"task {self.task} {where}",
+                n_labels=spec.n_labels,
+                allow_unlabelled=allow,
+            )
+            if drop_unlabelled and row.get("label", 0) == -1:
+                continue
+            rows.append(row)
+            if limit is not None and len(rows) >= limit:
+                break
+        return rows
+
+
+def hub_fetch(
+    hub_id: str,
+    config: str | Callable[[str], str] | None,
+    *,
+    task: str,
+    parquet_export: bool = False,
+) -> Fetch:
+    """A fetch for one hub repo; ``config`` may depend on the language."""
+
+    def fetch(split: str, language: str) -> Iterable[dict]:
+        cfg = config(language) if callable(config) else config
+        return load_hub_split(hub_id, cfg, split, parquet_export=parquet_export, task=task)
+
+    return fetch
+
+
+def register_hub_task(
+    *,
+    loader_fetch: Fetch,
+    mapper: Mapper,
+    read_raw: RawReader | None = None,
+    split_map: dict[str, str] | None = None,
+    mapper_options: tuple[str, ...] = (),
+    **spec_fields: Any,
+):
+    """Register a ``TaskSpec`` whose loader is a ``HubLoader`` built from the given parts."""
+    from ..registry import TaskSpec, register
+
+    name = spec_fields["name"]
+    source = spec_fields["source"]
+    loader = HubLoader(
+        task=name,
+        fetch=loader_fetch,
+        mapper=mapper,
+        read_raw=read_raw,
+        split_map=dict(split_map or {}),
+        mapper_options=mapper_options,
+        source=f"{source.id}" + (f"/{source.config}" if source.config else ""),
+    )
+    return register(TaskSpec(loader=loader, **spec_fields))
