@@ -1,0 +1,165 @@
+"""The Slurm path against a real one-node cluster (tests/slurm_cluster.py), not a mock.
+
+Without Slurm binaries or root the `slurm` tests skip with the reason; the submitit `local`
+executor test runs everywhere. No accounting daemon runs here, so `sacct` fails ("accounting
+storage is disabled"): submitit then keeps the state UNKNOWN but still finishes a job by its result
+file, so results and Python exceptions come back; a job killed by Slurm (scancel, time limit)
+would never look done to submitit, which is why callers should also watch `squeue`/`scontrol`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import cloudpickle
+import pytest
+import submitit
+from slurm_cluster import SlurmCluster, SlurmUnavailable, local_slurm_cluster, unavailable_reason
+from xstilts.paths import repo_root
+
+JOB_TIMEOUT_S = 60
+# Jobs cannot import this test module: ship the job functions below by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+def double(x: int) -> int:
+    return 2 * x
+
+
+def where_am_i() -> dict[str, str | None]:
+    return {
+        k: os.environ.get(k) for k in ("SLURM_JOB_ID", "SLURM_CPUS_PER_TASK", "SUBMITIT_EXECUTOR")
+    }
+
+
+def fail(message: str) -> None:
+    raise ValueError(message)
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    try:
+        cm = local_slurm_cluster(tmp_path_factory.mktemp("slurm"))
+        cluster = cm.__enter__()
+    except SlurmUnavailable as exc:
+        pytest.skip(f"local Slurm cluster did not start: {exc}")
+    saved = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = str(cluster.conf)  # submitit calls sbatch with our environment
+    try:
+        yield cluster
+    finally:
+        if saved is None:
+            os.environ.pop("SLURM_CONF", None)
+        else:
+            os.environ["SLURM_CONF"] = saved
+        cm.__exit__(None, None, None)
+
+
+def _scontrol_job(cluster: SlurmCluster, job_id: str) -> dict[str, str]:
+    out = cluster.run("scontrol", "show", "job", "-o", job_id).stdout
+    return dict(tok.split("=", 1) for tok in out.split() if "=" in tok)
+
+
+def test_submitit_local_executor_returns_result(tmp_path: Path) -> None:
+    executor = submitit.AutoExecutor(folder=tmp_path, cluster="local")
+    executor.update_parameters(timeout_min=2)
+    job = executor.submit(double, 21)
+    assert job.result() == 42
+    assert job.state == "FINISHED"
+
+
+@pytest.mark.slurm
+def test_sbatch_wait_runs_a_job_that_writes_a_file(slurm: SlurmCluster, tmp_path: Path) -> None:
+    out = tmp_path / "hello.txt"
+    proc = slurm.run(
+        "sbatch", "--wait", "--parsable", f"--chdir={tmp_path}", f"--output={tmp_path}/%j.log",
+        "--wrap", f"echo hello-from-$SLURM_JOB_ID > {out}",
+        timeout=JOB_TIMEOUT_S,
+    )  # fmt: skip
+    job_id = proc.stdout.strip().split(";")[0]
+    assert out.read_text().strip() == f"hello-from-{job_id}"
+    assert _scontrol_job(slurm, job_id)["JobState"] == "COMPLETED"
+
+
+@pytest.mark.slurm
+def test_submitit_slurm_executor_returns_result_and_errors(
+    slurm: SlurmCluster, tmp_path: Path
+) -> None:
+    executor = submitit.AutoExecutor(folder=tmp_path, cluster="slurm")
+    executor.update_parameters(timeout_min=2, slurm_partition=slurm.partition, cpus_per_task=1)
+    ok = executor.submit(double, 21)
+    env = executor.submit(where_am_i)
+    bad = executor.submit(fail, "boom")
+    assert ok.result() == 42
+    info = env.result()
+    assert info["SLURM_JOB_ID"] == env.job_id and info["SUBMITIT_EXECUTOR"] == "slurm"
+    with pytest.raises(submitit.core.utils.FailedJobError, match="boom"):
+        bad.result()
+    # sacct is unavailable without slurmdbd: submitit cannot know the state, Slurm can.
+    assert ok.state == "UNKNOWN"
+    assert _scontrol_job(slurm, ok.job_id)["JobState"] == "COMPLETED"
+
+
+@pytest.mark.slurm
+def test_resources_reach_slurm(slurm: SlurmCluster, tmp_path: Path) -> None:
+    """cpus / mem / time / partition are granted by the real scheduler; GPU counts (no GRES
+    here) and the rest are checked in the sbatch script submitit generates."""
+    executor = submitit.AutoExecutor(folder=tmp_path, cluster="slurm")
+    executor.update_parameters(
+        timeout_min=7, slurm_partition=slurm.partition, cpus_per_task=min(2, slurm.cpus), mem_gb=1
+    )
+    job = executor.submit(where_am_i)
+    info = job.result()
+    assert info["SLURM_CPUS_PER_TASK"] == str(min(2, slurm.cpus))
+    granted = _scontrol_job(slurm, job.job_id)
+    assert granted["Partition"] == slurm.partition
+    assert granted["TimeLimit"] == "00:07:00"
+    assert granted["MinMemoryNode"] == "1G"
+
+    gpu = submitit.AutoExecutor(folder=tmp_path / "gpu", cluster="slurm")
+    gpu.update_parameters(
+        timeout_min=90, slurm_partition="gpu", gpus_per_node=2, cpus_per_task=8, mem_gb=32
+    )
+    script = gpu._executor._make_submission_file_text("python -c pass", "uid")
+    for line in (
+        "#SBATCH --gpus-per-node=2",
+        "#SBATCH --partition=gpu",
+        "#SBATCH --time=90",
+        "#SBATCH --mem=32GB",
+        "#SBATCH --cpus-per-task=8",
+    ):
+        assert line in script.splitlines(), f"{line!r} missing from:\n{script}"
+
+
+def _slurm_executor_missing() -> str | None:
+    """Why the xstilts Slurm executor / CLI cannot be tested yet, or None."""
+    root = repo_root()
+    for module in ("xstilts.cli", "xstilts.orchestration.executors"):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            return f"{module} not importable yet ({exc})"
+    help_text = subprocess.run(
+        [sys.executable, "-m", "xstilts", "run", "--help"], capture_output=True, text=True, cwd=root
+    ).stdout
+    if "--executor" not in help_text:
+        return "`python -m xstilts run` has no --executor option yet"
+    if not (root / "params" / "quick.yaml").exists():
+        return "params/quick.yaml (tiny study) does not exist yet"
+    return None
+
+
+@pytest.mark.slurm
+def test_cli_runs_a_study_on_slurm(slurm: SlurmCluster, tmp_path: Path) -> None:
+    missing = _slurm_executor_missing()
+    if missing:
+        pytest.skip(missing)
+    pytest.skip("xstilts Slurm executor exists but this test is not wired to it yet")
