@@ -60,3 +60,9 @@ bench: assets
 
 clean:
 	rm -rf runs reports/*/ reports/index.html
+
+slurm-up:
+	scripts/slurm_local.sh up
+
+slurm-down:
+	scripts/slurm_local.sh down
