@@ -1,0 +1,202 @@
+"""Zero-shot evaluation: one fine-tuned model, every language of a task, one length-sorted pass.
+
+Features of all languages are pooled and sorted by length (longest first) so padding is minimal
+and memory peaks in the first batch; outputs are then split back per language, decoded to
+predictions (label, choice, answer text or tag sequence) and scored with :mod:`xstilts.metrics`.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..metrics import registry as metric_registry
+from ..tasks.schema import Format
+from ..training.batching import collate, feature_length, sorted_batches, to_device
+from ..training.features import featurize
+
+N_BEST = 20
+MAX_ANSWER_LENGTH = 30
+
+
+@dataclass
+class LanguageResult:
+    metrics: dict[str, float]
+    predictions: list[dict]  # {"id", "prediction", "reference"} per example
+
+
+def model_device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.inference_mode()
+def predict_features(
+    model: nn.Module,
+    features: list[dict],
+    *,
+    task: str | None,
+    pad_id: int,
+    batch_size: int = 64,
+    bf16: bool = True,
+    desc: str = "eval",
+) -> list[np.ndarray]:
+    """Head logits per feature (float32, padding trimmed): ``(n_labels,)``, ``(n_choices,)``,
+    ``(L, 2)`` start/end for spans, ``(L, n_labels)`` for tagging."""
+    device = model_device(model)
+    model.eval()
+    outputs: list[np.ndarray | None] = [None] * len(features)
+    autocast = (
+        torch.autocast("cuda", torch.bfloat16) if bf16 and device.type == "cuda" else nullcontext()
+    )
+    batches = sorted_batches([feature_length(f) for f in features], batch_size)
+    for indices in tqdm(batches, desc=desc, unit="batch"):
+        batch = collate([features[i] for i in indices], pad_id)
+        batch = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+        with autocast:
+            logits = model(to_device(batch, device), task).logits.float().cpu().numpy()
+        for row, i in enumerate(indices):
+            out = logits[row]
+            if out.ndim == 2:  # per-token outputs: drop padding
+                out = out[: len(features[i]["input_ids"])]
+            elif isinstance(features[i]["input_ids"][0], list):  # padded choices
+                out = out[: len(features[i]["input_ids"])]
+            outputs[i] = out
+    return outputs  # type: ignore[return-value]
+
+
+def best_span(
+    context: str,
+    windows: list[tuple[np.ndarray, list]],
+    n_best: int = N_BEST,
+    max_answer_length: int = MAX_ANSWER_LENGTH,
+) -> str:
+    """run_qa.py's postprocessing: best start+end score over all windows, n-best candidates per
+    window, spans inside the context, end >= start, at most ``max_answer_length`` tokens."""
+    best_score, best_text = -np.inf, ""
+    for logits, offsets in windows:
+        start_logits, end_logits = logits[:, 0], logits[:, 1]
+        starts = np.argsort(start_logits)[::-1][:n_best]
+        ends = np.argsort(end_logits)[::-1][:n_best]
+        for s in starts:
+            for e in ends:
+                if offsets[s] is None or offsets[e] is None:
+                    continue
+                if e < s or e - s + 1 > max_answer_length:
+                    continue
+                score = start_logits[s] + end_logits[e]
+                if score > best_score:
+                    best_score, best_text = score, context[offsets[s][0] : offsets[e][1]]
+    return best_text
+
+
+def decode(
+    fmt: Format | str,
+    rows: list[dict],
+    features: list[dict],
+    outputs: list[np.ndarray],
+    label_names: tuple[str, ...] | list[str] = (),
+) -> list:
+    """One prediction per row: label index, choice index, answer text, or tag-name sequence."""
+    fmt = Format(fmt)
+    if fmt in (Format.SINGLE, Format.PAIR, Format.MULTIPLE_CHOICE):
+        preds = [None] * len(rows)
+        for feature, out in zip(features, outputs, strict=True):
+            preds[feature["example_index"]] = int(np.argmax(out))
+        return preds
+    if fmt is Format.QA:
+        windows: list[list] = [[] for _ in rows]
+        for feature, out in zip(features, outputs, strict=True):
+            windows[feature["example_index"]].append((out, feature["offsets"]))
+        return [best_span(row["context"], w) for row, w in zip(rows, windows, strict=True)]
+    if fmt is Format.TAGGING:
+        preds = []
+        for feature, out in zip(features, outputs, strict=True):
+            token_tags = out.argmax(-1)
+            # words truncated away get the first label (XTREME predicts "O" for them)
+            ids = [int(token_tags[p]) if p >= 0 else 0 for p in feature["word_positions"]]
+            preds.append(_tag_names(ids, label_names))
+        return preds
+    raise ValueError(f"format {fmt.value} is not decoded here (see evaluation.retrieval)")
+
+
+def _tag_names(ids: list[int], label_names) -> list[str]:
+    return [label_names[i] if label_names else str(i) for i in ids]
+
+
+def references(fmt: Format | str, rows: list[dict], label_names=()) -> list:
+    fmt = Format(fmt)
+    if fmt is Format.QA:
+        return [list(row["answers"]["text"]) for row in rows]
+    if fmt is Format.TAGGING:
+        return [_tag_names(row["tags"], label_names) for row in rows]
+    return [row["label"] for row in rows]
+
+
+def score(metric: str, predictions: list, refs: list, lang: str | None = None) -> dict[str, float]:
+    spec = metric_registry.get_metric(metric)
+    options = {"lang": lang} if "lang" in spec.options and lang else {}
+    return metric_registry.compute(metric, predictions, refs, **options)
+
+
+def evaluate_languages(
+    model: nn.Module,
+    tokenizer,
+    rows_by_lang: dict[str, list[dict]],
+    fmt: Format | str,
+    metric: str,
+    *,
+    task: str | None = None,
+    max_length: int = 128,
+    stride: int = 128,
+    batch_size: int = 64,
+    label_names: tuple[str, ...] | list[str] = (),
+    bf16: bool = True,
+    cache: bool = True,
+    cache_root=None,
+    name: str = "eval",
+) -> dict[str, LanguageResult]:
+    """Evaluate ``model`` on every language's rows in one pass; metrics and predictions per lang."""
+    fmt = Format(fmt)
+    pooled, owners, per_lang = [], [], {}
+    for lang, rows in rows_by_lang.items():
+        if not rows:
+            raise ValueError(f"{name}: no rows for language {lang!r}")
+        feats = featurize(
+            rows,
+            fmt,
+            tokenizer,
+            max_length,
+            train=False,
+            stride=stride,
+            cache=cache,
+            cache_root=cache_root,
+            name=f"{name}.{lang}",
+        )
+        per_lang[lang] = feats
+        pooled.extend(feats)
+        owners.extend([lang] * len(feats))
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    outputs = predict_features(
+        model, pooled, task=task, pad_id=pad_id, batch_size=batch_size, bf16=bf16, desc=name
+    )
+    results, cursor = {}, 0
+    for lang, rows in rows_by_lang.items():
+        feats = per_lang[lang]
+        outs = outputs[cursor : cursor + len(feats)]
+        cursor += len(feats)
+        preds = decode(fmt, rows, feats, outs, label_names)
+        refs = references(fmt, rows, label_names)
+        metrics = score(metric, preds, refs, lang)
+        results[lang] = LanguageResult(
+            metrics,
+            [
+                {"id": row.get("id"), "prediction": p, "reference": r}
+                for row, p, r in zip(rows, preds, refs, strict=True)
+            ],
+        )
+    return results

@@ -1,0 +1,243 @@
+"""Tokenisation per task format, cached on disk by content.
+
+A *feature* is a plain dict of ints / int lists (what :mod:`.batching` pads into tensors):
+
+=================  =====================================================================
+format             feature keys
+=================  =====================================================================
+single, pair       input_ids, label, example_index
+multiple_choice    input_ids (one list per choice), label, example_index
+qa (train)         input_ids, start_position, end_position, example_index
+qa (eval)          input_ids, offsets ([start, end] per token, None outside the context),
+                   example_index (several windows per example: sliding window with stride)
+tagging            input_ids, labels (-100 except first subwords), word_positions (token index
+                   of each word's first subword, -1 when truncated away), example_index
+=================  =====================================================================
+
+QA windows follow transformers' ``examples/pytorch/question-answering/run_qa.py``: question first,
+``truncation="only_second"``, overflowing windows with ``stride`` tokens of overlap; a training
+window that does not contain the answer points at the first token.
+
+Cache: ``<cache_root>/<name>-<key>.arrow`` where ``key`` hashes the rows, the tokenizer's full
+serialisation, the format, ``max_length``, ``stride``, train/eval mode and
+:data:`FEATURE_VERSION`, so a second run with the same inputs does not re-tokenise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.feather as feather
+
+from ..io import atomic_path
+from ..paths import cache_dir
+from ..tasks.schema import Format
+from .batching import feature_length
+
+log = logging.getLogger(__name__)
+
+FEATURE_VERSION = 1
+IGNORE_INDEX = -100
+_TOKENIZER_HASHES: dict[int, str] = {}
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    """sha256 of the tokenizer's full serialisation (vocab, normaliser, post-processor...)."""
+    key = id(tokenizer)
+    if key not in _TOKENIZER_HASHES:
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        if backend is None:
+            raise TypeError("a fast (Rust-backed) tokenizer is required for offsets and word ids")
+        extra = json.dumps(
+            {
+                "cls": type(tokenizer).__name__,
+                "pad": tokenizer.pad_token_id,
+                "side": tokenizer.padding_side,
+            },
+            sort_keys=True,
+        )
+        _TOKENIZER_HASHES[key] = hashlib.sha256((backend.to_str() + extra).encode()).hexdigest()
+    return _TOKENIZER_HASHES[key]
+
+
+def featurize(
+    rows: list[dict],
+    fmt: Format | str,
+    tokenizer,
+    max_length: int,
+    *,
+    train: bool,
+    stride: int = 128,
+    cache: bool = True,
+    cache_root: str | Path | None = None,
+    name: str = "features",
+) -> list[dict]:
+    """Tokenise ``rows`` of format ``fmt`` (cached unless ``cache=False``)."""
+    fmt = Format(fmt)
+    if max_length < 8:
+        raise ValueError(f"max_length must be >= 8, got {max_length}")
+    if not cache:
+        return _featurize(rows, fmt, tokenizer, max_length, train, stride)
+    spec = {
+        "v": FEATURE_VERSION,
+        "fmt": fmt.value,
+        "max_length": max_length,
+        "stride": stride,
+        "train": train,
+        "tokenizer": tokenizer_fingerprint(tokenizer),
+        "rows": hashlib.sha256(
+            json.dumps(rows, sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest(),
+    }
+    key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
+    root = Path(cache_root) if cache_root else cache_dir() / "features"
+    path = root / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}-{key}.arrow"
+    if path.exists():
+        return feather.read_table(path).to_pylist()
+    features = _featurize(rows, fmt, tokenizer, max_length, train, stride)
+    if features:
+        with atomic_path(path) as tmp:
+            feather.write_feather(pa.Table.from_pylist(features), tmp)
+    return features
+
+
+def _featurize(rows, fmt, tokenizer, max_length, train, stride) -> list[dict]:
+    if fmt is Format.SINGLE:
+        enc = tokenizer([r["text"] for r in rows], truncation=True, max_length=max_length)
+        return _with_labels(enc["input_ids"], rows)
+    if fmt is Format.PAIR:
+        enc = tokenizer(
+            [r["text_a"] for r in rows],
+            [r["text_b"] for r in rows],
+            truncation="longest_first",
+            max_length=max_length,
+        )
+        return _with_labels(enc["input_ids"], rows)
+    if fmt is Format.MULTIPLE_CHOICE:
+        return _multiple_choice(rows, tokenizer, max_length)
+    if fmt is Format.QA:
+        return _qa(rows, tokenizer, max_length, stride, train)
+    if fmt is Format.TAGGING:
+        return _tagging(rows, tokenizer, max_length)
+    raise ValueError(f"format {fmt.value} is not featurised for training (retrieval embeds text)")
+
+
+def _with_labels(input_ids: list[list[int]], rows: list[dict]) -> list[dict]:
+    return [
+        {"input_ids": ids, "label": int(row["label"]), "example_index": i}
+        for i, (ids, row) in enumerate(zip(input_ids, rows, strict=True))
+    ]
+
+
+def _multiple_choice(rows, tokenizer, max_length) -> list[dict]:
+    firsts, seconds, owners = [], [], []
+    for i, row in enumerate(rows):
+        for choice in row["choices"]:
+            firsts.append(row["context"])
+            seconds.append(f"{row['question']} {choice}".strip())
+            owners.append(i)
+    enc = tokenizer(firsts, seconds, truncation="longest_first", max_length=max_length)
+    features = [
+        {"input_ids": [], "label": int(row["label"]), "example_index": i}
+        for i, row in enumerate(rows)
+    ]
+    for owner, ids in zip(owners, enc["input_ids"], strict=True):
+        features[owner]["input_ids"].append(ids)
+    return features
+
+
+def _qa(rows, tokenizer, max_length, stride, train) -> list[dict]:
+    if tokenizer.padding_side != "right":
+        raise ValueError("QA windows assume a right-padding tokenizer (question first)")
+    questions = [r["question"].lstrip() for r in rows]
+    if stride >= max_length // 2:  # the tokenizer needs stride < the context room of a window
+        log.warning(
+            "QA stride %d too large for max_length %d; using %d",
+            stride,
+            max_length,
+            max_length // 4,
+        )
+        stride = max_length // 4
+    enc = tokenizer(
+        questions,
+        [r["context"] for r in rows],
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+    )
+    features = []
+    for i, offsets in enumerate(enc["offset_mapping"]):
+        example_index = enc["overflow_to_sample_mapping"][i]
+        sequence_ids = enc.sequence_ids(i)
+        feature = {"input_ids": enc["input_ids"][i], "example_index": example_index}
+        if train:
+            feature["start_position"], feature["end_position"] = _answer_tokens(
+                rows[example_index]["answers"], offsets, sequence_ids
+            )
+        else:
+            feature["offsets"] = [
+                list(o) if s == 1 else None for o, s in zip(offsets, sequence_ids, strict=True)
+            ]
+        features.append(feature)
+    return features
+
+
+def _answer_tokens(answers: dict, offsets, sequence_ids) -> tuple[int, int]:
+    """Token span of the first answer inside this window, or (0, 0) when it lies outside."""
+    if not answers["answer_start"]:
+        return 0, 0
+    start_char = answers["answer_start"][0]
+    end_char = start_char + len(answers["text"][0])
+    context = [k for k, s in enumerate(sequence_ids) if s == 1]
+    if not context:
+        return 0, 0
+    first, last = context[0], context[-1]
+    if not (offsets[first][0] <= start_char and offsets[last][1] >= end_char):
+        return 0, 0
+    start = first
+    while start <= last and offsets[start][0] <= start_char:
+        start += 1
+    end = last
+    while end >= first and offsets[end][1] >= end_char:
+        end -= 1
+    return start - 1, end + 1
+
+
+def _tagging(rows, tokenizer, max_length) -> list[dict]:
+    enc = tokenizer(
+        [r["tokens"] for r in rows],
+        is_split_into_words=True,
+        truncation=True,
+        max_length=max_length,
+    )
+    features = []
+    for i, row in enumerate(rows):
+        labels, positions, previous = [], [-1] * len(row["tokens"]), None
+        for pos, word in enumerate(enc.word_ids(i)):
+            if word is not None and word != previous:
+                tag = int(row["tags"][word])
+                labels.append(tag if tag >= 0 else IGNORE_INDEX)
+                positions[word] = pos
+            else:
+                labels.append(IGNORE_INDEX)
+            previous = word
+        features.append(
+            {
+                "input_ids": enc["input_ids"][i],
+                "labels": labels,
+                "word_positions": positions,
+                "example_index": i,
+            }
+        )
+    return features
+
+
+def total_tokens(features: list[dict]) -> int:
+    return sum(feature_length(f, total=True) for f in features)

@@ -1,0 +1,347 @@
+"""The training loop: single- or multi-task, exactly resumable, with dev-based model selection.
+
+Why a small loop of our own rather than ``transformers.Trainer``: the study needs runs that can be
+killed at any instant and resumed with *no* lost or duplicated step and bit-identical results, with
+checkpoints that never use pickle. ``Trainer`` saves optimizer / scheduler / RNG state with
+``torch.save`` (pickle) and restores data order by skipping batches of a stateful sampler; it
+also has no notion of several heads sharing an encoder under a task sampler. Here instead:
+
+- the data order is a pure function of ``(seed, epoch)`` (:mod:`.batching`) and the task of each
+  step a pure function of ``(seed, step)`` (:mod:`.samplers`), so a JSON position suffices;
+- torch is reseeded before every step from ``(seed, step)`` (:func:`xstilts.seeding.step_seed`),
+  so dropout needs no saved RNG state;
+- the learning rate is computed from the step (linear warmup then linear decay, as
+  ``get_linear_schedule_with_warmup``), so there is no scheduler state;
+- trainable weights and AdamW state go to safetensors (:mod:`.checkpoint`).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import shutil
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..seeding import set_seed, step_seed
+from . import checkpoint as ckpt
+from .batching import collate, feature_length, length_grouped_batches, to_device
+from .samplers import TaskSampler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    lr: float = 5e-5
+    epochs: int = 2
+    max_steps: int = 0  # > 0 overrides epochs
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    grad_accum: int = 1
+    max_length: int = 128
+    doc_stride: int = 128  # QA sliding-window overlap
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    seed: int = 1
+    freeze_embeddings: bool = True  # the 250k x d word-embedding matrix dominates memory / Adam
+    gradient_checkpointing: bool = False
+    checkpoint_every: int = 200  # steps; the final step is always checkpointed
+    eval_every: int = 0  # steps; 0 = at the end of every epoch (and always at the last step)
+    max_train_samples: int | None = None
+    max_eval_samples: int | None = None
+    bf16: bool = True  # autocast on CUDA only
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name in (
+            "batch_size",
+            "eval_batch_size",
+            "grad_accum",
+            "max_length",
+            "checkpoint_every",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_steps <= 0 and self.epochs <= 0:
+            raise ValueError("TrainConfig needs epochs > 0 or max_steps > 0")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"TrainConfig.warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.lr <= 0:
+            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig keys {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+
+@dataclass
+class TrainTask:
+    """One task's training features (``name`` matches its head in the TaskModel)."""
+
+    name: str
+    features: list[dict]
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    best_step: int | None
+    best_score: float | None
+    best_eval: dict | None
+    examples: int
+    tokens: int
+    seconds: float
+    resumed_from: int
+    curve: list[dict] = field(repr=False, default_factory=list)
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def freeze_word_embeddings(model: nn.Module) -> int:
+    """Freeze the encoder's input (word) embedding matrix; return its parameter count."""
+    encoder = getattr(model, "encoder", model)
+    embeddings = encoder.get_input_embeddings()
+    for p in embeddings.parameters():
+        p.requires_grad_(False)
+    return sum(p.numel() for p in embeddings.parameters())
+
+
+def linear_schedule(step: int, total: int, warmup: int) -> float:
+    """LR multiplier of optimisation step ``step`` (1-based), as get_linear_schedule_with_warmup."""
+    current = step - 1
+    if current < warmup:
+        return current / max(1, warmup)
+    return max(0.0, (total - current) / max(1, total - warmup))
+
+
+def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if p.ndim < 2 or "norm" in name.lower() else decay).append(p)
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=config.lr, foreach=False)
+
+
+class _Stream:
+    """An endless, epoch-by-epoch batch order for one task; position = (epoch, index)."""
+
+    def __init__(self, lengths: list[int], batch_size: int, seed: int):
+        self.lengths, self.batch_size, self.seed = lengths, batch_size, seed
+        self.epoch, self.index = 0, 0
+        self._batches = length_grouped_batches(lengths, batch_size, seed, 0)
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return math.ceil(len(self.lengths) / self.batch_size)
+
+    def seek(self, epoch: int, index: int) -> None:
+        self.epoch, self.index = epoch, index
+        self._batches = length_grouped_batches(self.lengths, self.batch_size, self.seed, epoch)
+
+    def next(self) -> list[int]:
+        if self.index >= len(self._batches):
+            self.seek(self.epoch + 1, 0)
+        batch = self._batches[self.index]
+        self.index += 1
+        return batch
+
+
+def train(
+    model: nn.Module,
+    tasks: list[TrainTask],
+    config: TrainConfig,
+    checkpoint_dir: str | Path,
+    *,
+    pad_id: int,
+    evaluate: Callable[[nn.Module], dict] | None = None,
+    sampling: str = "proportional",
+    temperature: float = 1.0,
+    on_step: Callable[[int, dict], None] | None = None,
+) -> TrainResult:
+    """Train ``model`` (a :class:`~xstilts.models.heads.TaskModel`) on ``tasks``.
+
+    ``evaluate(model) -> {"score": float, ...}`` runs on the English dev set every ``eval_every``
+    steps (or epoch) and at the end; the weights with the highest score are loaded back at the
+    end. Resumes from the newest checkpoint in ``checkpoint_dir``; a finished run just reloads.
+    """
+    names = [t.name for t in tasks]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate task names {names}")
+    for t in tasks:
+        if not t.features:
+            raise ValueError(f"task {t.name!r} has no training features")
+    root = Path(checkpoint_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    for partial in root.glob(".*-*"):  # temp dirs of a write that was killed
+        shutil.rmtree(partial, ignore_errors=True)
+
+    set_seed(config.seed)
+    device = resolve_device(config.device)
+    if config.freeze_embeddings:
+        freeze_word_embeddings(model)
+    if config.gradient_checkpointing and hasattr(model.encoder, "gradient_checkpointing_enable"):
+        model.encoder.gradient_checkpointing_enable()
+    model.to(device)
+    optimizer = _optimizer(model, config)
+    use_bf16 = config.bf16 and device.type == "cuda"
+
+    streams = {
+        t.name: _Stream(
+            [feature_length(f) for f in t.features], config.batch_size, config.seed * 1000 + i
+        )
+        for i, t in enumerate(tasks)
+    }
+    steps_per_epoch = sum(
+        math.ceil(s.batches_per_epoch / config.grad_accum) for s in streams.values()
+    )
+    total = config.max_steps if config.max_steps > 0 else int(config.epochs * steps_per_epoch)
+    warmup = math.ceil(config.warmup_ratio * total)
+    eval_every = config.eval_every or steps_per_epoch
+    sampler = TaskSampler.build(
+        {t.name: len(t.features) for t in tasks}, sampling, temperature, config.seed
+    )
+    by_name = {t.name: t for t in tasks}
+    run_id = ckpt.fingerprint(
+        {
+            "config": asdict(config),
+            "tasks": {t.name: len(t.features) for t in tasks},
+            "sampling": sampling,
+            "temperature": temperature,
+            "total": total,
+        }
+    )
+
+    state = {
+        "run": run_id,
+        "step": 0,
+        "positions": {},
+        "curve": [],
+        "evals": [],
+        "best_step": None,
+        "best_score": None,
+        "examples": 0,
+        "tokens": 0,
+        "seconds": 0.0,
+    }
+    latest = ckpt.latest_checkpoint(root)
+    if latest is not None:
+        state = ckpt.load_checkpoint(latest, model, optimizer)
+        if state["run"] != run_id:
+            raise ValueError(
+                f"{latest}: checkpoint belongs to a different configuration "
+                f"(run {state['run']} vs {run_id}); use a fresh out_dir"
+            )
+        for name, (epoch, index) in state["positions"].items():
+            streams[name].seek(epoch, index)
+        log.info("resuming from %s (step %d of %d)", latest, state["step"], total)
+    resumed_from = state["step"]
+
+    def checkpoint(step: int) -> None:
+        state["positions"] = {n: [s.epoch, s.index] for n, s in streams.items()}
+        ckpt.save_checkpoint(root, step, model, optimizer, state)
+
+    started = time.perf_counter() - state["seconds"]
+    bar = tqdm(total=total, initial=state["step"], desc="train", unit="step")
+    for step in range(state["step"] + 1, total + 1):
+        task = sampler.task_for_step(step)
+        torch.manual_seed(step_seed(config.seed, step))
+        lr = config.lr * linear_schedule(step, total, warmup)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        model.train()
+        loss_sum = 0.0
+        for _ in range(config.grad_accum):
+            indices = streams[task].next()
+            batch = to_device(collate([by_name[task].features[i] for i in indices], pad_id), device)
+            autocast = torch.autocast("cuda", torch.bfloat16) if use_bf16 else nullcontext()
+            with autocast:
+                loss = model(batch, task).loss
+            (loss / config.grad_accum).backward()
+            loss_sum += loss.item()
+            state["examples"] += len(indices)
+            state["tokens"] += int(batch["attention_mask"].sum())
+        if config.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(
+                [p for p in model.parameters() if p.requires_grad], config.max_grad_norm
+            )
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        row = {
+            "step": step,
+            "epoch": round(step / steps_per_epoch, 4),
+            "task": task,
+            "loss": loss_sum / config.grad_accum,
+            "lr": lr,
+            "dev": None,
+        }
+        if evaluate is not None and (step % eval_every == 0 or step == total):
+            result = evaluate(model)
+            row["dev"] = float(result["score"])
+            state["evals"].append({"step": step, **result})
+            if state["best_score"] is None or row["dev"] > state["best_score"]:
+                state["best_score"], state["best_step"] = row["dev"], step
+                ckpt.save_best(root, step, model)
+        state["curve"].append(row)
+        state["seconds"] = time.perf_counter() - started
+        if step % config.checkpoint_every == 0 or step == total:
+            checkpoint(step)
+        bar.update(1)
+        bar.set_postfix(loss=f"{row['loss']:.4f}", dev=row["dev"])
+        if on_step is not None:
+            on_step(step, row)
+    bar.close()
+    if state["best_step"] is not None:
+        ckpt.load_best(root, state["best_step"], model)
+    best_eval = next((e for e in state["evals"] if e["step"] == state["best_step"]), None)
+    return TrainResult(
+        steps=total,
+        best_step=state["best_step"],
+        best_score=state["best_score"],
+        best_eval=best_eval,
+        examples=state["examples"],
+        tokens=state["tokens"],
+        seconds=state["seconds"],
+        resumed_from=resumed_from,
+        curve=state["curve"],
+    )
+
+
+def write_curve(path: str | Path, curve: list[dict]) -> Path:
+    """``curve.csv``: step, epoch, task, loss, lr, dev (dev empty where not evaluated)."""
+    from ..io import atomic_path
+
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["step", "epoch", "task", "loss", "lr", "dev"])
+        writer.writeheader()
+        for row in curve:
+            writer.writerow(
+                {k: ("" if row.get(k) is None else row.get(k)) for k in writer.fieldnames}
+            )
+    return Path(path)

@@ -1,0 +1,128 @@
+"""Heads x encoder families: forward, loss, memorisation; QA windows and tagging alignment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from tiny_models import FAMILIES, QA, ROWS, TAG_NAMES, TAGGING, tiny_encoder, tiny_tokenizer
+from xstilts.evaluation.zero_shot import best_span, decode, predict_features
+from xstilts.models.heads import TaskModel, default_pooling, pool
+from xstilts.training.batching import collate
+from xstilts.training.features import IGNORE_INDEX, featurize
+
+TOK = tiny_tokenizer()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("fmt", list(ROWS))
+def test_forward_loss_and_memorise(family, fmt):
+    rows, n_labels = ROWS[fmt]
+    feats = featurize(rows, fmt, TOK, 64, train=True, cache=False)
+    batch = collate(feats, TOK.pad_token_id)
+    encoder = tiny_encoder(family, len(TOK))
+    model = TaskModel.for_tasks(encoder, {"t": (fmt, n_labels)}, dropout=0.0)
+    assert model.heads["t"].__class__.__name__
+    out = model(batch)
+    assert out.loss is not None and torch.isfinite(out.loss)
+    if fmt in ("single", "pair"):
+        assert out.logits.shape == (len(rows), n_labels)
+    elif fmt == "multiple_choice":
+        assert out.logits.shape == (len(rows), 2)
+    elif fmt == "qa":
+        assert out.logits.shape[-1] == 2 and out.logits.shape[0] == len(feats)
+    first = out.loss.item()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(40):
+        opt.zero_grad()
+        loss = model(batch).loss
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.5 * first, (first, loss.item())
+
+
+def test_t5_defaults_to_mean_pooling():
+    assert default_pooling(tiny_encoder("t5", len(TOK))) == "mean"
+    assert default_pooling(tiny_encoder("xlmr", len(TOK))) == "cls"
+    hidden = torch.arange(12.0).view(1, 3, 4)
+    mask = torch.tensor([[1, 1, 0]])
+    assert torch.equal(pool(hidden, mask, "mean"), hidden[0, :2].mean(0, keepdim=True))
+    assert torch.equal(pool(hidden, mask, "cls"), hidden[:, 0])
+
+
+def test_tagging_labels_on_first_subword_only():
+    feats = featurize(TAGGING, "tagging", TOK, 64, train=True, cache=False)
+    ids, labels, positions = feats[0]["input_ids"], feats[0]["labels"], feats[0]["word_positions"]
+    # char-level tokenizer: "john" = 4 subwords; <s> first
+    assert positions == [1, 5, 10, 12]
+    assert [labels[p] for p in positions] == TAGGING[0]["tags"]
+    assert sum(label != IGNORE_INDEX for label in labels) == 4
+    assert len(labels) == len(ids)
+
+
+def test_tagging_decode_maps_words_back_and_fills_truncated():
+    feats = featurize(TAGGING, "tagging", TOK, 10, train=False, cache=False)  # truncates t0
+    assert feats[0]["word_positions"][-1] == -1
+    outs = []
+    for f in feats:
+        logits = np.zeros((len(f["input_ids"]), 3), dtype=np.float32)
+        logits[:, 2] = 1.0  # predict B-LOC everywhere
+        outs.append(logits)
+    preds = decode("tagging", TAGGING, feats, outs, TAG_NAMES)
+    assert preds[0] == ["B-LOC", "B-LOC", "O", "O"]  # truncated words get label 0
+    assert [len(p) for p in preds] == [4, 3, 3]
+
+
+def test_qa_sliding_windows_cover_the_answer():
+    long = {
+        "id": "l",
+        "title": "t",
+        "question": "where?",
+        "context": "aa bb cc dd ee ff gg hh ii jj kk ll target mm nn oo pp",
+        "answers": {"text": ["target"], "answer_start": [36]},
+    }
+    assert long["context"][36:42] == "target"
+    train = featurize([long], "qa", TOK, 24, train=True, stride=6, cache=False)
+    assert len(train) > 1  # overflowing windows
+    hits = [f for f in train if f["start_position"] > 0]
+    assert hits
+    evals = featurize([long], "qa", TOK, 24, train=False, stride=6, cache=False)
+    assert len(evals) == len(train)
+    for f, e in zip(hits, [evals[train.index(h)] for h in hits], strict=True):
+        s, t = e["offsets"][f["start_position"]], e["offsets"][f["end_position"]]
+        assert long["context"][s[0] : t[1]] == "target"
+        # question tokens have no offsets (never predicted)
+        assert e["offsets"][1] is None
+
+
+def test_best_span_respects_max_length_and_context():
+    context = "one two three"
+    offsets = [None, [0, 3], [4, 7], [8, 13], None]
+    logits = np.full((5, 2), -5.0, dtype=np.float32)
+    logits[0] = [10, 10]  # best scores on a non-context token: ignored
+    logits[1, 0], logits[3, 1] = 3.0, 3.0
+    assert best_span(context, [(logits, offsets)]) == "one two three"
+    assert best_span(context, [(logits, offsets)], max_answer_length=2) in {
+        "one",
+        "two three",
+        "one two",
+    }
+    # end before start is never chosen
+    logits2 = np.full((5, 2), -5.0, dtype=np.float32)
+    logits2[3, 0], logits2[1, 1] = 5.0, 5.0
+    assert best_span(context, [(logits2, offsets)]) != ""
+
+
+def test_qa_end_to_end_predictions_after_memorising():
+    torch.manual_seed(0)
+    model = TaskModel.for_tasks(tiny_encoder("xlmr", len(TOK)), {"qa": ("qa", None)}, dropout=0.0)
+    feats = featurize(QA, "qa", TOK, 64, train=True, cache=False)
+    batch = collate(feats, TOK.pad_token_id)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(80):
+        opt.zero_grad()
+        model(batch).loss.backward()
+        opt.step()
+    eval_feats = featurize(QA, "qa", TOK, 64, train=False, cache=False)
+    outs = predict_features(model, eval_feats, task=None, pad_id=TOK.pad_token_id)
+    assert decode("qa", QA, eval_feats, outs) == ["paris", "the mountain"]
