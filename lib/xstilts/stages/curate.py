@@ -1,0 +1,359 @@
+"""Curate stage: every task into its format's row schema, matched sizes, leakage audit, manifest.
+
+Order of work: check the config against the catalogue; load and validate every row (nothing is
+written before all of it passed); choose target splits (the same held-out test ids in every
+language where the task is parallel, disjoint from its train/dev); audit intermediate pools
+against every chosen target split and drop leaking items; subsample the intermediate tasks to a
+common size; write splits, ``leakage.json``, ``profile.csv`` and, last, ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..assets.fetch import AssetError
+from ..data import store
+from ..data.leakage import audit, row_text, source_family, text_hash
+from ..data.manifest import split_entry, task_entry
+from ..data.profile import DEFAULT_TOKENIZER, domain_profile, study_tokenizer
+from ..data.subsample import ranked, stratified_sample
+from ..io import atomic_path, write_json
+from ..tasks.embedded import hash_split
+from ..tasks.registry import TaskSpec, UnknownTaskError, get_task
+from ..tasks.schema import Format, validate_row
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CurateConfig:
+    """Curation settings; the defaults are a quick run."""
+
+    intermediate_tasks: list[str] = field(default_factory=lambda: ["vitaminc", "multiemo_medicine"])
+    target_tasks: list[str] = field(default_factory=lambda: ["multiemo", "multiemo_parallel"])
+    n_intermediate: int = 1000  # common size N of every intermediate train split (stratified)
+    n_intermediate_dev: int = 200
+    n_target_train: int = 500
+    n_target_dev: int = 100
+    n_target_test: int = 200  # the same held-out items in every language where the task is parallel
+    max_retrieval_items: int = 1000  # per language, retrieval targets
+    languages: list[str] | None = None  # None: every language each target has
+    udhr_min_articles: int = 20
+    seed: int = 1
+    leakage_ngram: int = 5
+    leakage_threshold: float = 0.5
+    tokenizer: str = DEFAULT_TOKENIZER  # for token-length percentiles and the domain profile
+    task_options: dict[str, dict] = field(default_factory=dict)  # task -> extra loader options
+    # Keys the study orchestration passes: `tasks` (split by role), `model` (= tokenizer) and caps.
+    tasks: list[str] | None = None
+    model: str | None = None
+    max_train_examples: int | None = None
+    max_eval_examples: int | None = None
+    max_test_examples: int | None = None
+
+    @classmethod
+    def from_dict(cls, raw: dict | None) -> CurateConfig:
+        raw = dict(raw or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(
+                f"curate config: unknown key(s) {unknown}; expected some of {sorted(known)}"
+            )
+        return cls(**raw)
+
+    def resolved(self) -> CurateConfig:
+        """Apply ``tasks`` / ``model`` / ``max_*`` onto the primary fields."""
+        cfg = dataclasses.replace(self)
+        if cfg.tasks is not None:
+            specs = [_spec(name, "tasks") for name in cfg.tasks]
+            cfg.intermediate_tasks = [s.name for s in specs if "intermediate" in s.roles]
+            cfg.target_tasks = [s.name for s in specs if "target" in s.roles]
+        if cfg.model:
+            cfg.tokenizer = cfg.model
+        for cap, names in (
+            ("max_train_examples", ("n_intermediate", "n_target_train")),
+            ("max_eval_examples", ("n_intermediate_dev", "n_target_dev")),
+            ("max_test_examples", ("n_target_test", "max_retrieval_items")),
+        ):
+            if getattr(cfg, cap) is not None:
+                for name in names:
+                    setattr(cfg, name, min(getattr(cfg, name), getattr(cfg, cap)))
+        return cfg
+
+
+class CurateError(ValueError):
+    """The curate config or a task's data is not usable."""
+
+
+class _SkipTask(Exception):
+    pass
+
+
+def _spec(name: str, key: str) -> TaskSpec:
+    try:
+        return get_task(name)
+    except UnknownTaskError as err:
+        raise CurateError(f"curate config field {key!r}: {err}") from None
+
+
+def _check(
+    cfg: CurateConfig,
+) -> tuple[dict[str, TaskSpec], dict[str, TaskSpec], dict[str, list[str]]]:
+    for name in (
+        "n_intermediate",
+        "n_intermediate_dev",
+        "n_target_train",
+        "n_target_dev",
+        "n_target_test",
+        "max_retrieval_items",
+        "udhr_min_articles",
+        "leakage_ngram",
+    ):
+        value = getattr(cfg, name)
+        if not isinstance(value, int) or value < 0:
+            raise CurateError(f"curate config field {name!r}: expected an int >= 0, got {value!r}")
+    inter = {n: _spec(n, "intermediate_tasks") for n in cfg.intermediate_tasks}
+    targets = {n: _spec(n, "target_tasks") for n in cfg.target_tasks}
+    for key, specs, role in (
+        ("intermediate_tasks", inter, "intermediate"),
+        ("target_tasks", targets, "target"),
+    ):
+        for spec in specs.values():
+            if role not in spec.roles:
+                raise CurateError(
+                    f"curate config field {key!r}: task {spec.name!r} has roles {spec.roles}, "
+                    f"not {role!r}"
+                )
+            if not spec.available or spec.loader is None:
+                raise CurateError(
+                    f"curate config field {key!r}: task {spec.name!r} has no data loader "
+                    f"({spec.source.kind}: {spec.source.note or spec.source.id})"
+                )
+    for spec in inter.values():
+        if spec.format is Format.RETRIEVAL:
+            raise CurateError(
+                f"curate config field 'intermediate_tasks': {spec.name!r} is a retrieval task"
+            )
+    languages: dict[str, list[str]] = {}
+    for spec in targets.values():
+        langs = (
+            list(spec.languages)
+            if cfg.languages is None
+            else [x for x in cfg.languages if x in spec.languages]
+        )
+        if spec.format is Format.RETRIEVAL and "en" not in langs:
+            langs.insert(0, "en")
+        languages[spec.name] = langs
+    if cfg.languages is not None:
+        known = {x for spec in targets.values() for x in spec.languages}
+        missing = [x for x in cfg.languages if x not in known]
+        if missing:
+            raise CurateError(
+                f"curate config field 'languages': {missing} not in any target task "
+                f"({', '.join(targets) or 'none configured'})"
+            )
+    return inter, targets, languages
+
+
+def _load(cfg: CurateConfig, spec: TaskSpec, split: str, lang: str) -> list[dict]:
+    opts = dict(cfg.task_options.get(spec.name, {}))
+    if spec.name == "udhr":
+        opts.setdefault("min_articles", cfg.udhr_min_articles)
+    where = f"task {spec.name!r} split {split}.{lang} ({spec.source.kind} {spec.source.id} {spec.source.config or ''})"
+    try:
+        rows = spec.loader(split, lang, **opts)
+    except AssetError as err:
+        raise _SkipTask(f"{spec.name}: {err}") from err
+    seen: set = set()
+    for i, row in enumerate(rows):
+        validate_row(
+            row,
+            spec.format,
+            where=f"{where} row {i}",
+            n_labels=spec.n_labels,
+            allow_unlabelled=split in spec.unlabelled_splits,
+        )
+        if row["id"] in seen:
+            raise CurateError(f"{where} row {i}: field 'id' {row['id']!r} repeats")
+        seen.add(row["id"])
+    return rows
+
+
+def _dev_pool(
+    cfg: CurateConfig, spec: TaskSpec, train: list[dict]
+) -> tuple[list[dict], list[dict]]:
+    """(train, validation) pools; a task without a validation split gives 10 % of train (id hash)."""
+    if "validation" in spec.splits:
+        return train, _load(cfg, spec, "validation", "en")
+    dev = [
+        r
+        for r in train
+        if hash_split(str(r["id"]), "dev-" + spec.name, (0.9, 0.1, 0.0)) == "validation"
+    ]
+    dev_ids = {r["id"] for r in dev}
+    return [r for r in train if r["id"] not in dev_ids], dev
+
+
+def _test_split(spec: TaskSpec) -> str:
+    return "test" if "test" in spec.splits else "validation"
+
+
+def _select_tests(
+    cfg: CurateConfig, pools: dict[str, list[dict]], exclude: set[str]
+) -> tuple[dict, bool]:
+    """The same ids in every language if the pools share enough ids, else per-language samples."""
+    pools = {
+        lang: [r for r in rows if r["id"] not in exclude and text_hash(row_text(r)) not in exclude]
+        for lang, rows in pools.items()
+    }
+    pools = {lang: rows for lang, rows in pools.items() if rows}
+    if not pools:
+        return {}, False
+    common = set.intersection(*({r["id"] for r in rows} for rows in pools.values()))
+    want = min(cfg.n_target_test, min(len(rows) for rows in pools.values()))
+    if len(pools) > 1 and len(common) >= want:
+        pivot = pools["en"] if "en" in pools else next(iter(pools.values()))
+        ids = {
+            r["id"]
+            for r in stratified_sample([r for r in pivot if r["id"] in common], want, cfg.seed)
+        }
+        return {
+            lang: [r for r in ranked(rows, cfg.seed) if r["id"] in ids]
+            for lang, rows in pools.items()
+        }, True
+    return {
+        lang: stratified_sample(rows, cfg.n_target_test, cfg.seed) for lang, rows in pools.items()
+    }, False
+
+
+def _select_retrieval(cfg: CurateConfig, pools: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Per language up to ``max_retrieval_items`` ids it shares with English (one seeded id ranking)."""
+    en_ids = {r["id"] for r in pools.get("en", [])}
+    chosen: dict[str, list[dict]] = {}
+    union: set = set()
+    for lang, rows in pools.items():
+        if lang == "en":
+            continue
+        rows = [r for r in ranked(rows, cfg.seed) if r["id"] in en_ids][: cfg.max_retrieval_items]
+        if rows:
+            chosen[lang] = rows
+            union |= {r["id"] for r in rows}
+    if chosen:
+        chosen = {"en": [r for r in ranked(pools["en"], cfg.seed) if r["id"] in union], **chosen}
+    return chosen
+
+
+def run(config: CurateConfig | dict | None, out_dir: str | Path) -> dict:
+    """Curate into ``out_dir`` (layout in docs/architecture.md); return the manifest."""
+    cfg = config if isinstance(config, CurateConfig) else CurateConfig.from_dict(config)
+    cfg = cfg.resolved()
+    out_dir = Path(out_dir)
+    inter_specs, target_specs, languages = _check(cfg)
+    tokenizer = study_tokenizer(cfg.tokenizer)
+    skipped: list[str] = []
+    notes: dict[str, list[str]] = {}
+    written: dict[tuple[str, str, str | None], list[dict]] = {}  # (task, split, lang) -> rows
+
+    # Targets first: their chosen splits are what intermediate data must not leak into.
+    for spec in target_specs.values():
+        try:
+            notes[spec.name] = []
+            exclude: set[str] = set()
+            if spec.format is not Format.RETRIEVAL and "train" in spec.splits:
+                train, dev = _dev_pool(cfg, spec, _load(cfg, spec, "train", "en"))
+                for split, pool, n in (
+                    ("train", train, cfg.n_target_train),
+                    ("validation", dev, cfg.n_target_dev),
+                ):
+                    rows = stratified_sample(pool, n, cfg.seed)
+                    written[(spec.name, split, None)] = rows
+                    exclude |= {r["id"] for r in rows} | {text_hash(row_text(r)) for r in rows}
+            split = _test_split(spec)
+            pools = {lang: _load(cfg, spec, split, lang) for lang in languages[spec.name]}
+            if spec.format is Format.RETRIEVAL:
+                tests, parallel = _select_retrieval(cfg, pools), True
+            else:
+                tests, parallel = _select_tests(cfg, pools, exclude)
+            for lang in languages[spec.name]:
+                if lang not in tests:
+                    notes[spec.name].append(f"{lang}: no usable {split} rows (skipped)")
+            if not tests:
+                raise _SkipTask(f"{spec.name}: no language with usable {split} rows")
+            for lang, rows in tests.items():
+                written[(spec.name, "test", lang)] = rows
+            if not parallel:
+                notes[spec.name].append(
+                    "test items differ per language (the source is not parallel)"
+                )
+            if split != "test":
+                notes[spec.name].append(f"test.<lang> files hold the source's {split} split")
+        except _SkipTask as err:
+            line = f"curate: skipping task {spec.name!r}: {err}"
+            log.warning(line)
+            skipped.append(line)
+            for key in [k for k in written if k[0] == spec.name]:
+                del written[key]
+    targets = {
+        (task, f"test.{lang}" if lang else split): rows
+        for (task, split, lang), rows in written.items()
+    }
+
+    pools: dict[tuple[str, str], list[dict]] = {}
+    for spec in inter_specs.values():
+        try:
+            train, dev = _dev_pool(cfg, spec, _load(cfg, spec, "train", "en"))
+            pools[(spec.name, "train")], pools[(spec.name, "validation")] = train, dev
+        except _SkipTask as err:
+            line = f"curate: skipping task {spec.name!r}: {err}"
+            log.warning(line)
+            skipped.append(line)
+    families = {s.name: source_family(s) for s in [*inter_specs.values(), *target_specs.values()]}
+    cleaned, leakage = audit(
+        pools, targets, n=cfg.leakage_ngram, threshold=cfg.leakage_threshold, families=families
+    )
+    for (task, split), rows in cleaned.items():
+        n = cfg.n_intermediate if split == "train" else cfg.n_intermediate_dev
+        chosen = stratified_sample(rows, n, cfg.seed)
+        if len(chosen) < n:
+            notes.setdefault(task, []).append(
+                f"{split}: {len(chosen)} rows, fewer than the requested {n}"
+            )
+        written[(task, split, None)] = chosen
+
+    # Write everything, then the reports, then the manifest.
+    specs = {**target_specs, **inter_specs}
+    manifest: dict = {
+        "config": dataclasses.asdict(cfg),
+        "tokenizer": cfg.tokenizer,
+        "skipped": skipped,
+        "tasks": {},
+    }
+    for (task, split, lang), rows in sorted(
+        written.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")
+    ):
+        entry = manifest["tasks"].setdefault(task, task_entry(specs[task]))
+        entry["notes"] = notes.get(task, [])
+        path = store.write_split(out_dir, task, split, rows, lang)
+        entry["splits"][f"{split}.{lang}" if lang else split] = split_entry(
+            path, rows, specs[task], tokenizer
+        )
+    write_json(out_dir / "leakage.json", leakage)
+    profile = domain_profile(
+        {
+            task: rows
+            for (task, split, _), rows in written.items()
+            if split == "train" and task in inter_specs
+        },
+        {(task, lang): rows for (task, split, lang), rows in written.items() if lang is not None},
+        tokenizer,
+        domains={n: s.domain for n, s in specs.items()},
+    )
+    with atomic_path(out_dir / "profile.csv") as tmp:
+        profile.to_csv(tmp, index=False, float_format="%.6g")
+    manifest["leakage"] = {"removed": leakage["removed"], "unexpected_pairs": leakage["unexpected"]}
+    write_json(out_dir / "manifest.json", manifest)
+    return manifest
