@@ -14,12 +14,19 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import cloudpickle
 import pytest
 import submitit
-from slurm_cluster import SlurmCluster, SlurmUnavailable, local_slurm_cluster, unavailable_reason
+from slurm_cluster import (
+    SlurmCluster,
+    SlurmUnavailable,
+    local_slurm_cluster,
+    status,
+    unavailable_reason,
+)
 from xstilts.paths import repo_root
 
 JOB_TIMEOUT_S = 60
@@ -46,21 +53,14 @@ def slurm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
     reason = unavailable_reason()
     if reason:
         pytest.skip(reason)
+    stack = ExitStack()
     try:
-        cm = local_slurm_cluster(tmp_path_factory.mktemp("slurm"))
-        cluster = cm.__enter__()
+        cluster = stack.enter_context(local_slurm_cluster(tmp_path_factory.mktemp("slurm")))
     except SlurmUnavailable as exc:
         pytest.skip(f"local Slurm cluster did not start: {exc}")
-    saved = os.environ.get("SLURM_CONF")
-    os.environ["SLURM_CONF"] = str(cluster.conf)  # submitit calls sbatch with our environment
-    try:
+    with stack, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SLURM_CONF", str(cluster.conf))  # submitit calls sbatch with our environment
         yield cluster
-    finally:
-        if saved is None:
-            os.environ.pop("SLURM_CONF", None)
-        else:
-            os.environ["SLURM_CONF"] = saved
-        cm.__exit__(None, None, None)
 
 
 def _scontrol_job(cluster: SlurmCluster, job_id: str) -> dict[str, str]:
@@ -74,6 +74,19 @@ def test_submitit_local_executor_returns_result(tmp_path: Path) -> None:
     job = executor.submit(double, 21)
     assert job.result() == 42
     assert job.state == "FINISHED"
+
+
+@pytest.mark.slurm
+def test_cluster_daemons_stop_by_pid_files(slurm: SlurmCluster, tmp_path: Path) -> None:
+    """A second, independent cluster (own munged socket, ports, folder) starts beside the
+    module's one and its three daemons are gone after the context exits; the first keeps running."""
+    with local_slurm_cluster(tmp_path / "c2") as other:
+        assert other.conf != slurm.conf
+        pids = status(other.root)
+        assert all(pids.values()), pids
+        assert other.run("sinfo", "-h", "-N", "-o", "%T").stdout.strip() == "idle"
+    assert status(other.root) == {"munged": None, "slurmctld": None, "slurmd": None}
+    assert all(status(slurm.root).values())
 
 
 @pytest.mark.slurm
@@ -98,11 +111,14 @@ def test_submitit_slurm_executor_returns_result_and_errors(
     ok = executor.submit(double, 21)
     env = executor.submit(where_am_i)
     bad = executor.submit(fail, "boom")
+    array = executor.map_array(double, [1, 2, 3])  # one Slurm job array
     assert ok.result() == 42
     info = env.result()
     assert info["SLURM_JOB_ID"] == env.job_id and info["SUBMITIT_EXECUTOR"] == "slurm"
     with pytest.raises(submitit.core.utils.FailedJobError, match="boom"):
         bad.result()
+    assert [j.result() for j in array] == [2, 4, 6]
+    assert len({j.job_id.split("_")[0] for j in array}) == 1
     # sacct is unavailable without slurmdbd: submitit cannot know the state, Slurm can.
     assert ok.state == "UNKNOWN"
     assert _scontrol_job(slurm, ok.job_id)["JobState"] == "COMPLETED"
