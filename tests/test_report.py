@@ -1,0 +1,105 @@
+"""Analysis stage outputs and offline HTML rendering of the small study fixture."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from xstilts.analysis.report import external_resources, render_study, strip_external
+from xstilts.stages.analysis import AnalysisConfig
+
+FIXTURE = Path(__file__).parent / "fixtures" / "study_small"
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("report")
+    study = Path(shutil.copytree(FIXTURE, tmp / "runs" / "study_small"))
+    render_study(study, tmp / "reports", config={"fertility": False})
+    return study, tmp / "reports"
+
+
+def test_figures_and_tables_written(rendered):
+    _, reports = rendered
+    out = reports / "study_small"
+    for name in (
+        "heatmap_delta",
+        "delta_per_language",
+        "seed_spread",
+        "delta_vs_similarity",
+        "retrieval_layers",
+    ):
+        for ext in ("png", "svg"):
+            assert (out / "figures" / f"{name}.{ext}").stat().st_size > 1000, name
+    for name in (
+        "cells",
+        "deltas",
+        "domains",
+        "domain_contrasts",
+        "forgetting",
+        "languages",
+        "task_scores",
+    ):
+        assert not pd.read_csv(out / "tables" / f"{name}.csv").empty, name
+
+
+def test_index_pages_are_self_contained_and_answer(rendered):
+    _, reports = rendered
+    page = (reports / "study_small" / "index.html").read_text()
+    assert external_resources(page) == []
+    assert page.count('src="data:image/png;base64,') >= 4
+    table = re.search(r"<table id=\"headline-table\">(.*?)</table>", page, re.S).group(1)
+    assert table.count("<tr") == 1 + 12
+    cells = pd.read_csv(reports / "study_small" / "tables" / "cells.csv")
+    legal = cells[cells["intermediate"] == "casehold"]["delta"]
+    assert f"{legal.min():+.2f}" in table  # numbers in the table are the computed ones
+    domains = pd.read_csv(reports / "study_small" / "tables" / "domains.csv")
+    g = domains[(domains["target"] == "all") & (domains["domain"] == "general")].iloc[0]
+    verb = "raised" if g["delta"] > 0 else "lowered"
+    assert (
+        f"General intermediate training (1 task(s)) {verb} zero-shot transfer by {abs(g['delta']):.2f}"
+        in page
+    )
+    root = (reports / "index.html").read_text()
+    assert external_resources(root) == [] and 'href="study_small/index.html"' in root
+
+
+def test_stage_notebooks_rendered_without_inputs_or_cdn(rendered):
+    _, reports = rendered
+    pages = sorted((reports / "study_small" / "stages").rglob("*.html"))
+    assert [p.relative_to(reports / "study_small").as_posix() for p in pages] == [
+        "stages/curate/quick.html",
+        "stages/target/multiemo-baseline-s1.html",
+    ]
+    for p in pages:
+        html = p.read_text()
+        assert external_resources(html) == [], p
+        assert "cdnjs" not in html and "require.min.js" not in html
+        assert "data:image/png;base64," in html and "rows: 5" in html
+        assert "show()" not in html  # exclude_input
+
+
+def test_external_resource_detection_and_stripping():
+    page = (
+        '<html><head><script src="https://cdn.x/require.js"></script>'
+        '<script type="text/x-mathjax-config">MathJax.Hub.Config({})</script>'
+        '<script type="module">import m from "https://cdn.x/mermaid.mjs";</script>'
+        '<link rel="stylesheet" href="//fonts.x/css"><style>@import "https://x/y.css";</style>'
+        '<script>var a = 1;</script></head><body><a href="https://example.org">ok link</a>'
+        '<img src="http://x/y.png"></body></html>'
+    )
+    found = external_resources(page)
+    assert len(found) == 5
+    stripped = strip_external(page)
+    assert [
+        f for f in external_resources(stripped) if "script" in f or "link" in f or "js" in f
+    ] == []
+    assert "var a = 1" in stripped and "https://example.org" in stripped
+
+
+def test_config_rejects_unknown_keys():
+    with pytest.raises(ValueError, match="unknown key"):
+        AnalysisConfig.from_dict({"alpah": 0.1})

@@ -1,0 +1,103 @@
+"""The tidy results table from the small study fixture."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from xstilts.analysis.results import BASELINE, build_results
+
+FIXTURE = Path(__file__).parent / "fixtures" / "study_small"
+
+
+@pytest.fixture
+def study(tmp_path) -> Path:
+    return Path(shutil.copytree(FIXTURE, tmp_path / "study_small"))
+
+
+def _expected_rows(study: Path) -> int:
+    """Count numeric metric values in finished target runs, straight from the JSON files."""
+    total = 0
+    for done in (study / "target").glob("*/DONE"):
+        m = json.loads((done.parent / "metrics.json").read_text())
+        blocks = list(m["per_language"].values())
+        blocks += [v for layer in m.get("layers", {}).values() for v in layer.values()]
+        total += sum(
+            1 for b in blocks for k, v in b.items() if k != "n" and isinstance(v, int | float)
+        )
+    return total
+
+
+def test_rows_come_from_finished_runs_only(study):
+    df = build_results(study)
+    assert len(df) == _expected_rows(study)
+    assert not (study / "target" / "multiemo-vitaminc-s3" / "DONE").exists()
+    assert "target/multiemo-vitaminc-s3" not in set(df["run"])
+    assert set(df["intermediate"]) == {BASELINE, "vitaminc", "casehold", "medmcqa", "pubmedqa"}
+    assert df["seed"].notna().all() and set(df["seed"]) == {1, 2}
+    assert (df.loc[df["intermediate"] == BASELINE, "intermediate_domain"] == "none").all()
+    assert set(df.loc[df["intermediate"] == "casehold", "intermediate_domain"]) == {"legal"}
+
+
+def test_values_match_metrics_json(study):
+    df = build_results(study)
+    m = json.loads((study / "target" / "xquad-casehold-s2" / "metrics.json").read_text())
+    row = df[
+        (df["run"] == "target/xquad-casehold-s2")
+        & (df["language"] == "ru")
+        & (df["metric"] == "f1")
+    ]
+    assert row["value"].item() == m["per_language"]["ru"]["f1"]
+    assert row["n"].item() == m["per_language"]["ru"]["n"]
+    layered = df[(df["target"] == "tatoeba") & df["layer"].notna()]
+    assert sorted(layered["layer"].unique()) == [4, 8, 12]
+
+
+def test_written_atomically_and_idempotent(study):
+    df = build_results(study)
+    csv1 = (study / "results.csv").read_bytes()
+    again = build_results(study)
+    assert (study / "results.csv").read_bytes() == csv1
+    pd.testing.assert_frame_equal(df, again)
+    parquet = pd.read_parquet(study / "results.parquet")
+    pd.testing.assert_frame_equal(parquet, df, check_dtype=False)
+    assert not [p for p in study.iterdir() if p.name.startswith(".")]  # no temp leftovers
+
+
+def test_repeated_setting_keeps_latest_run(study):
+    src = study / "target" / "multiemo-vitaminc-s1"
+    dup = study / "target" / "multiemo-vitaminc-s1-rerun"
+    shutil.copytree(src, dup)
+    m = json.loads((dup / "metrics.json").read_text())
+    m["per_language"]["en"]["accuracy"] = 0.123
+    (dup / "metrics.json").write_text(json.dumps(m))
+    os.utime(dup / "DONE", (src.stat().st_mtime + 100,) * 2)
+    df = build_results(study, write=False)
+    runs = set(
+        df.loc[
+            (df["target"] == "multiemo") & (df["intermediate"] == "vitaminc") & (df["seed"] == 1),
+            "run",
+        ]
+    )
+    assert runs == {"target/multiemo-vitaminc-s1-rerun"}
+
+
+def test_bad_metrics_json_names_file_and_key(study):
+    bad = study / "target" / "xquad-baseline-s1" / "metrics.json"
+    bad.write_text(json.dumps({"task": "xquad"}))
+    with pytest.raises(
+        ValueError, match=r"xquad-baseline-s1/metrics.json: missing key 'per_language'"
+    ):
+        build_results(study, write=False)
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="cannot read JSON"):
+        build_results(study, write=False)
+
+
+def test_missing_study_dir(tmp_path):
+    with pytest.raises(FileNotFoundError, match="study dir not found"):
+        build_results(tmp_path / "nope")
