@@ -92,7 +92,8 @@ def _unavailable(hub_id: str, config: str | None, split: str, task: str | None, 
         f"hub dataset {what} is not cached and the hub cannot be reached "
         f"({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}). "
         f"Either run once with internet access to cache it, or point ${local} or the loader's "
-        f"`data_files=` option at local files in the raw format."
+        f"`data_files=` option at local files in the raw format (where the task has a raw reader), "
+        f"or pass `dataset=` records in the hub's schema."
     )
 
 
