@@ -101,3 +101,44 @@ def test_bad_metrics_json_names_file_and_key(study):
 def test_missing_study_dir(tmp_path):
     with pytest.raises(FileNotFoundError, match="study dir not found"):
         build_results(tmp_path / "nope")
+
+
+def test_forgetting_is_after_minus_before_per_layer(study):
+    from xstilts.analysis.explain import forgetting
+
+    df = build_results(study, write=False)
+    f = forgetting(df).set_index(["intermediate", "target", "layer", "language"])
+    vals = {}
+    for inter in ("baseline", "casehold"):
+        for seed in (1, 2):
+            m = json.loads(
+                (study / "target" / f"tatoeba-{inter}-s{seed}" / "metrics.json").read_text()
+            )
+            vals.setdefault(inter, []).append(m["layers"]["12"]["ru"]["accuracy"] * 100)
+    expected = sum(vals["casehold"]) / 2 - sum(vals["baseline"]) / 2
+    assert f.loc[("casehold", "tatoeba", 12, "ru"), "change"] == pytest.approx(expected)
+
+
+def test_fertility_with_a_known_tokenizer():
+    from xstilts.analysis.explain import fertility
+
+    chars = lambda s: list(s.replace(" ", ""))  # noqa: E731  one piece per character
+    f = fertility({"en": ["ab cde", "f"], "zh": ["你好世界"]}, chars).set_index("language")
+    assert f.loc["en", "fertility"] == pytest.approx(6 / 3)
+    assert f.loc["zh", "fertility"] == pytest.approx(4.0)
+    assert bool(f.loc["en", "spaced"]) and not bool(f.loc["zh", "spaced"])
+
+
+def test_language_table_and_domain_profile(study):
+    from xstilts.analysis.explain import domain_similarity, language_table
+
+    langs = language_table(["de", "zz"]).set_index("iso")
+    assert langs.loc["de", "script"] == "Latn" and langs.loc["de", "note"] == ""
+    assert (
+        langs.loc["zz", "script"] == "unknown"
+        and "not in xstilts.languages" in langs.loc["zz", "note"]
+    )
+    sim = domain_similarity(study)
+    assert len(sim) == 4 * 3 and set(sim.columns) == {"intermediate", "target", "jaccard", "jsd"}
+    (study / "curate" / "quick" / "profile.csv").write_text("a,b\n1,2\n")
+    assert "no column for 'intermediate'" in domain_similarity(study).attrs["note"]
