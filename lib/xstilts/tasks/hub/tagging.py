@@ -60,16 +60,15 @@ def map_udpos(rec: dict, language: str, where: str) -> dict | None:
 def _fetch_udpos(split: str, language: str):
     if language in UD27_TREEBANKS:
         for treebank in UD27_TREEBANKS[language]:
-            try:
-                yield from load_hub_split(
-                    "universal-dependencies/universal_dependencies",
-                    treebank,
-                    split,
-                    parquet_export=True,
-                    task="udpos",
-                )
-            except ValueError:  # treebank without this split (e.g. *_pud: test only)
+            if treebank.endswith("_pud") and split != "test":  # PUD treebanks are test-only
                 continue
+            yield from load_hub_split(
+                "universal-dependencies/universal_dependencies",
+                treebank,
+                split,
+                parquet_export=True,
+                task="udpos",
+            )
         return
     yield from load_hub_split(
         "google/xtreme", f"udpos.{UDPOS_CONFIG_NAMES[language]}", split, task="udpos"
