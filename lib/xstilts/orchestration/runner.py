@@ -1,0 +1,262 @@
+"""Run a study: expand the grid, skip what is DONE, validate and execute the rest.
+
+The path where every run is DONE stats files only (no torch, no papermill imports). Failed runs keep
+their partial notebook and a ``FAILED`` file; their dependants are blocked, independent branches go
+on, and the call returns non-zero with a summary. A killed runner restarted redoes partial runs and
+skips completed ones; a run still executing under an orphaned worker holds its lock and is waited
+for, not run twice.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..io import write_json
+from ..paths import notebooks_dir as default_notebooks_dir
+from ..paths import repo_root
+from .grid import Grid, StageRun, expand, notebook_parameters
+from .params import ParamsError, Problem, ResolvedStudy, check_tasks
+from .status import DONE, FAILED, RunStatus, format_status, study_status
+
+
+@dataclass
+class StudyPaths:
+    runs_dir: Path
+    notebooks_dir: Path
+    reports_dir: Path
+
+    @classmethod
+    def default(
+        cls,
+        runs_dir: Path | None = None,
+        notebooks_dir: Path | None = None,
+        reports_dir: Path | None = None,
+    ) -> StudyPaths:
+        root = repo_root()
+        return cls(
+            Path(runs_dir or root / "runs").resolve(),
+            Path(notebooks_dir or default_notebooks_dir()).resolve(),
+            Path(reports_dir or root / "reports").resolve(),
+        )
+
+
+@dataclass
+class Outcome:
+    grid: Grid
+    study_dir: Path
+    skipped: list[StageRun] = field(default_factory=list)
+    done: list[StageRun] = field(default_factory=list)
+    failed: list[StageRun] = field(default_factory=list)
+    blocked: list[StageRun] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.blocked
+
+    def summary(self) -> str:
+        lines = [
+            f"study {self.grid.study}: {len(self.skipped)} cached, {len(self.done)} run, "
+            f"{len(self.failed)} failed, {len(self.blocked)} blocked ({self.study_dir})"
+        ]
+        for run in self.failed:
+            run_dir = self.study_dir / run.stage / run.dirname
+            first = (
+                (run_dir / "FAILED")
+                .read_text(encoding="utf-8", errors="replace")
+                .strip()
+                .splitlines()
+            )
+            lines.append(f"  FAILED  {run.id}: {first[0] if first else '?'}")
+            lines.append(f"          notebook: {run_dir / 'notebook.ipynb'}")
+            lines.append(f"          log:      {run_dir / 'stage.log'}")
+        if self.blocked:
+            lines.append(f"  blocked (an input failed): {', '.join(r.id for r in self.blocked)}")
+        return "\n".join(lines)
+
+
+def _make_executor(name: str, jobs: int, study_dir: Path):
+    from .executors import LocalExecutor, SubmititExecutor
+
+    if name == "local":
+        return LocalExecutor(jobs)
+    if name in ("slurm", "submitit-local"):
+        cluster = "slurm" if name == "slurm" else "local"
+        return SubmititExecutor(cluster, study_dir / ".submitit", jobs)
+    raise ValueError(f"unknown executor {name!r}: local, slurm or submitit-local")
+
+
+def check_notebooks(runs: list[StageRun], paths: StudyPaths) -> None:
+    missing = sorted({r.notebook for r in runs if not (paths.notebooks_dir / r.notebook).exists()})
+    if missing:
+        raise ParamsError(
+            [
+                Problem(str(paths.notebooks_dir), None, (), f"stage notebook {n} not found")
+                for n in missing
+            ]
+        )
+
+
+def validate_pending(
+    resolved: ResolvedStudy, grid: Grid, pending: list[StageRun], paths: StudyPaths
+) -> None:
+    """Everything checkable before compute: task registry, stage dataclasses, notebooks."""
+    from .stageconfig import check_stage_configs
+
+    check_tasks(resolved)
+    check_stage_configs(resolved, grid, pending)
+    check_notebooks(pending, paths)
+
+
+def write_grid_manifest(grid: Grid, study_dir: Path) -> None:
+    """``grid.json``: the runs of the current grid (the analysis reads only these)."""
+    doc = {
+        "study": grid.study,
+        "runs": [
+            {
+                "id": r.id,
+                "stage": r.stage,
+                "name": r.name,
+                "key": r.key,
+                "inputs": list(r.inputs),
+                "config": r.config,
+            }
+            for r in grid.runs
+        ],
+    }
+    path = study_dir / "grid.json"
+    text = json.dumps(doc, indent=2, sort_keys=True, default=str)
+    if not path.exists() or path.read_text(encoding="utf-8") != text + "\n":
+        write_json(path, doc)
+
+
+def prepare_run(run: StageRun, grid: Grid, paths: StudyPaths, study_dir: Path) -> Path:
+    """Write ``stage.json`` (what the worker executes) into the run directory."""
+    run_dir = study_dir / run.stage / run.dirname
+    report_dir = paths.reports_dir / grid.study
+    spec = {
+        "id": run.id,
+        "stage": run.stage,
+        "study": grid.study,
+        "run_dir": str(run_dir),
+        "notebook": str(paths.notebooks_dir / run.notebook),
+        "config": run.config,
+        "parameters": notebook_parameters(run, grid, study_dir, report_dir),
+        "inputs": [str(study_dir / i) for i in run.inputs],
+        "resources": run.resources,
+    }
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(run_dir / "stage.json", spec)
+    return run_dir / "stage.json"
+
+
+def run_study(
+    resolved: ResolvedStudy,
+    paths: StudyPaths,
+    executor: str = "local",
+    jobs: int = 1,
+    dry_run: bool = False,
+    only: Callable[[StageRun], bool] | None = None,
+    force: Callable[[StageRun], bool] | None = None,
+    echo: Callable[[str], None] = print,
+) -> Outcome:
+    grid = expand(resolved)
+    study_dir = paths.runs_dir / grid.study
+    statuses = study_status(grid, study_dir)
+    outcome = Outcome(grid, study_dir)
+    pending: list[StageRun] = []
+    for st in statuses:
+        wanted = only is None or only(st.run)
+        if st.state == DONE and not (force and force(st.run)):
+            outcome.skipped.append(st.run)
+        elif wanted:
+            pending.append(st.run)
+    if dry_run:
+        _print_dry_run(resolved, grid, statuses, study_dir, pending, echo)
+        if pending:
+            validate_pending(resolved, grid, pending, paths)
+        return outcome
+    if not pending:
+        echo(outcome.summary())
+        return outcome
+    validate_pending(resolved, grid, pending, paths)
+    write_grid_manifest(grid, study_dir)
+    for run in pending:  # forced reruns: forget the old result first
+        if force and force(run):
+            for name in ("DONE", "FAILED"):
+                (study_dir / run.stage / run.dirname / name).unlink(missing_ok=True)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(pending), desc=f"study {grid.study}", unit="stage", file=sys.stderr)
+    by_id = grid.by_id()
+
+    def finished(run: StageRun, ok: bool) -> None:
+        bar.update(1)
+        bar.set_postfix_str(f"{'ok' if ok else 'FAIL'} {run.id}"[:60])
+
+    ex = _make_executor(executor, jobs, study_dir)
+    if only is not None:  # inputs outside the selection are taken as they are
+        sel = {r.id for r in pending}
+        pending = [
+            StageRun(
+                r.stage,
+                r.name,
+                r.config,
+                tuple(i for i in r.inputs if i in sel),
+                r.key,
+                r.resources,
+            )
+            for r in pending
+        ]
+    states = ex.run(pending, lambda r: prepare_run(by_id[r.id], grid, paths, study_dir), finished)
+    bar.close()
+    for run in pending:
+        state = states.get(run.id, "blocked")
+        target = {"done": outcome.done, "failed": outcome.failed}.get(state, outcome.blocked)
+        if state == "failed" and not (study_dir / run.stage / run.dirname / FAILED).exists():
+            _write_launch_failure(study_dir / run.stage / run.dirname)
+        target.append(by_id[run.id])
+    echo(outcome.summary())
+    return outcome
+
+
+def _write_launch_failure(run_dir: Path) -> None:
+    from ..io import write_text
+
+    log = run_dir / "stage.log"
+    tail = log.read_text(encoding="utf-8", errors="replace")[-4000:] if log.exists() else ""
+    write_text(run_dir / FAILED, f"the stage process ended without a result\n\n{tail}")
+
+
+def _print_dry_run(
+    resolved: ResolvedStudy,
+    grid: Grid,
+    statuses: list[RunStatus],
+    study_dir: Path,
+    pending: list[StageRun],
+    echo: Callable[[str], None],
+) -> None:
+    from .estimate import estimate, format_estimate
+
+    counts = {s: len(grid.of(s)) for s in ("curate", "intermediate", "target", "analysis")}
+    echo(
+        f"study {grid.study} (profile {resolved.study.profile}, model {resolved.study.model}): "
+        + ", ".join(f"{n} {s}" for s, n in counts.items())
+    )
+    echo(format_status(statuses, study_dir))
+    echo(format_estimate(estimate(grid, resolved.study, statuses, study_dir), resolved.study))
+
+
+def clean_partial(grid: Grid, study_dir: Path) -> list[Path]:
+    """Remove run directories that are neither DONE nor FAILED (a fresh start for them)."""
+    removed = []
+    for st in study_status(grid, study_dir):
+        if st.state == "partial":
+            shutil.rmtree(st.path)
+            removed.append(st.path)
+    return removed

@@ -1,0 +1,94 @@
+"""Run ONE stage: papermill-execute its notebook into its run directory, then write
+``provenance.json`` and, last and atomically, ``DONE`` (or ``FAILED``).
+
+Runs in a process of its own (``python -m xstilts.orchestration.worker RUN_DIR/stage.json``, or a
+submitit job), holding ``RUN_DIR/.lock`` so that two runners never execute the same run at once;
+a run found ``DONE`` once the lock is held is not run again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from ..io import read_json, write_json, write_text
+from . import provenance
+from .stageconfig import fit_config
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+KERNEL_ENV = "XSTILTS_KERNEL"
+
+
+def kernel_name() -> str:
+    if os.environ.get(KERNEL_ENV):
+        return os.environ[KERNEL_ENV]
+    from jupyter_client.kernelspec import find_kernel_specs
+
+    return "xstilts" if "xstilts" in find_kernel_specs() else "python3"
+
+
+def _error_text(err: BaseException) -> str:
+    ename, evalue = getattr(err, "ename", type(err).__name__), getattr(err, "evalue", str(err))
+    tb = getattr(err, "traceback", None)
+    tail = ANSI.sub("", "\n".join(tb)) if tb else "".join(traceback.format_exception(err))
+    tail = "\n".join(tail.strip().splitlines()[-25:])
+    return f"{ename}: {evalue}\n\n{tail}\n"
+
+
+def execute_stage(spec_path: str | os.PathLike) -> bool:
+    """Execute the stage described by ``spec_path``; True when it is DONE afterwards."""
+    spec = read_json(spec_path)
+    run_dir = Path(spec["run_dir"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (run_dir / "DONE").exists():
+            return True
+        (run_dir / "FAILED").unlink(missing_ok=True)
+        spec["kernel"] = spec.get("kernel") or kernel_name()
+        parameters = dict(spec["parameters"])
+        parameters["config"] = fit_config(spec["stage"], spec["config"])[0]
+        started, t0 = provenance.now_iso(), time.perf_counter()
+        error = None
+        try:
+            import papermill
+
+            papermill.execute_notebook(
+                spec["notebook"],
+                str(run_dir / "notebook.ipynb"),
+                parameters=parameters,
+                kernel_name=spec["kernel"],
+                progress_bar=False,
+                log_output=False,
+                cwd=str(Path(spec["notebook"]).parent),
+            )
+        except Exception as err:  # noqa: BLE001 - any failure is recorded, then reported
+            error = _error_text(err)
+        wall = time.perf_counter() - t0
+        status = "failed" if error else "done"
+        prov = provenance.collect(spec, started, provenance.now_iso(), wall, status, error)
+        write_json(run_dir / "provenance.json", prov)
+        if error:
+            write_text(run_dir / "FAILED", error)
+            return False
+        write_json(
+            run_dir / "DONE", {"run": spec["id"], "ended": prov["ended"], "wall_s": prov["wall_s"]}
+        )
+        return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m xstilts.orchestration.worker RUN_DIR/stage.json", file=sys.stderr)
+        return 2
+    return 0 if execute_stage(args[0]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
