@@ -163,3 +163,94 @@ ROWS = {
     "tagging": (TAGGING, 3),
 }
 TAG_NAMES = ("O", "B-PER", "B-LOC")
+
+
+WORDS_POS = ["good", "great", "fine", "nice", "happy", "super"]
+WORDS_NEG = ["bad", "awful", "poor", "sad", "ugly", "worse"]
+
+
+def sentiment_rows(n: int, seed: int) -> list[dict]:
+    """Synthetic 2-label rows of varying length (the label is the majority word polarity)."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        label = i % 2
+        pool, other = (WORDS_POS, WORDS_NEG) if label else (WORDS_NEG, WORDS_POS)
+        words = [rng.choice(pool) for _ in range(rng.randint(2, 6))] + [rng.choice(other)]
+        rng.shuffle(words)
+        rows.append({"id": f"r{seed}-{i}", "text": " ".join(words), "label": label})
+    return rows
+
+
+def run_tiny_job(
+    checkpoint_dir: str,
+    result_path: str,
+    sleep: float = 0.0,
+    seed: int = 3,
+    max_steps: int = 40,
+    checkpoint_every: int = 4,
+) -> dict:
+    """A small but real training run (dropout on, dev evaluation, best selection); writes the
+    result and final trainable weights next to ``result_path``. Used in-process and killed."""
+    import json
+    import time
+
+    import torch
+    from safetensors.torch import save_file
+    from xstilts.evaluation.zero_shot import evaluate_languages
+    from xstilts.models.heads import TaskModel
+    from xstilts.training import TrainConfig, TrainTask, featurize, train
+    from xstilts.training.checkpoint import trainable_state
+
+    torch.set_num_threads(1)
+    tok = tiny_tokenizer()
+    config = TrainConfig(
+        lr=2e-3,
+        max_steps=max_steps,
+        batch_size=4,
+        seed=seed,
+        eval_every=8,
+        checkpoint_every=checkpoint_every,
+        warmup_ratio=0.1,
+        device="cpu",
+    )
+    model = TaskModel.for_tasks(
+        tiny_encoder("xlmr", len(tok), seed=0, dropout=0.1), {"sent": ("single", 2)}, dropout=0.1
+    )
+    train_rows, dev_rows = sentiment_rows(48, 1), sentiment_rows(16, 2)
+    feats = featurize(train_rows, "single", tok, 32, train=True, cache=False)
+
+    def evaluate(m):
+        res = evaluate_languages(
+            m, tok, {"en": dev_rows}, "single", "accuracy", max_length=32, cache=False
+        )
+        return {"score": res["en"].metrics["accuracy"]}
+
+    def on_step(step, row):
+        if sleep:
+            time.sleep(sleep)
+
+    result = train(
+        model,
+        [TrainTask("sent", feats)],
+        config,
+        checkpoint_dir,
+        pad_id=tok.pad_token_id,
+        evaluate=evaluate,
+        on_step=on_step,
+    )
+    final = evaluate(model)
+    save_file(trainable_state(model), result_path + ".safetensors")
+    out = {
+        "best_step": result.best_step,
+        "best_score": result.best_score,
+        "final": final,
+        "curve": result.curve,
+        "resumed_from": result.resumed_from,
+        "examples": result.examples,
+    }
+    with open(result_path, "w") as fh:
+        json.dump(out, fh)
+    return out

@@ -1,0 +1,146 @@
+"""Stage 2: English intermediate-task training (one task or a sampled mixture).
+
+``run(config, curate_dir, out_dir)`` trains a shared encoder with one fresh head per task, selects
+the checkpoint with the best English dev score, and writes::
+
+    out_dir/encoder/          the encoder alone (safetensors + config + tokenizer), loadable by
+                              ``xstilts.models.loading.load_encoder(str(dir))``
+    out_dir/metrics.json      dev metrics, steps, examples, time, tokens/s
+    out_dir/curve.csv         step, epoch, task, loss, lr, dev
+    out_dir/checkpoints/      resumable state (rerunning the same call continues from here)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..io import atomic_path, write_json
+from ..metrics.registry import primary_key
+from ..models.heads import TaskModel
+from ..models.loading import EMBEDDED, has_mlm_head, load_encoder, load_tokenizer
+from ..tasks import Format, get_task
+from ..training.features import featurize
+from ..training.trainer import TrainConfig, TrainTask, train, write_curve
+from ._common import coerce_config, read_rows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IntermediateConfig:
+    model: str = EMBEDDED
+    task: str = "vitaminc"
+    tasks: list[str] | None = None  # a mixture (overrides ``task``), one head per task
+    sampling: str = "proportional"  # proportional | temperature | uniform
+    temperature: float = 2.0
+    seed: int = 1
+    mlm: bool = False  # masked-LM continuation alongside the tasks (needs an MLM head)
+    pooling: str | None = None  # None: first token, mean for T5
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def task_names(self) -> list[str]:
+        return list(self.tasks) if self.tasks else [self.task]
+
+
+def run(
+    config: IntermediateConfig | dict | None, curate_dir: str | Path, out_dir: str | Path
+) -> dict:
+    cfg = coerce_config(IntermediateConfig, config)
+    out_dir = Path(out_dir)
+    specs = [get_task(name) for name in cfg.task_names]
+    for spec in specs:
+        if spec.format is Format.RETRIEVAL:
+            raise ValueError(f"task {spec.name!r} is a retrieval task: nothing to train on")
+    if cfg.mlm:
+        if not has_mlm_head(cfg.model):
+            raise ValueError(
+                f"mlm=True needs a model with a masked-LM head; {cfg.model!r} has none "
+                "(the embedded model is an encoder only). Use e.g. xlm-roberta-base "
+                "or set mlm: false."
+            )
+        raise NotImplementedError(
+            "masked-LM continuation during intermediate training is not "
+            "implemented yet; set mlm: false"
+        )
+
+    tokenizer = load_tokenizer(cfg.model)
+    encoder = load_encoder(cfg.model)
+    tc = cfg.train
+    tasks, dev = [], {}
+    for spec in specs:
+        train_rows = read_rows(curate_dir, spec.name, "train", limit=tc.max_train_samples)
+        dev[spec.name] = read_rows(curate_dir, spec.name, "validation", limit=tc.max_eval_samples)
+        feats = featurize(
+            train_rows,
+            spec.format,
+            tokenizer,
+            tc.max_length,
+            train=True,
+            stride=tc.doc_stride,
+            name=f"{spec.name}.train",
+        )
+        tasks.append(TrainTask(spec.name, feats))
+    model = TaskModel.for_tasks(
+        encoder, {s.name: (s.format, s.n_labels) for s in specs}, pooling=cfg.pooling
+    )
+
+    def evaluate(m) -> dict:
+        from ..evaluation.zero_shot import evaluate_languages
+
+        scores = {}
+        for spec in specs:
+            res = evaluate_languages(
+                m,
+                tokenizer,
+                {"en": dev[spec.name]},
+                spec.format,
+                spec.metric,
+                task=spec.name,
+                max_length=tc.max_length,
+                stride=tc.doc_stride,
+                batch_size=tc.eval_batch_size,
+                label_names=spec.label_names,
+                bf16=tc.bf16,
+                name=f"{spec.name}.validation",
+            )
+            scores[spec.name] = res["en"].metrics[primary_key(spec.metric)]
+        return {"score": sum(scores.values()) / len(scores), "per_task": scores}
+
+    started = time.perf_counter()
+    result = train(
+        model,
+        tasks,
+        tc,
+        out_dir / "checkpoints",
+        pad_id=tokenizer.pad_token_id or 0,
+        evaluate=evaluate,
+        sampling=cfg.sampling,
+        temperature=cfg.temperature,
+    )
+    with atomic_path(out_dir / "encoder") as tmp:
+        model.encoder.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+    write_curve(out_dir / "curve.csv", result.curve)
+    metrics = {
+        "model": cfg.model,
+        "tasks": cfg.task_names,
+        "seed": cfg.seed,
+        "sampling": cfg.sampling if len(specs) > 1 else None,
+        "dev_score": result.best_score,
+        "dev": (result.best_eval or {}).get("per_task"),
+        "best_step": result.best_step,
+        "steps": result.steps,
+        "examples": result.examples,
+        "train_examples": {t.name: len(t.features) for t in tasks},
+        "train_seconds": round(result.seconds, 2),
+        "seconds": round(time.perf_counter() - started, 2),
+        "tokens_per_s": round(result.tokens_per_s, 1),
+        "resumed_from_step": result.resumed_from,
+        "config": asdict(cfg),
+    }
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics

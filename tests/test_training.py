@@ -1,0 +1,183 @@
+"""Trainer, batching, samplers, feature cache, checkpoints: determinism and contracts."""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+import torch
+from tiny_models import sentiment_rows, tiny_encoder, tiny_tokenizer
+from xstilts.models.heads import TaskModel
+from xstilts.training import (
+    TaskSampler,
+    TrainConfig,
+    TrainTask,
+    featurize,
+    length_grouped_batches,
+    task_probabilities,
+    train,
+    write_curve,
+)
+from xstilts.training.batching import collate
+from xstilts.training.checkpoint import optimizer_tensors, restore_optimizer
+from xstilts.training.trainer import linear_schedule
+
+TOK = tiny_tokenizer()
+
+
+def _run(tmp, seed, max_steps=12, tasks=("a",), **kw):
+    torch.set_num_threads(1)
+    cfg = TrainConfig(
+        lr=2e-3,
+        max_steps=max_steps,
+        batch_size=4,
+        seed=seed,
+        eval_every=6,
+        checkpoint_every=100,
+        device="cpu",
+        **kw,
+    )
+    model = TaskModel.for_tasks(
+        tiny_encoder("bert", len(TOK), dropout=0.1), {t: ("single", 2) for t in tasks}
+    )
+    data = [
+        TrainTask(
+            t, featurize(sentiment_rows(24 + 8 * i, i), "single", TOK, 32, train=True, cache=False)
+        )
+        for i, t in enumerate(tasks)
+    ]
+    seen = collections.Counter()
+    result = train(
+        model,
+        data,
+        cfg,
+        tmp,
+        pad_id=TOK.pad_token_id,
+        evaluate=lambda m: {"score": -float(sum(p.detach().sum() for p in m.heads.parameters()))},
+        on_step=lambda s, row: seen.update([row["task"]]),
+    )
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    return result, weights, seen
+
+
+def test_same_seed_same_run_other_seed_differs(tmp_path):
+    a, wa, _ = _run(tmp_path / "a", seed=5)
+    b, wb, _ = _run(tmp_path / "b", seed=5)
+    c, wc, _ = _run(tmp_path / "c", seed=6)
+    assert a.curve == b.curve and all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert a.curve != c.curve
+    assert [r["step"] for r in a.curve] == list(range(1, 13))
+    assert [r["dev"] is not None for r in a.curve].count(True) == 2  # steps 6 and 12
+    assert a.best_step in (6, 12) and a.examples == 12 * 4
+
+
+def test_embeddings_frozen_by_default(tmp_path):
+    torch.manual_seed(0)
+    model = TaskModel.for_tasks(tiny_encoder("xlmr", len(TOK)), {"a": ("single", 2)})
+    before = model.encoder.get_input_embeddings().weight.clone()
+    feats = featurize(sentiment_rows(16, 0), "single", TOK, 32, train=True, cache=False)
+    train(
+        model,
+        [TrainTask("a", feats)],
+        TrainConfig(max_steps=3, batch_size=4, device="cpu"),
+        tmp_path,
+        pad_id=TOK.pad_token_id,
+    )
+    assert torch.equal(before, model.encoder.get_input_embeddings().weight)
+    assert not model.encoder.get_input_embeddings().weight.requires_grad
+
+
+def test_multitask_uses_every_head(tmp_path):
+    result, _, seen = _run(tmp_path, seed=1, max_steps=30, tasks=("a", "b"))
+    assert set(seen) == {"a", "b"}
+    assert result.steps == 30
+
+
+def test_resume_with_other_config_is_refused(tmp_path):
+    _run(tmp_path, seed=1, max_steps=4)
+    with pytest.raises(ValueError, match="different configuration"):
+        _run(tmp_path, seed=1, max_steps=5)
+
+
+def test_length_grouped_batches_deterministic_and_complete():
+    lengths = [(i * 37) % 50 + 1 for i in range(203)]
+    a = length_grouped_batches(lengths, 8, seed=3, epoch=0)
+    assert a == length_grouped_batches(lengths, 8, seed=3, epoch=0)
+    assert a != length_grouped_batches(lengths, 8, seed=3, epoch=1)
+    assert sorted(i for b in a for i in b) == list(range(203))
+    spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in a) / len(a)
+    assert spread < 10  # batches hold similar lengths
+
+
+def test_samplers():
+    sizes = {"a": 100, "b": 400}
+    assert task_probabilities(sizes, "proportional") == pytest.approx({"a": 0.2, "b": 0.8})
+    assert task_probabilities(sizes, "uniform") == pytest.approx({"a": 0.5, "b": 0.5})
+    assert task_probabilities(sizes, "temperature", 2.0) == pytest.approx({"a": 1 / 3, "b": 2 / 3})
+    sampler = TaskSampler.build(sizes, "proportional", seed=0)
+    draws = collections.Counter(sampler.task_for_step(s) for s in range(1, 2001))
+    assert 0.75 < draws["b"] / 2000 < 0.85
+    assert [sampler.task_for_step(s) for s in range(50)] == [
+        sampler.task_for_step(s) for s in range(50)
+    ]
+    with pytest.raises(ValueError, match="sampling"):
+        task_probabilities(sizes, "nope")
+
+
+def test_linear_schedule_matches_transformers():
+    from transformers import get_linear_schedule_with_warmup
+
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=1.0)
+    sched = get_linear_schedule_with_warmup(opt, 3, 10)
+    for step in range(1, 11):
+        assert opt.param_groups[0]["lr"] == pytest.approx(linear_schedule(step, 10, 3))
+        opt.step()
+        sched.step()
+
+
+def test_optimizer_state_roundtrip_without_pickle():
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(3, 2)
+    opt = torch.optim.AdamW(layer.parameters(), lr=0.1)
+    for _ in range(3):
+        layer(torch.randn(4, 3)).sum().backward()
+        opt.step()
+    tensors, meta = optimizer_tensors(opt)
+    import json
+
+    meta = json.loads(json.dumps(meta))
+    clone = torch.optim.AdamW(layer.parameters(), lr=0.1)
+    restore_optimizer(clone, tensors, meta)
+    for p in layer.parameters():
+        for key in ("exp_avg", "exp_avg_sq", "step"):
+            assert torch.equal(opt.state[p][key], clone.state[p][key])
+
+
+def test_feature_cache_reused(tmp_path):
+    rows = sentiment_rows(10, 0)
+    first = featurize(rows, "single", TOK, 32, train=True, cache_root=tmp_path, name="x")
+    files = list(tmp_path.glob("x-*.arrow"))
+    assert len(files) == 1
+    mtime = files[0].stat().st_mtime_ns
+    assert featurize(rows, "single", TOK, 32, train=True, cache_root=tmp_path, name="x") == first
+    assert files[0].stat().st_mtime_ns == mtime
+    featurize(rows, "single", TOK, 16, train=True, cache_root=tmp_path, name="x")
+    assert len(list(tmp_path.glob("x-*.arrow"))) == 2  # other max_length, other entry
+
+
+def test_collate_pads_dynamically():
+    feats = featurize(sentiment_rows(4, 0), "single", TOK, 64, train=True, cache=False)
+    batch = collate(feats, TOK.pad_token_id)
+    longest = max(len(f["input_ids"]) for f in feats)
+    assert batch["input_ids"].shape == (4, longest)
+    assert batch["attention_mask"].sum().item() == sum(len(f["input_ids"]) for f in feats)
+
+
+def test_train_config_rejects_unknown_keys_and_bad_values(tmp_path):
+    with pytest.raises(ValueError, match="unknown TrainConfig keys"):
+        TrainConfig.from_dict({"learning_rate": 1e-5})
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainConfig(batch_size=0)
+    write_curve(tmp_path / "c.csv", [{"step": 1, "loss": 0.5, "lr": 1e-5, "dev": None}])
+    assert (tmp_path / "c.csv").read_text().splitlines()[0] == "step,epoch,task,loss,lr,dev"
