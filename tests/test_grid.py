@@ -1,0 +1,101 @@
+"""Grid expansion: counts, checkpoint reuse, content-addressed keys and downstream invalidation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xstilts.orchestration.grid import expand, notebook_parameters
+from xstilts.orchestration.params import load_study
+
+STUDY = """\
+study: g
+seeds: {intermediate: [1, 2], target: [1, 2]}
+intermediate:
+  tasks: [vitaminc, fever]
+target:
+  tasks: [multiemo, multiemo_parallel]
+  train: {max_steps: 3}
+"""
+
+
+def grid_of(tmp_path: Path, *overrides: str, text: str = STUDY):
+    path = tmp_path / "g.yaml"
+    path.write_text(text, encoding="utf-8")
+    return expand(load_study(path, overrides, registry=False))
+
+
+def test_counts_and_checkpoint_reuse(tmp_path):
+    grid = grid_of(tmp_path)
+    assert len(grid.of("curate")) == 1
+    assert len(grid.of("intermediate")) == 2 * 2  # tasks x intermediate seeds
+    # target tasks x (4 checkpoints + baseline) x target seeds
+    assert len(grid.of("target")) == 2 * (4 + 1) * 2
+    assert len(grid.of("analysis")) == 1
+    assert len({r.id for r in grid.runs}) == len(grid.runs)
+    for ckpt in grid.of("intermediate"):
+        users = [r for r in grid.of("target") if ckpt.id in r.inputs]
+        assert len(users) == 2 * 2  # every target task and seed reuses the one checkpoint
+    baselines = [r for r in grid.of("target") if r.config["intermediate"] is None]
+    assert len(baselines) == 4 and all(len(r.inputs) == 1 for r in baselines)
+    assert [len(layer) for layer in grid.layers()] == [1, 4 + 4, 16, 1]
+    names = {r.name for r in grid.of("target")}
+    assert "multiemo__from-vitaminc-s1__s2" in names and "multiemo__baseline__s1" in names
+    assert grid_of(tmp_path, "baseline=false").of("target").__len__() == 2 * 4 * 2
+
+
+def test_mixture_is_one_intermediate_per_seed(tmp_path):
+    text = STUDY.replace(
+        "  tasks: [vitaminc, fever]\n",
+        "  tasks: [vitaminc]\n  mixtures:\n    mix: {tasks: [vitaminc, fever], sampling: uniform}\n",
+    )
+    grid = grid_of(tmp_path, text=text)
+    mixes = [r for r in grid.of("intermediate") if r.config["task"] == "mix"]
+    assert len(mixes) == 2 and mixes[0].config["tasks"] == ["vitaminc", "fever"]
+    assert mixes[0].config["sampling"] == "uniform"
+    assert grid.of("curate")[0].config["tasks"] == [
+        "fever",
+        "multiemo",
+        "multiemo_parallel",
+        "vitaminc",
+    ]
+
+
+def test_keys_stable_and_exactly_downstream_invalidation(tmp_path):
+    a = grid_of(tmp_path)
+    b = grid_of(tmp_path)
+    assert [r.id for r in a.runs] == [r.id for r in b.runs]
+    # a target-only parameter of one task changes exactly that task's target runs and the analysis
+    c = grid_of(tmp_path, "target.per_task.multiemo.max_steps=7")
+    changed = {r.id for r in a.runs} - {r.id for r in c.runs}
+    expected = {r.id for r in a.of("target") if r.config["task"] == "multiemo"} | {
+        a.of("analysis")[0].id
+    }
+    assert changed == expected
+    # an intermediate parameter changes the intermediates and everything downstream of them
+    d = grid_of(tmp_path, "intermediate.train.lr=2e-5")
+    changed = {r.id for r in a.runs} - {r.id for r in d.runs}
+    expected = set()
+    for ckpt in a.of("intermediate"):
+        expected |= {ckpt.id} | a.downstream(ckpt.id)
+    assert changed == expected
+    assert not any(r.config.get("intermediate", "x") is None for r in a.runs if r.id in changed)
+    # a curate parameter changes everything
+    e = grid_of(tmp_path, "curate.max_train_examples=11")
+    assert not ({r.id for r in a.runs} & {r.id for r in e.runs})
+
+
+def test_notebook_parameters(tmp_path):
+    grid = grid_of(tmp_path)
+    study_dir = tmp_path / "runs" / "g"
+    target = next(r for r in grid.of("target") if r.config["intermediate"] == "fever-s2")
+    params = notebook_parameters(target, grid, study_dir, tmp_path / "reports")
+    assert (
+        params["encoder_dir"].endswith("/encoder")
+        and "intermediate/fever__s2-" in params["encoder_dir"]
+    )
+    assert params["curate_dir"] == str(study_dir / grid.of("curate")[0].id)
+    assert params["out_dir"] == str(study_dir / target.id)
+    base = next(r for r in grid.of("target") if r.config["intermediate"] is None)
+    assert notebook_parameters(base, grid, study_dir, tmp_path)["encoder_dir"] is None
+    ana = notebook_parameters(grid.of("analysis")[0], grid, study_dir, tmp_path / "reports")
+    assert set(ana) == {"config", "study_dir", "report_dir"}
