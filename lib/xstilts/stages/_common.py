@@ -59,3 +59,15 @@ def read_rows(
 
 def jsonable(values: dict[str, Any]) -> dict[str, Any]:
     return {k: (float(v) if hasattr(v, "item") else v) for k, v in values.items()}
+
+
+def n_labels_of(spec, rows: list[dict]) -> int | None:
+    """The task's label count, or (when the catalogue leaves it open) one more than the largest
+    label / tag seen in the training rows."""
+    from ..tasks import Format
+
+    if spec.n_labels or spec.format not in (Format.SINGLE, Format.PAIR, Format.TAGGING):
+        return spec.n_labels
+    key = "tags" if spec.format is Format.TAGGING else "label"
+    seen = [t for r in rows for t in (r[key] if key == "tags" else [r[key]])]
+    return max(2, max(seen) + 1)

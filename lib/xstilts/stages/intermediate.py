@@ -24,7 +24,7 @@ from ..models.loading import EMBEDDED, has_mlm_head, load_encoder, load_tokenize
 from ..tasks import Format, get_task
 from ..training.features import featurize
 from ..training.trainer import TrainConfig, TrainTask, train, write_curve
-from ._common import coerce_config, read_rows
+from ._common import coerce_config, n_labels_of, read_rows
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def run(
     tokenizer = load_tokenizer(cfg.model)
     encoder = load_encoder(cfg.model)
     tc = cfg.train
-    tasks, dev = [], {}
+    tasks, dev, n_labels = [], {}, {}
     for spec in specs:
         train_rows = read_rows(curate_dir, spec.name, "train", limit=tc.max_train_samples)
         dev[spec.name] = read_rows(curate_dir, spec.name, "validation", limit=tc.max_eval_samples)
@@ -84,8 +84,9 @@ def run(
             name=f"{spec.name}.train",
         )
         tasks.append(TrainTask(spec.name, feats))
+        n_labels[spec.name] = n_labels_of(spec, train_rows)
     model = TaskModel.for_tasks(
-        encoder, {s.name: (s.format, s.n_labels) for s in specs}, pooling=cfg.pooling
+        encoder, {s.name: (s.format, n_labels[s.name]) for s in specs}, pooling=cfg.pooling
     )
 
     def evaluate(m) -> dict:

@@ -29,7 +29,7 @@ from ..models.loading import EMBEDDED, load_encoder, load_tokenizer
 from ..tasks import Format, get_task
 from ..training.features import featurize
 from ..training.trainer import TrainConfig, TrainTask, resolve_device, train, write_curve
-from ._common import coerce_config, jsonable, read_rows
+from ._common import coerce_config, jsonable, n_labels_of, read_rows
 
 
 @dataclass
@@ -140,7 +140,7 @@ def run(
         )
         model = TaskModel.for_tasks(
             encoder,
-            {spec.name: (spec.format, spec.n_labels)},
+            {spec.name: (spec.format, n_labels_of(spec, train_rows))},
             pooling=cfg.pooling or default_pooling(encoder),
         )
         eval_kwargs = {

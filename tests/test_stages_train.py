@@ -1,0 +1,134 @@
+"""Intermediate -> target stage entry points on a tiny local model and hand-made curated rows."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from tiny_models import sentiment_rows, tiny_encoder, tiny_tokenizer
+from xstilts.data.store import write_split
+from xstilts.stages import intermediate, target
+
+TRAIN = {
+    "max_steps": 6,
+    "batch_size": 4,
+    "checkpoint_every": 3,
+    "eval_every": 3,
+    "max_length": 32,
+    "device": "cpu",
+    "lr": 1e-3,
+}
+
+
+@pytest.fixture()
+def setup(tmp_path, monkeypatch):
+    monkeypatch.setenv("XSTILTS_CACHE", str(tmp_path / "cache"))
+    torch.set_num_threads(1)
+    tok = tiny_tokenizer()
+    model_dir = tmp_path / "tiny-xlmr"
+    tiny_encoder("xlmr", len(tok), seed=0, dropout=0.1).save_pretrained(model_dir)
+    tok.save_pretrained(model_dir)
+    cur = tmp_path / "curate"
+    pairs = [
+        {"id": f"v{i}", "text_a": r["text"], "text_b": r["text"].split()[0], "label": i % 3}
+        for i, r in enumerate(sentiment_rows(24, 5))
+    ]
+    write_split(cur, "vitaminc", "train", pairs[:16])
+    write_split(cur, "vitaminc", "validation", pairs[16:])
+    write_split(cur, "multiemo", "train", sentiment_rows(20, 1))
+    write_split(cur, "multiemo", "validation", sentiment_rows(8, 2))
+    for lang, seed in (("en", 3), ("de", 4), ("pl", 6)):
+        write_split(cur, "multiemo", "test", sentiment_rows(6, seed), lang)
+    texts = ["all humans are born free", "everyone has the right to life", "no one shall be held"]
+    write_split(cur, "udhr", "test", [{"id": str(i), "text": t} for i, t in enumerate(texts)], "en")
+    write_split(
+        cur, "udhr", "test", [{"id": str(i), "text": t.upper()} for i, t in enumerate(texts)], "de"
+    )
+    return tmp_path, model_dir, cur
+
+
+def test_intermediate_then_target(setup):
+    tmp, model_dir, cur = setup
+    inter = intermediate.run(
+        {"model": str(model_dir), "task": "vitaminc", "seed": 2, **TRAIN}, cur, tmp / "inter"
+    )
+    assert inter["steps"] == 6 and inter["best_step"] in (3, 6) and inter["tokens_per_s"] > 0
+    assert (
+        json.loads((tmp / "inter" / "metrics.json").read_text())["dev_score"] == inter["dev_score"]
+    )
+    enc_dir = tmp / "inter" / "encoder"
+    assert (enc_dir / "model.safetensors").exists() and (enc_dir / "tokenizer.json").exists()
+    assert not any("heads" in k for k in load_file(str(enc_dir / "model.safetensors")))
+    before = load_file(str(model_dir / "model.safetensors"))
+    after = load_file(str(enc_dir / "model.safetensors"))
+    changed = [k for k in after if not torch.equal(after[k], before[k])]
+    assert changed and not any("word_embeddings" in k for k in changed)  # frozen by default
+
+    metrics = target.run(
+        {"model": str(model_dir), "task": "multiemo", "intermediate": "vitaminc", **TRAIN},
+        cur,
+        enc_dir,
+        tmp / "target",
+    )
+    assert list(metrics)[:7] == [
+        "task",
+        "format",
+        "primary_metric",
+        "intermediate",
+        "seed",
+        "model",
+        "per_language",
+    ]
+    assert metrics["primary_metric"] == "accuracy" and metrics["encoder"] == "intermediate"
+    assert list(metrics["per_language"]) == ["en", "de", "pl"]
+    assert all(m["n"] == 6 for m in metrics["per_language"].values())
+    accs = [m["accuracy"] for m in metrics["per_language"].values()]
+    assert metrics["average"]["accuracy"] == pytest.approx(sum(accs) / 3)
+    preds = (tmp / "target" / "predictions" / "de.jsonl").read_text().splitlines()
+    assert len(preds) == 6 and set(json.loads(preds[0])) == {"id", "prediction", "reference"}
+    with open(tmp / "target" / "curve.csv") as fh:
+        assert [int(r["step"]) for r in csv.DictReader(fh)] == list(range(1, 7))
+
+    # the same call again resumes the finished run: identical metrics
+    again = target.run(
+        {"model": str(model_dir), "task": "multiemo", "intermediate": "vitaminc", **TRAIN},
+        cur,
+        enc_dir,
+        tmp / "target",
+    )
+    assert again["per_language"] == metrics["per_language"]
+
+    baseline = target.run(
+        {"model": str(model_dir), "task": "multiemo", **TRAIN}, cur, None, tmp / "baseline"
+    )
+    assert baseline["encoder"] == "pretrained" and baseline["intermediate"] is None
+
+
+def test_retrieval_target_sweeps_layers_without_training(setup):
+    tmp, model_dir, cur = setup
+    metrics = target.run(
+        {"model": str(model_dir), "task": "udhr", **TRAIN}, cur, None, tmp / "udhr"
+    )
+    assert sorted(metrics["layers"], key=int) == ["0", "1", "2"]
+    assert metrics["layer"] == 2 and metrics["per_language"] == metrics["layers"]["2"]
+    assert set(metrics["per_language"]["de"]) >= {"accuracy", "x_to_en", "en_to_x", "n"}
+    assert not (tmp / "udhr" / "checkpoints").exists()
+
+
+def test_config_errors_are_clear(setup):
+    tmp, model_dir, cur = setup
+    with pytest.raises(ValueError, match="unknown keys"):
+        target.run(
+            {"model": str(model_dir), "task": "multiemo", "learning_rate": 1}, cur, None, tmp
+        )
+    with pytest.raises(ValueError, match="masked-LM head"):
+        intermediate.run({"mlm": True}, cur, tmp / "mlm")
+    with pytest.raises(ValueError, match="retrieval task"):
+        intermediate.run({"model": str(model_dir), "task": "udhr"}, cur, tmp / "x")
+    with pytest.raises(FileNotFoundError, match="no curated test split"):
+        target.run(
+            {"model": str(model_dir), "task": "multiemo", "languages": ["xx"]}, cur, None, tmp / "y"
+        )
