@@ -27,6 +27,7 @@ from slurm_cluster import (
     status,
     unavailable_reason,
 )
+from xstilts.io import read_json
 from xstilts.paths import repo_root
 
 JOB_TIMEOUT_S = 60
@@ -90,19 +91,6 @@ def test_cluster_daemons_stop_by_pid_files(slurm: SlurmCluster, tmp_path: Path) 
 
 
 @pytest.mark.slurm
-def test_sbatch_wait_runs_a_job_that_writes_a_file(slurm: SlurmCluster, tmp_path: Path) -> None:
-    out = tmp_path / "hello.txt"
-    proc = slurm.run(
-        "sbatch", "--wait", "--parsable", f"--chdir={tmp_path}", f"--output={tmp_path}/%j.log",
-        "--wrap", f"echo hello-from-$SLURM_JOB_ID > {out}",
-        timeout=JOB_TIMEOUT_S,
-    )  # fmt: skip
-    job_id = proc.stdout.strip().split(";")[0]
-    assert out.read_text().strip() == f"hello-from-{job_id}"
-    assert _scontrol_job(slurm, job_id)["JobState"] == "COMPLETED"
-
-
-@pytest.mark.slurm
 def test_submitit_slurm_executor_returns_result_and_errors(
     slurm: SlurmCluster, tmp_path: Path
 ) -> None:
@@ -155,27 +143,95 @@ def test_resources_reach_slurm(slurm: SlurmCluster, tmp_path: Path) -> None:
         assert line in script.splitlines(), f"{line!r} missing from:\n{script}"
 
 
+@pytest.mark.slurm
+def test_sbatch_wait_runs_a_job_that_writes_a_file(slurm: SlurmCluster, tmp_path: Path) -> None:
+    out = tmp_path / "hello.txt"
+    proc = slurm.run(
+        "sbatch", "--wait", "--parsable", f"--chdir={tmp_path}", f"--output={tmp_path}/%j.log",
+        "--wrap", f"echo hello-from-$SLURM_JOB_ID > {out}",
+        timeout=JOB_TIMEOUT_S,
+    )  # fmt: skip
+    job_id = proc.stdout.strip().split(";")[0]
+    assert out.read_text().strip() == f"hello-from-{job_id}"
+    assert _scontrol_job(slurm, job_id)["JobState"] == "COMPLETED"
+
+
 def _slurm_executor_missing() -> str | None:
     """Why the xstilts Slurm executor / CLI cannot be tested yet, or None."""
-    root = repo_root()
     for module in ("xstilts.cli", "xstilts.orchestration.executors"):
         try:
             importlib.import_module(module)
         except ImportError as exc:
             return f"{module} not importable yet ({exc})"
-    help_text = subprocess.run(
-        [sys.executable, "-m", "xstilts", "run", "--help"], capture_output=True, text=True, cwd=root
-    ).stdout
-    if "--executor" not in help_text:
-        return "`python -m xstilts run` has no --executor option yet"
-    if not (root / "params" / "quick.yaml").exists():
+    if not (repo_root() / "params" / "quick.yaml").exists():
         return "params/quick.yaml (tiny study) does not exist yet"
     return None
 
 
+STAGE_NOTEBOOKS = ("01_curate", "02_intermediate", "03_target", "04_analysis")
+MARKER = """import os, pathlib
+where = pathlib.Path(out_dir or report_dir)
+where.mkdir(parents=True, exist_ok=True)
+(where / "slurm_job.txt").write_text(os.environ.get("SLURM_JOB_ID", "none"))"""
+
+
+def _throwaway_notebooks(folder: Path) -> Path:
+    """Stage notebooks that only record the Slurm job they ran in (no models, seconds each)."""
+    import nbformat
+
+    folder.mkdir()
+    params = "config = None\nout_dir = curate_dir = encoder_dir = study_dir = report_dir = None"
+    for name in STAGE_NOTEBOOKS:
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        nb.cells = [nbformat.v4.new_code_cell(params), nbformat.v4.new_code_cell(MARKER)]
+        nb.cells[0].metadata["tags"] = ["parameters"]
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    return folder
+
+
 @pytest.mark.slurm
 def test_cli_runs_a_study_on_slurm(slurm: SlurmCluster, tmp_path: Path) -> None:
+    """`python -m xstilts run params/quick.yaml --executor slurm`: every stage runs as a Slurm job
+    in dependency order, with the study's resources in its sbatch script."""
     missing = _slurm_executor_missing()
     if missing:
         pytest.skip(missing)
-    pytest.skip("xstilts Slurm executor exists but this test is not wired to it yet")
+    runs = tmp_path / "runs"
+    resources = ["partition=debug", "cpus=1", "mem=1G", "time=00:09:00", "gpus=0"]
+    overrides = [f"-p=resources.{stage}.{kv}" for stage in ("default", "curate", "analysis")
+                 for kv in resources]  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "xstilts", "run", "params/quick.yaml", "--executor", "slurm",
+         "--runs-dir", str(runs), "--notebooks-dir", str(_throwaway_notebooks(tmp_path / "nb")),
+         "--reports-dir", str(tmp_path / "reports"), *overrides],
+        cwd=repo_root(), env={**os.environ, "TQDM_DISABLE": "1", "XSTILTS_KERNEL": "python3"},
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    study = runs / "quick"
+    done = sorted(study.glob("*/*/DONE"))
+    stages = sorted(d.parent.parent.name for d in done)
+    assert stages == ["analysis", "curate", "intermediate", "target", "target"], stages
+    markers = [d.parent / "slurm_job.txt" for d in done if d.parent.parent.name != "analysis"]
+    markers += list((tmp_path / "reports").rglob("slurm_job.txt"))  # analysis writes to report_dir
+    job_ids = {m.parent.name: m.read_text() for m in markers}
+    assert len(job_ids) == 5 and all(j.isdigit() for j in job_ids.values()), job_ids
+    # dependencies respected: a stage starts only after its inputs ended (provenance times)
+    prov = {d.parent.name.split("-")[0]: read_json(d.parent / "provenance.json") for d in done}
+    before = [("data", "vitaminc__s1"), ("data", "multiemo__baseline__s1"),
+              ("vitaminc__s1", "multiemo__from"), ("multiemo__from", "report"),
+              ("multiemo__baseline__s1", "report")]  # fmt: skip
+    for first, then in before:
+        assert prov[first]["ended"] <= prov[then]["started"], (first, then, prov[first], prov[then])
+    scripts = sorted((study / ".submitit").rglob("*_submission.sh"))
+    assert len(scripts) >= 4, scripts  # one per dependency layer at least
+    for sub in scripts:
+        script = sub.read_text().splitlines()
+        for line in ("--partition=debug", "--cpus-per-task=1", "--mem=1GB", "--time=9"):
+            assert f"#SBATCH {line}" in script, f"{line} missing from {sub}"
+        assert not any("gpus" in ln for ln in script)
