@@ -107,6 +107,7 @@ def write_slurm_conf(root: Path, node: str, cpus: int, mem_mib: int) -> Path:
         "SchedulerType=sched/backfill",
         "ReturnToService=2",
         "MpiDefault=none",
+        "MailProg=/bin/true",
         "MinJobAge=600",  # keep finished jobs visible to `scontrol show job` for 10 min
         f"SlurmctldPort={ctld_port}",
         f"SlurmdPort={d_port}",
@@ -125,7 +126,7 @@ def _tail(path: Path, n: int = 15) -> str:
 
 
 def _logs(root: Path) -> str:
-    return "\n".join(_tail(root / "log" / f"{d}.log") for d in DAEMONS)
+    return "\n".join(_tail(root / "log" / f"{d}.log") for d in ("slurmctld", "slurmd", "munged"))
 
 
 def _read_pid(pid_file: Path) -> int | None:
@@ -232,22 +233,29 @@ def _start(root: Path, node: str, cpus: int, mem_mib: int, timeout_s: float) -> 
     )
 
 
+def _cancel_jobs(env: dict[str, str], timeout_s: float = 10) -> None:
+    """Best effort: cancel every job of this cluster and wait until the queue is empty."""
+    deadline = time.monotonic() + timeout_s
+    try:
+        subprocess.run(["scancel", "--me"], env=env, capture_output=True, timeout=5)
+        while time.monotonic() < deadline:
+            q = subprocess.run(
+                ["squeue", "-h", "-o", "%i"], env=env, capture_output=True, text=True, timeout=5
+            )
+            if q.returncode != 0 or not q.stdout.strip():
+                return
+            time.sleep(0.25)
+    except (OSError, subprocess.TimeoutExpired):
+        return  # controller unreachable: the daemons are stopped by pid next
+
+
 def stop(root: Path, timeout_s: float = 15) -> None:
     """Cancel this cluster's jobs, then stop its daemons by the pids in their pid files."""
     root = root.resolve()
     conf = root / "slurm.conf"
     ctld = _read_pid(root / "slurmctld.pid")
     if conf.exists() and ctld is not None and _alive(ctld, "slurmctld"):
-        env = {**os.environ, "SLURM_CONF": str(conf)}
-        subprocess.run(["scancel", "--me"], env=env, capture_output=True, timeout=30)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            q = subprocess.run(
-                ["squeue", "-h", "-o", "%i"], env=env, capture_output=True, text=True, timeout=10
-            )
-            if q.returncode != 0 or not q.stdout.strip():
-                break
-            time.sleep(0.25)
+        _cancel_jobs({**os.environ, "SLURM_CONF": str(conf)})
     for name, pid_file in _pid_files(root).items():  # slurmd, slurmctld, then munged
         pid = _read_pid(pid_file)
         if pid is None or not _alive(pid, name):
