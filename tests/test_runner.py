@@ -1,0 +1,192 @@
+"""The runner on throwaway notebooks executed by papermill on a real kernel."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.slow
+
+PARAMS = {
+    "01_curate.ipynb": "config = {}\nout_dir = ''",
+    "02_intermediate.ipynb": "config = {}\ncurate_dir = ''\nout_dir = ''",
+    "03_target.ipynb": "config = {}\ncurate_dir = ''\nencoder_dir = None\nout_dir = ''",
+    "04_analysis.ipynb": "config = {}\nstudy_dir = ''\nreport_dir = ''",
+}
+BODY = """\
+import os, pathlib, time
+name = pathlib.Path(globals().get('out_dir') or 'analysis').name
+time.sleep(float(os.environ.get('XT_SLEEP', '0')))
+if config.get('task') and config.get('task') == os.environ.get('XT_FAIL'):
+    raise RuntimeError('planned failure of ' + name)
+if globals().get('out_dir') and 'intermediate' in out_dir:
+    (pathlib.Path(out_dir) / 'encoder').mkdir(parents=True, exist_ok=True)
+if globals().get('encoder_dir'):
+    assert pathlib.Path(encoder_dir).is_dir(), encoder_dir
+with open(os.environ['XT_LOG'], 'a') as fh:
+    fh.write(name + '\\n')
+"""
+STUDY = """\
+study: t
+seeds: {intermediate: [1], target: [1]}
+intermediate: {tasks: [vitaminc, fever]}
+target: {tasks: [multiemo, multiemo_parallel], train: {max_steps: 1}}
+"""
+
+
+@pytest.fixture()
+def setup(tmp_path):
+    nb_dir = tmp_path / "nb"
+    nb_dir.mkdir()
+    for name, params in PARAMS.items():
+        cell = nbformat.v4.new_code_cell(params)
+        cell.metadata["tags"] = ["parameters"]
+        nb = nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell(BODY)])
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        nbformat.write(nb, nb_dir / name)
+    study = tmp_path / "study.yaml"
+    study.write_text(STUDY, encoding="utf-8")
+    log = tmp_path / "executions.log"
+    env = dict(os.environ, XT_LOG=str(log), TQDM_DISABLE="1", OMP_NUM_THREADS="1")
+    return tmp_path, study, nb_dir, log, env
+
+
+def cli(setup, *args: str, env_extra: dict | None = None, wait: bool = True):
+    tmp, study, nb_dir, _, env = setup
+    cmd = [
+        sys.executable,
+        "-m",
+        "xstilts",
+        args[0],
+        str(study),
+        "--runs-dir",
+        str(tmp / "runs"),
+        "--notebooks-dir",
+        str(nb_dir),
+        "--reports-dir",
+        str(tmp / "reports"),
+        *args[1:],
+    ]
+    env = dict(env, **(env_extra or {}))
+    if not wait:
+        return subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def executions(log: Path) -> list[str]:
+    return log.read_text().split() if log.exists() else []
+
+
+N_RUNS = 1 + 2 + 2 * 3 + 1  # curate, 2 intermediates, 2 targets x (2 ckpts + baseline), analysis
+
+
+def test_run_skip_status_and_provenance(setup):
+    tmp, _, _, log, _ = setup
+    first = cli(setup, "run", "--jobs", "2")
+    assert first.returncode == 0, first.stdout + first.stderr
+    names = executions(log)
+    assert len(names) == N_RUNS and len(set(names)) == N_RUNS
+    study_dir = tmp / "runs" / "t"
+    for run_dir in (p for p in study_dir.glob("*/*") if p.is_dir()):
+        assert (run_dir / "DONE").exists() and (run_dir / "notebook.ipynb").exists()
+        prov = json.loads((run_dir / "provenance.json").read_text())
+        assert prov["status"] == "done" and prov["wall_s"] > 0 and prov["git"]["commit"]
+        assert prov["packages"]["papermill"] and prov["peak_rss_mb"]["children"] > 0
+    target = next(study_dir.glob("target/multiemo__from-fever-s1__s1-*"))
+    prov = json.loads((target / "provenance.json").read_text())
+    assert prov["config"]["intermediate"] == "fever-s1" and prov["parameters"][
+        "encoder_dir"
+    ].endswith("encoder")
+    executed = nbformat.read(target / "notebook.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    assert (study_dir / "grid.json").exists()
+
+    t0 = time.perf_counter()
+    again = cli(setup, "run")
+    elapsed = time.perf_counter() - t0
+    assert again.returncode == 0 and f"{N_RUNS} cached, 0 run" in again.stdout
+    assert elapsed < 10, elapsed
+    assert len(executions(log)) == N_RUNS
+
+    status = cli(setup, "status")
+    assert status.returncode == 0 and f"{N_RUNS} done, 0 failed" in status.stdout
+
+    changed = cli(setup, "run", "-p", "target.per_task.multiemo.max_steps=2")
+    assert changed.returncode == 0
+    new = executions(log)[N_RUNS:]
+    assert sorted(n.split("__")[0] for n in new if n != "analysis") == ["multiemo"] * 3
+    assert "analysis" in new and len(new) == 4
+
+
+def test_failure_isolation_and_summary(setup):
+    tmp, _, _, log, _ = setup
+    res = cli(setup, "run", env_extra={"XT_FAIL": "fever"})
+    assert res.returncode == 1
+    out = res.stdout
+    assert "FAILED  intermediate/fever__s1-" in out and "planned failure" in out
+    assert "notebook: " in out and "blocked (an input failed)" in out
+    failed_dir = next((tmp / "runs" / "t").glob("intermediate/fever__s1-*"))
+    assert (failed_dir / "FAILED").exists() and not (failed_dir / "DONE").exists()
+    assert (failed_dir / "notebook.ipynb").exists()
+    assert "planned failure" in (failed_dir / "FAILED").read_text()
+    names = executions(log)
+    # independent branches ran: the vitaminc checkpoint, its targets and the baselines
+    assert sum(n.startswith("multiemo") and "vitaminc" in n for n in names) == 2
+    assert sum("baseline" in n for n in names) == 2
+    assert not any("fever" in n for n in names) and "analysis" not in names
+    # a rerun without the fault finishes only what is missing
+    res = cli(setup, "run")
+    assert res.returncode == 0, res.stdout
+    names = executions(log)
+    assert len(names) == N_RUNS and len(set(names)) == N_RUNS
+
+
+def test_killed_runner_restart_runs_nothing_twice(setup):
+    tmp, _, _, log, _ = setup
+    proc = cli(setup, "run", env_extra={"XT_SLEEP": "1"}, wait=False)
+    deadline = time.time() + 200
+    while len(executions(log)) < 3 and time.time() < deadline:
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = len(executions(log))
+    assert 3 <= killed_at < N_RUNS
+    res = cli(setup, "run", env_extra={"XT_SLEEP": "0"})
+    assert res.returncode == 0, res.stdout
+    names = executions(log)
+    assert len(names) == N_RUNS and len(set(names)) == N_RUNS, names
+
+
+def test_submitit_local_executor(setup):
+    _, study, _, log, _ = setup
+    study.write_text(
+        STUDY.replace("[vitaminc, fever]", "[vitaminc]").replace(", multiemo_parallel", "")
+    )
+    res = cli(setup, "run", "--executor", "submitit-local")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert len(executions(log)) == 1 + 1 + 2 + 1
+
+
+def test_dry_run_lists_and_estimates(setup):
+    res = cli(setup, "run", "--dry-run")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (
+        "pending" in res.stdout
+        and "estimate:" in res.stdout
+        and "multiemo__from-vitaminc-s1__s1" in res.stdout
+    )
+    assert not (setup[0] / "runs" / "t").exists()
