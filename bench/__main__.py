@@ -1,0 +1,65 @@
+"""``python -m bench [NAME ...] [--quick]``: run benchmarks, write JSON, refresh the doc table.
+
+Default: training, zero_shot, retrieval, caching, scaling, gpu (``make bench``). ``e2e`` (a whole
+``make study``) runs only when named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+
+from .harness import results_dir, update_doc
+
+DEFAULT = ("training", "zero_shot", "retrieval", "caching", "scaling", "gpu")
+OPT_IN = ("e2e", "profiling")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: {' '.join(DEFAULT)})"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes, results under bench/results/quick/, doc untouched",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for every arm (default 1: the machine is shared)",
+    )
+    parser.add_argument("--repeats", type=int, default=None, help="runs per arm (A B A B ...)")
+    parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
+    args = parser.parse_args(argv)
+    names = args.names or list(DEFAULT)
+    unknown = sorted(set(names) - {*DEFAULT, *OPT_IN})
+    if unknown:
+        parser.error(f"unknown benchmark(s) {unknown}; known: {', '.join((*DEFAULT, *OPT_IN))}")
+    failed = []
+    for name in names:
+        start = time.perf_counter()
+        print(f"== {name}", flush=True)
+        module = importlib.import_module(f"bench.{name}")
+        try:
+            rec = module.run(quick=args.quick, threads=args.threads, repeats=args.repeats)
+        except Exception as err:  # noqa: BLE001 - report, go on with the others
+            print(f"   FAILED: {type(err).__name__}: {err}", flush=True)
+            failed.append(name)
+            continue
+        path = rec.write()
+        for row in rec.rows:
+            r = f" ({row.ratio:.2f}×)" if row.ratio else ""
+            print(f"   {row.benchmark} | {row.metric}: {row.baseline} -> {row.ours}{r}")
+        print(f"   {path} ({time.perf_counter() - start:.0f} s)", flush=True)
+    if not args.quick and not args.no_doc:
+        print(f"table updated: {update_doc(directory=results_dir())}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

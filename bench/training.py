@@ -1,0 +1,194 @@
+"""Benchmark 1: training throughput, our trainer vs a plain ``transformers.Trainer``.
+
+Baseline = what ``examples/pytorch/text-classification/run_xnli.py`` does by default:
+``padding="max_length"`` (128), no length grouping, ``default_data_collator``,
+``AutoModelForSequenceClassification`` (here from the embedded model's directory), HF's AdamW and
+linear schedule. Ours = :func:`xstilts.training.train` with dynamic padding and length-grouped
+batches, once with every weight trainable (**same settings**) and once with our default of frozen
+word embeddings (**our defaults**). All arms: the same real VitaminC pairs (exactly one epoch of
+``steps * batch_size`` examples, so every arm sees the same examples and the same real tokens),
+batch size, lr, warmup, weight decay, clipping, seed and threads. Time = the training loop only
+(model loading, tokenisation and our final checkpoint write are excluded).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+
+from . import common
+from .harness import Recorder, Row, alternate, ratio
+
+TASK = "vitaminc"
+LABELS = 3
+LR, WARMUP, WEIGHT_DECAY, SEED = 5e-5, 0.1, 0.01, 1
+
+
+def _baseline(train_rows: list[dict], batch_size: int, max_length: int, steps: int) -> dict:
+    import datasets
+    import transformers
+    from transformers import (
+        AutoModelForSequenceClassification,
+        Trainer,
+        TrainingArguments,
+        default_data_collator,
+    )
+
+    transformers.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+    tok = common.tokenizer()
+    enc = tok(
+        [r["text_a"] for r in train_rows],
+        [r["text_b"] for r in train_rows],
+        padding="max_length",
+        max_length=max_length,
+        truncation=True,
+    )
+    ds = datasets.Dataset.from_dict(
+        {
+            "input_ids": enc["input_ids"],
+            "attention_mask": enc["attention_mask"],
+            "label": [r["label"] for r in train_rows],
+        }
+    )
+    model = AutoModelForSequenceClassification.from_pretrained(
+        common.embedded_dir(), num_labels=LABELS, local_files_only=True, use_safetensors=True
+    )
+    with tempfile.TemporaryDirectory() as out:
+        args = TrainingArguments(
+            output_dir=out,
+            per_device_train_batch_size=batch_size,
+            max_steps=steps,
+            learning_rate=LR,
+            warmup_ratio=WARMUP,
+            weight_decay=WEIGHT_DECAY,
+            max_grad_norm=1.0,
+            seed=SEED,
+            data_seed=SEED,
+            logging_steps=1,
+            save_strategy="no",
+            report_to=[],
+            use_cpu=True,
+            dataloader_num_workers=0,
+            disable_tqdm=True,
+        )
+        trainer = Trainer(
+            model=model, args=args, train_dataset=ds, data_collator=default_data_collator
+        )
+        with contextlib.redirect_stdout(io.StringIO()):  # Trainer prints its logs without tqdm
+            out_metrics = trainer.train().metrics
+        losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    real = sum(map(sum, enc["attention_mask"]))
+    return {
+        "seconds": out_metrics["train_runtime"],
+        "examples": len(train_rows),
+        "real_tokens": int(real),
+        "padded_tokens": len(train_rows) * max_length,
+        "loss": losses,
+        "trainable_params": common.n_params(model, True),
+    }
+
+
+def _ours(train_rows: list[dict], batch_size: int, max_length: int, freeze: bool) -> dict:
+    from xstilts.models.heads import TaskModel
+    from xstilts.training import TrainConfig, TrainTask, featurize, train
+
+    tok = common.tokenizer()
+    feats = featurize(train_rows, "pair", tok, max_length, train=True, cache=False)
+    model = TaskModel.for_tasks(common.encoder(), {TASK: ("pair", LABELS)})
+    config = TrainConfig(
+        lr=LR,
+        epochs=1,
+        batch_size=batch_size,
+        max_length=max_length,
+        warmup_ratio=WARMUP,
+        weight_decay=WEIGHT_DECAY,
+        seed=SEED,
+        freeze_embeddings=freeze,
+        checkpoint_every=10**9,
+        device="cpu",
+    )
+    with tempfile.TemporaryDirectory() as ckpt:
+        res = train(model, [TrainTask(TASK, feats)], config, ckpt, pad_id=tok.pad_token_id)
+    return {
+        "seconds": res.seconds,
+        "examples": res.examples,
+        "real_tokens": res.tokens,
+        "padded_tokens": _padded_tokens(feats, batch_size, SEED),
+        "loss": [round(r["loss"], 4) for r in res.curve],
+        "trainable_params": common.n_params(model, True),
+    }
+
+
+def _padded_tokens(feats: list[dict], batch_size: int, seed: int) -> int:
+    """Tokens the model actually processed (batch width x rows), for the padding fraction."""
+    from xstilts.training.batching import length_grouped_batches
+
+    lengths = [len(f["input_ids"]) for f in feats]
+    # the trainer's stream seed for its first task (see training.trainer._Stream)
+    batches = length_grouped_batches(lengths, batch_size, seed * 1000, 0)
+    return sum(len(b) * max(lengths[i] for i in b) for b in batches)
+
+
+def run(quick: bool = False, threads: int = 1, repeats: int | None = None) -> Recorder:
+    threads = common.set_threads(threads)
+    batch_size, steps = (4, 2) if quick else (16, 8)
+    max_length = 64 if quick else common.MAX_LENGTH
+    repeats = repeats or (1 if quick else 3)
+    train_rows = common.rows(TASK, "train", limit=batch_size * steps)
+    rec = Recorder("training", quick)
+    rec.data["settings"] = {
+        "task": TASK,
+        "examples": len(train_rows),
+        "batch_size": batch_size,
+        "steps": steps,
+        "max_length": max_length,
+        "lr": LR,
+        "warmup_ratio": WARMUP,
+        "weight_decay": WEIGHT_DECAY,
+        "seed": SEED,
+        "threads": threads,
+        "repeats": repeats,
+    }
+    runs = alternate(
+        {
+            "hf_trainer": lambda: _baseline(train_rows, batch_size, max_length, steps),
+            "ours_same_settings": lambda: _ours(train_rows, batch_size, max_length, freeze=False),
+            "ours_defaults": lambda: _ours(train_rows, batch_size, max_length, freeze=True),
+        },
+        repeats,
+    )
+    summaries = rec.runs("runs", runs)
+    first = {arm: rs[0].extra for arm, rs in runs.items()}
+    rec.data["loss_curves"] = {arm: e["loss"] for arm, e in first.items()}
+    rec.data["throughput"] = {}
+    for arm, s in summaries.items():
+        e = first[arm]
+        rec.data["throughput"][arm] = {
+            "examples_per_s": e["examples"] / s["median_s"],
+            "real_tokens_per_s": e["real_tokens"] / s["median_s"],
+            "padding_fraction": 1 - e["real_tokens"] / e["padded_tokens"],
+            "trainable_params": e["trainable_params"],
+        }
+    tp = rec.data["throughput"]
+    base = tp["hf_trainer"]
+    for arm, label in (
+        ("ours_same_settings", "same settings: all weights trainable"),
+        ("ours_defaults", "our defaults: word embeddings frozen"),
+    ):
+        r = ratio(runs["hf_trainer"], runs[arm])
+        rec.rows.append(
+            Row(
+                "training (VitaminC, e5-small)",
+                f"examples/s, {label}",
+                f"{base['examples_per_s']:.1f} ex/s, {base['real_tokens_per_s']:,.0f} real tok/s "
+                f"({base['padding_fraction']:.0%} pad)",
+                f"{tp[arm]['examples_per_s']:.1f} ex/s, {tp[arm]['real_tokens_per_s']:,.0f} real tok/s "
+                f"({tp[arm]['padding_fraction']:.0%} pad)",
+                r,
+                "≥ 1.5× (CPU)",
+                r >= 1.5,
+            )
+        )
+    return rec

@@ -1,0 +1,102 @@
+"""Seconds-long smoke of the benchmark harness (the benchmarks themselves are not tests)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import pytest
+import torch
+from xstilts.paths import repo_root
+
+sys.path.insert(0, str(repo_root()))  # `bench` lives beside `lib/`, as `python -m bench` sees it
+
+from bench import harness  # noqa: E402
+from bench.zero_shot import baseline_predict, mismatches, ours_predict  # noqa: E402
+
+
+def test_alternation_order_medians_and_ratio():
+    calls = []
+
+    def slow():
+        calls.append("A")
+        time.sleep(0.02)
+
+    def fast():
+        calls.append("B")
+        return {"seconds": 0.005, "note": "own clock"}
+
+    runs = harness.alternate({"baseline": slow, "ours": fast}, repeats=3)
+    assert calls == ["A", "B"] * 3
+    assert [r.index for r in runs["ours"]] == [0, 1, 2]
+    assert runs["ours"][0].seconds == 0.005 and runs["ours"][0].extra == {"note": "own clock"}
+    assert runs["baseline"][0].seconds >= 0.02
+    assert harness.summary(runs["ours"])["median_s"] == 0.005
+    assert harness.ratio(runs["baseline"], runs["ours"]) >= 4
+    with pytest.raises(ValueError):
+        harness.alternate({"a": slow}, repeats=0)
+
+
+def test_result_json_and_generated_table(tmp_path):
+    rec = harness.Recorder("training")
+    rec.runs(
+        "runs", harness.alternate({"a": lambda: {"seconds": 2.0}, "b": lambda: {"seconds": 1.0}}, 1)
+    )
+    rec.rows.append(harness.Row("training", "examples/s", "1 ex/s", "2 ex/s", 2.0, "≥ 1.5×", True))
+    path = rec.write(tmp_path)
+    data = json.loads(path.read_text())
+    assert data["machine"]["cpus"] >= 1 and data["date"] and "loadavg_before" in data
+    assert data["runs"]["summary"]["a"]["median_s"] == 2.0
+    doc = tmp_path / "performance.md"
+    doc.write_text(f"intro\n{harness.TABLE_START}\nold\n{harness.TABLE_END}\nrest\n")
+    harness.update_doc(doc, tmp_path)
+    text = doc.read_text()
+    assert "old" not in text and "| training | examples/s | 1 ex/s | 2 ex/s | 2.00× |" in text
+    assert "not measured" in text  # e2e and gpu have no results here
+    assert text.startswith("intro\n") and text.endswith("rest\n")
+    doc.write_text("no markers")
+    with pytest.raises(ValueError, match="markers"):
+        harness.update_doc(doc, tmp_path)
+
+
+def test_zero_shot_arms_predict_identically_on_a_tiny_random_model():
+    from transformers import BertConfig, BertModel
+    from xstilts.models.heads import TaskModel
+
+    from bench import common
+
+    tok = common.tokenizer()
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=160,
+        pad_token_id=tok.pad_token_id,
+        initializer_range=0.5,
+    )
+    model = TaskModel.for_tasks(
+        BertModel(config, add_pooling_layer=False), {"t": ("single", 4)}
+    ).eval()
+    with torch.no_grad():  # spread the logits so that predictions are not all one class
+        model.heads["t"].out.weight.mul_(20)
+    words = "the a review hotel was very good bad not price room staff clean".split()
+    rows = {
+        lang: [
+            {
+                "id": f"{lang}-{i}",
+                "text": " ".join(words[(i * 7 + k) % len(words)] for k in range(1 + (i * 13) % 40)),
+                "label": i % 4,
+            }
+            for i in range(9)
+        ]
+        for lang in ("en", "de", "fr")
+    }
+    base = baseline_predict(model, tok, rows, "single", task="t", max_length=32, batch_size=4)
+    ours = ours_predict(model, tok, rows, "single", task="t", max_length=32, batch_size=4)
+    assert {k: len(v) for k, v in ours.items()} == {"en": 9, "de": 9, "fr": 9}
+    assert mismatches(base, ours) == 0
+    assert len({p for v in ours.values() for p in v}) > 1  # not a constant predictor
