@@ -67,9 +67,11 @@ def run(quick: bool = False, threads: int = 1, repeats: int | None = None) -> Re
         runs = alternate(
             {
                 "miss_tokenise": miss,
-                "hit_read_arrow": lambda: featurize(
-                    rows, "pair", tok, common.MAX_LENGTH, train=True, cache_root=warm
-                ),
+                "hit_read_arrow": lambda: {
+                    "features": len(
+                        featurize(rows, "pair", tok, common.MAX_LENGTH, train=True, cache_root=warm)
+                    )
+                },
             },
             repeats,
         )

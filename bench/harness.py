@@ -10,6 +10,7 @@ threads and ``os.getloadavg()`` before and after.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import platform
 import statistics
@@ -19,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from xstilts.io import read_json, write_json
-from xstilts.paths import repo_root
+from xstilts.io import read_json, write_text
+from xstilts.paths import cache_dir, repo_root
 
 RESULTS_ENV = "XSTILTS_BENCH_RESULTS"
 
@@ -184,8 +185,17 @@ class Recorder:
             **self.data,
         }
         path = (directory or results_dir(self.quick)) / f"{self.name}.json"
-        write_json(path, payload)
+        write_text(
+            path, redact(json.dumps(payload, indent=2, ensure_ascii=False, default=str)) + "\n"
+        )
         return path
+
+
+def redact(text: str) -> str:
+    """Replace this machine's paths (repo, cache, home) with placeholders before committing."""
+    for path, name in ((repo_root(), "<repo>"), (cache_dir(), "<cache>"), (Path.home(), "~")):
+        text = text.replace(str(path), name)
+    return text
 
 
 # ----------------------------------------------------------------------------------------------
@@ -254,7 +264,5 @@ def update_doc(doc: Path | None = None, directory: Path | None = None) -> Path:
     head, rest = text.split(TABLE_START, 1)
     _, tail = rest.split(TABLE_END, 1)
     table = markdown_table(load_results(directory))
-    from xstilts.io import write_text
-
     write_text(doc, f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}")
     return doc

@@ -55,6 +55,7 @@ def test_result_json_and_generated_table(tmp_path):
     assert "old" not in text and "| training | examples/s | 1 ex/s | 2 ex/s | 2.00× |" in text
     assert "not measured" in text  # e2e and gpu have no results here
     assert text.startswith("intro\n") and text.endswith("rest\n")
+    assert harness.redact(f"log at {repo_root()}/runs/x") == "log at <repo>/runs/x"
     doc.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
         harness.update_doc(doc, tmp_path)
@@ -100,3 +101,17 @@ def test_zero_shot_arms_predict_identically_on_a_tiny_random_model():
     assert {k: len(v) for k, v in ours.items()} == {"en": 9, "de": 9, "fr": 9}
     assert mismatches(base, ours) == 0
     assert len({p for v in ours.values() for p in v}) > 1  # not a constant predictor
+
+
+@pytest.mark.slow
+def test_quick_caching_benchmark_writes_its_json(tmp_path, monkeypatch):
+    """One real benchmark end to end in --quick mode (embedded tokenizer, real VitaminC rows)."""
+    from bench import __main__ as cli
+
+    monkeypatch.setenv(harness.RESULTS_ENV, str(tmp_path))
+    assert cli.main(["caching", "--quick"]) == 0
+    data = json.loads((tmp_path / "quick" / "caching.json").read_text())
+    assert data["quick"] and data["tokenisation"]["summary"]["hit_read_arrow"]["n"] == 2
+    assert data["rows"][0]["ratio"] > 1  # reading the cache beats tokenising again
+    with pytest.raises(SystemExit):
+        cli.main(["no_such_benchmark"])
