@@ -25,11 +25,24 @@ KERNEL_ENV = "XSTILTS_KERNEL"
 
 
 def kernel_name() -> str:
+    """The ``xstilts`` kernel of THIS interpreter (else ``python3``).
+
+    Jupyter searches the user's kernels before the venv's, so a kernel of the same name registered
+    by another checkout could run other code: put this venv first and check the interpreter.
+    """
     if os.environ.get(KERNEL_ENV):
         return os.environ[KERNEL_ENV]
-    from jupyter_client.kernelspec import find_kernel_specs
+    own = str(Path(sys.prefix) / "share" / "jupyter")
+    rest = os.environ.get("JUPYTER_PATH", "")
+    os.environ["JUPYTER_PATH"] = own + (os.pathsep + rest if rest else "")
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-    return "xstilts" if "xstilts" in find_kernel_specs() else "python3"
+    try:
+        spec = KernelSpecManager().get_kernel_spec("xstilts")
+    except NoSuchKernel:
+        return "python3"
+    same = os.path.abspath(spec.argv[0]) == os.path.abspath(sys.executable)
+    return "xstilts" if same else "python3"
 
 
 def _error_text(err: BaseException) -> str:
