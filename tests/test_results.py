@@ -142,3 +142,12 @@ def test_language_table_and_domain_profile(study):
     assert len(sim) == 4 * 3 and set(sim.columns) == {"intermediate", "target", "jaccard", "jsd"}
     (study / "curate" / "quick" / "profile.csv").write_text("a,b\n1,2\n")
     assert "no column for 'intermediate'" in domain_similarity(study).attrs["note"]
+
+
+def test_checkpoint_labels_split_into_task_and_intermediate_seed():
+    from xstilts.analysis.results import split_label
+
+    assert split_label("vitaminc-s1") == ("vitaminc", 1)
+    assert split_label("general-mix-s12") == ("general-mix", 12)
+    assert split_label("baseline") == ("baseline", None)
+    assert split_label("multiemo_products") == ("multiemo_products", None)

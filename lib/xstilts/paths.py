@@ -27,3 +27,9 @@ def repo_root() -> Path:
 
 def notebooks_dir() -> Path:
     return repo_root() / "notebooks"
+
+
+def resolve(path: str | os.PathLike) -> Path:
+    """A path as given, or relative to the repository root (notebooks run from ``notebooks/``)."""
+    path = Path(path)
+    return path if path.is_absolute() else repo_root() / path

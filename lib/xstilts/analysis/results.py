@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ STAGES = ("curate", "intermediate", "target", "analysis")
 COLUMNS = [
     "study",
     "intermediate",
+    "intermediate_seed",
     "intermediate_domain",
     "intermediate_format",
     "target",
@@ -69,6 +71,29 @@ def _config(run: Path) -> dict:
     return _load(prov).get("config", {}) if prov.exists() else {}
 
 
+def split_label(label: str) -> tuple[str, int | None]:
+    """``vitaminc-s1`` (an intermediate checkpoint: task or mixture, and its seed) -> (vitaminc, 1)."""
+    match = re.fullmatch(r"(.+)-s(\d+)", label)
+    return (match.group(1), int(match.group(2))) if match else (label, None)
+
+
+def _mixture_domain(study_dir: str | Path, name: str) -> TaskInfo | None:
+    """A mixture's domain: its tasks' common domain, else ``mixed``."""
+    from ..tasks import get_task
+
+    for run in finished_runs(study_dir, "intermediate"):
+        cfg = _config(run)
+        if cfg.get("task") == name and cfg.get("tasks"):
+            specs = [get_task(t) for t in cfg["tasks"]]
+            domains = {s.domain for s in specs}
+            formats = {getattr(s.format, "value", str(s.format)) for s in specs}
+            return TaskInfo(
+                domains.pop() if len(domains) == 1 else "mixed",
+                formats.pop() if len(formats) == 1 else "mixed",
+            )
+    return None
+
+
 def intermediate_info(study_dir: str | Path, name: str) -> TaskInfo:
     """Domain and format of an intermediate task: the task registry first, then the run's params."""
     if name == BASELINE:
@@ -80,6 +105,9 @@ def intermediate_info(study_dir: str | Path, name: str) -> TaskInfo:
         return TaskInfo(spec.domain, getattr(spec.format, "value", str(spec.format)))
     except Exception as err:  # registry incomplete or task unknown: fall back to run params
         reason = str(err)
+    mixture = _mixture_domain(study_dir, name)
+    if mixture is not None:
+        return mixture
     for run in finished_runs(study_dir, "intermediate"):
         cfg = _config(run)
         if cfg.get("task") == name:
@@ -104,13 +132,14 @@ def _rows_for_run(study: str, run: Path, study_dir: Path, infos: dict[str, TaskI
     for key in ("task", "per_language"):
         if key not in m:
             raise ValueError(f"{metrics_path}: missing key {key!r} (see docs/architecture.md)")
-    inter = m.get("intermediate", cfg.get("intermediate")) or BASELINE
+    inter, inter_seed = split_label(m.get("intermediate", cfg.get("intermediate")) or BASELINE)
     if inter not in infos:
         infos[inter] = intermediate_info(study_dir, inter)
     info = infos[inter]
     base = {
         "study": study,
         "intermediate": inter,
+        "intermediate_seed": inter_seed,
         "intermediate_domain": info.domain,
         "intermediate_format": info.format,
         "target": m["task"],
@@ -163,6 +192,9 @@ def build_results(study_dir: str | Path, write: bool = True) -> pd.DataFrame:
         rows.extend(_rows_for_run(study_dir.name, run, study_dir, infos))
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["seed"] = pd.to_numeric(df["seed"], errors="coerce").astype("Int64")
+    df["intermediate_seed"] = pd.to_numeric(df["intermediate_seed"], errors="coerce").astype(
+        "Int64"
+    )
     df["n"] = pd.to_numeric(df["n"], errors="coerce").astype("Int64")
     df["layer"] = pd.to_numeric(df["layer"], errors="coerce").astype("Int64")
     df = _drop_repeats(df, study_dir)
@@ -178,14 +210,14 @@ def build_results(study_dir: str | Path, write: bool = True) -> pd.DataFrame:
 def _drop_repeats(df: pd.DataFrame, study_dir: Path) -> pd.DataFrame:
     if df.empty:
         return df
-    key = ["intermediate", "target", "seed"]
+    key = ["intermediate", "intermediate_seed", "target", "seed"]
     runs = df[key + ["run"]].drop_duplicates()
     repeated = runs[runs.duplicated(key, keep=False)]
     if repeated.empty:
         return df
     mtime = {r: (study_dir / r / "DONE").stat().st_mtime for r in repeated["run"]}
     keep = set(runs["run"]) - set(repeated["run"])
-    for _, grp in repeated.groupby(key):
+    for _, grp in repeated.groupby(key, dropna=False):
         latest = max(grp["run"], key=lambda r: (mtime[r], r))
         keep.add(latest)
         log.warning("runs %s repeat one setting; keeping %s", sorted(grp["run"]), latest)
