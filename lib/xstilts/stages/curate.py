@@ -41,6 +41,9 @@ class CurateConfig:
     n_target_test: int = 200  # the same held-out items in every language where the task is parallel
     max_retrieval_items: int = 1000  # per language, retrieval targets
     languages: list[str] | None = None  # None: every language each target has
+    # per target task: a language list, or "@<task>" for that task's canonical list
+    # (e.g. {"udhr": "@panx"}: UDHR over the 40 XTREME PAN-X languages)
+    task_languages: dict[str, list[str] | str] = field(default_factory=dict)
     udhr_min_articles: int = 20
     seed: int = 1
     leakage_ngram: int = 5
@@ -87,6 +90,22 @@ class CurateConfig:
 
 class CurateError(ValueError):
     """The curate config or a task's data is not usable."""
+
+
+def _task_language_list(value: list[str] | str, task: str) -> set[str]:
+    if isinstance(value, str):
+        from ..languages import UnknownLanguageError, task_languages
+
+        if not value.startswith("@"):
+            raise CurateError(
+                f"curate config field 'task_languages.{task}': expected a list of languages "
+                f"or '@<task>', got {value!r}"
+            )
+        try:
+            return set(task_languages(value[1:]))
+        except UnknownLanguageError as err:
+            raise CurateError(f"curate config field 'task_languages.{task}': {err}") from None
+    return set(value)
 
 
 class _SkipTask(Exception):
@@ -145,9 +164,18 @@ def _check(
             if cfg.languages is None
             else [x for x in cfg.languages if x in spec.languages]
         )
+        if spec.name in cfg.task_languages:
+            wanted = _task_language_list(cfg.task_languages[spec.name], spec.name)
+            langs = [x for x in langs if x in wanted]
         if spec.format is Format.RETRIEVAL and "en" not in langs:
             langs.insert(0, "en")
         languages[spec.name] = langs
+    for name in cfg.task_languages:
+        if name not in targets:
+            raise CurateError(
+                f"curate config field 'task_languages': {name!r} is not a target task "
+                f"({', '.join(targets) or 'none configured'})"
+            )
     if cfg.languages is not None:
         known = {x for spec in targets.values() for x in spec.languages}
         missing = [x for x in cfg.languages if x not in known]
