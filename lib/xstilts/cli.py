@@ -68,7 +68,19 @@ def cmd_run(args) -> int:
     outcome = run_study(
         resolved, paths, executor=args.executor, jobs=args.jobs, dry_run=args.dry_run
     )
+    if outcome.ok and not args.dry_run:
+        index = paths.reports_dir / resolved.name / "index.html"
+        if outcome.done or not index.exists():  # something new to show
+            _render(paths.runs_dir / resolved.name, paths.reports_dir)
     return 0 if outcome.ok else 1
+
+
+def _render(study_dir, reports_dir) -> None:
+    """Stage notebooks to HTML, the study index and ``reports/index.html`` (no recomputation)."""
+    from .analysis.report import render_study
+
+    index = render_study(study_dir, reports_dir, analyse=False)
+    print(f"report: {index}")
 
 
 def cmd_status(args) -> int:
@@ -91,14 +103,7 @@ def cmd_report(args) -> int:
     )
     if not outcome.ok:
         return 1
-    try:
-        from .analysis.report import render_study
-    except ImportError:
-        print("xstilts.analysis.report.render_study is not available; analysis stage only")
-        return 0
-    report_dir = paths.reports_dir / resolved.name
-    render_study(paths.runs_dir / resolved.name, report_dir)
-    print(f"report: {report_dir}")
+    _render(paths.runs_dir / resolved.name, paths.reports_dir)
     return 0
 
 

@@ -137,7 +137,7 @@ def write_grid_manifest(grid: Grid, study_dir: Path) -> None:
 def prepare_run(run: StageRun, grid: Grid, paths: StudyPaths, study_dir: Path) -> Path:
     """Write ``stage.json`` (what the worker executes) into the run directory."""
     run_dir = study_dir / run.stage / run.dirname
-    report_dir = paths.reports_dir / grid.study
+    report_dir = paths.reports_dir  # the analysis stage writes into <report_dir>/<study>/
     spec = {
         "id": run.id,
         "stage": run.stage,
