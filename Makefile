@@ -10,7 +10,7 @@ STUDY  ?= params/default.yaml
 JOBS   ?= 1
 export TQDM_MININTERVAL ?= 5
 
-.PHONY: setup assets study test test-fast lint format bench report status tasks dry-run slurm-up slurm-down clean
+.PHONY: setup system-deps assets study test test-fast lint format bench report status tasks dry-run slurm-up slurm-down clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name xstilts --display-name "Python (xstilts)" >/dev/null
 	touch $(STAMP)
+
+# npm, chromium, slurm-wlm, munge from Debian when root; otherwise the tests needing them skip.
+system-deps:
+	@bash scripts/install_system_deps.sh
 
 assets: $(STAMP)
 	$(BIN)/python -m xstilts assets
@@ -40,7 +44,7 @@ dry-run: $(STAMP)
 tasks: $(STAMP)
 	$(BIN)/python -m xstilts tasks
 
-test: assets
+test: system-deps assets
 	TQDM_DISABLE=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests
 	TQDM_DISABLE=1 $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
 

@@ -4,7 +4,7 @@
 #   scripts/slurm_local.sh up       then: export SLURM_CONF=<printed path>
 #   scripts/slurm_local.sh down | status
 # Folder: $XSTILTS_SLURM_DIR, default <cache>/slurm (cache: $XSTILTS_CACHE or ~/.cache/xstilts).
-# Needs root and the binaries (scripts/install_slurm.sh). The same code backs the test fixture.
+# Needs root and the binaries (scripts/install_system_deps.sh). The same code backs the test fixture.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -2,7 +2,7 @@
 
 Used by `tests/test_slurm.py` (as a pytest fixture) and by `scripts/slurm_local.sh` (for humans:
 `python tests/slurm_cluster.py up|down|status DIR`). Installing Slurm is not done here
-(`scripts/install_slurm.sh` does that): if the binaries are missing, we are not root, or the
+(`scripts/install_system_deps.sh` does that): if the binaries are missing, we are not root, or the
 daemons do not come up, `SlurmUnavailable` says why and the tests skip with that reason.
 
 Isolation: munged runs with its own key and socket in the folder, Slurm uses free ports picked at
@@ -59,7 +59,7 @@ def unavailable_reason() -> str | None:
     """Why a local cluster cannot be started here, or None if it can be tried."""
     missing = [n for n in DAEMONS + CLIENTS if _which(n) is None]
     if missing:
-        return f"Slurm/munge not installed (missing {', '.join(missing)}); run scripts/install_slurm.sh"
+        return f"Slurm/munge not installed (missing {', '.join(missing)}); run scripts/install_system_deps.sh"
     if os.geteuid() != 0:
         return "a local Slurm cluster needs root (slurmd launches jobs as SlurmdUser=root)"
     return None

@@ -1,0 +1,88 @@
+"""End to end: the quick study through the real notebooks, real model and real data, via the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from xstilts.paths import repo_root
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+ROOT = repo_root()
+
+
+def xstilts(*args, cwd=ROOT):
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    return subprocess.run([sys.executable, "-m", "xstilts", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def quick_study(tmp_path_factory):
+    base = tmp_path_factory.mktemp("e2e")
+    dirs = ["--runs-dir", str(base / "runs"), "--reports-dir", str(base / "reports")]
+    first = xstilts("run", "params/quick.yaml", *dirs)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    return base, dirs, first
+
+
+def test_every_stage_finishes_with_provenance(quick_study):
+    base, _, first = quick_study
+    study = base / "runs" / "quick"
+    grid = json.loads((study / "grid.json").read_text())
+    runs = grid["runs"] if isinstance(grid, dict) and "runs" in grid else grid
+    assert len(runs) == 5  # curate, intermediate, 2 targets (baseline + from-vitaminc), analysis
+    for stage in ("curate", "intermediate", "target", "analysis"):
+        for run in (study / stage).iterdir():
+            assert (run / "DONE").exists(), f"{run} not done"
+            prov = json.loads((run / "provenance.json").read_text())
+            assert prov["git"]["commit"] and prov["seed"] is not None or stage in ("curate", "analysis")
+            assert (run / "notebook.ipynb").exists()
+    encoder = next((study / "intermediate").iterdir()) / "encoder"
+    assert list(encoder.glob("*.safetensors")), "intermediate encoder must be saved as safetensors"
+    assert not list(encoder.glob("*.bin")) and not list(encoder.glob("*.pt"))
+
+
+def test_target_metrics_cover_every_language_with_real_numbers(quick_study):
+    base, _, _ = quick_study
+    targets = sorted((base / "runs" / "quick" / "target").iterdir())
+    assert len(targets) == 2
+    sources = set()
+    for run in targets:
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert metrics["task"] == "multiemo" and metrics["primary_metric"] == "accuracy"
+        assert set(metrics["per_language"]) == {"en", "de"}
+        for lang, values in metrics["per_language"].items():
+            assert 0.0 <= values["accuracy"] <= 1.0
+            assert values["n"] == 32, lang
+            preds = (run / "predictions" / f"{lang}.jsonl").read_text().splitlines()
+            assert len(preds) == values["n"]
+        sources.add(metrics["intermediate"])
+    assert None in sources and len(sources) == 2  # the baseline and the intermediate-trained run
+
+
+def test_results_table_and_reports(quick_study):
+    base, _, _ = quick_study
+    results = pd.read_csv(base / "runs" / "quick" / "results.csv")
+    assert set(results["intermediate"]) == {"baseline", "vitaminc"}
+    assert set(results.loc[results["intermediate"] == "vitaminc", "intermediate_domain"]) == {"general"}
+    index = (base / "reports" / "index.html").read_text()
+    assert "quick" in index
+    study_index = (base / "reports" / "quick" / "index.html").read_text()
+    assert 'id=headline' in study_index and "<img" in study_index
+    stage_pages = list((base / "reports" / "quick" / "stages").rglob("*.html"))
+    assert len(stage_pages) == 5
+
+
+def test_second_invocation_recomputes_nothing(quick_study):
+    base, dirs, _ = quick_study
+    again = xstilts("run", "params/quick.yaml", *dirs)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "5 cached, 0 run, 0 failed" in again.stdout
+    status = xstilts("status", "params/quick.yaml", *dirs)
+    assert status.returncode == 0 and "5 done" in status.stdout
