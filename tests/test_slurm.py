@@ -235,3 +235,25 @@ def test_cli_runs_a_study_on_slurm(slurm: SlurmCluster, tmp_path: Path) -> None:
         for line in ("--partition=debug", "--cpus-per-task=1", "--mem=1GB", "--time=9"):
             assert f"#SBATCH {line}" in script, f"{line} missing from {sub}"
         assert not any("gpus" in ln for ln in script)
+
+
+def sleep_then(seconds: float) -> str:
+    import time
+
+    time.sleep(seconds)
+    return "finished"
+
+
+@pytest.mark.slurm
+def test_a_job_slurm_kills_fails_the_stage_instead_of_hanging(
+    slurm: SlurmCluster, tmp_path: Path
+) -> None:
+    # Without accounting, submitit never reports a cancelled job as done; the executor must notice.
+    from xstilts.orchestration.executors import _await
+
+    executor = submitit.AutoExecutor(folder=tmp_path, cluster="slurm")
+    executor.update_parameters(timeout_min=2, slurm_partition=slurm.partition, cpus_per_task=1)
+    job = executor.submit(sleep_then, 120)
+    slurm.run("scancel", job.job_id)
+    assert _await(job, "slurm", poll_s=0.5, grace_s=2) is False
+    assert not job.done()  # what would have hung the runner

@@ -11,6 +11,7 @@ import contextlib
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -137,6 +138,37 @@ class StageJob(_Checkpointable):
         return True
 
 
+# Slurm states after which a job will never deliver a result (a requeued job is PENDING again).
+_DEAD = {"CANCELLED", "FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE"}
+
+
+def _slurm_state(job_id: str) -> str:
+    proc = subprocess.run(
+        ["squeue", "-h", "-j", str(job_id), "-o", "%T"], capture_output=True, text=True, check=False
+    )
+    return proc.stdout.strip().split("\n")[0].split(" ")[0] if proc.returncode == 0 else ""
+
+
+def _await(job: Any, cluster: str, poll_s: float = 3.0, grace_s: float = 30.0) -> bool:
+    """Wait for a submitit job. Without Slurm accounting, submitit never sees a job that Slurm
+    killed (cancelled, out of memory, node lost) as done, so also watch ``squeue``: a job dead or
+    gone from the queue for ``grace_s`` without a result counts as failed."""
+    gone_since = None
+    while cluster == "slurm" and not job.done():
+        state = _slurm_state(job.job_id)
+        if state in _DEAD or not state:
+            gone_since = gone_since or time.monotonic()
+            if time.monotonic() - gone_since > grace_s:
+                return False
+        else:
+            gone_since = None
+        time.sleep(poll_s)
+    try:
+        return bool(job.result())
+    except Exception:  # noqa: BLE001 - recorded in the run's FAILED file
+        return False
+
+
 class SubmititExecutor:
     def __init__(self, cluster: str, folder: Path, jobs: int = 1):
         if cluster not in ("slurm", "local"):
@@ -183,10 +215,7 @@ class SubmititExecutor:
                         submitted.append((run, executor.submit(StageJob(), str(prepare(run)))))
                 jobs += submitted
             for run, job in jobs:
-                try:
-                    ok = bool(job.result())
-                except Exception:  # noqa: BLE001 - recorded in the run's FAILED file
-                    ok = False
+                ok = _await(job, self.cluster)
                 state[run.id] = "done" if ok else "failed"
                 finished(run, ok)
         return state
