@@ -219,8 +219,12 @@ def headline(
         ]
     out = []
     if domains is not None and not domains.empty:
-        overall = domains[domains["target"] == "all"].sort_values("delta", ascending=False)
-        for r in overall.to_dict("records"):
+        # per target: targets measure different things (accuracy, retrieval), so their average
+        # would mix units; "all" is used only when the study has a single target
+        per_target = domains[domains["target"] != "all"]
+        per_target = per_target if not per_target.empty else domains
+        per_target = per_target.sort_values(["target", "delta"], ascending=[True, False])
+        for r in per_target.to_dict("records"):
             verb = "raised" if r["delta"] > 0 else "lowered"
             sure = (
                 "the CI excludes 0"
@@ -229,8 +233,8 @@ def headline(
             )
             out.append(
                 f"{r['domain'].capitalize()} intermediate training ({r['n_tasks']} task(s)) {verb} "
-                f"zero-shot transfer by {abs(r['delta']):.2f} points on average over "
-                f"{r['n_units']} target-language pairs ({_fmt_ci(r)}; {sure})."
+                f"zero-shot transfer on {r['target']} by {abs(r['delta']):.2f} points on average "
+                f"over {r['n_units']} languages ({_fmt_ci(r)}; {sure})."
             )
     sig = cells[cells["q"] < alpha]
     n_lang = int(cells["n_languages"].min())
@@ -258,10 +262,12 @@ def headline(
         f"{worst['delta']:+.2f} points ({_fmt_ci(worst)}, q = {worst['q']:.3g})."
     )
     if contrasts is not None and not contrasts.empty:
-        for r in contrasts[contrasts["target"] == "all"].to_dict("records"):
+        scoped = contrasts[contrasts["target"] != "all"]
+        for r in (scoped if not scoped.empty else contrasts).to_dict("records"):
             if {"general"} & {r["a"], r["b"]} or {r["a"], r["b"]} == {"legal", "biomedical"}:
                 out.append(
-                    f"Contrast {r['contrast']}: {r['difference']:+.2f} points ({_fmt_ci(r)}, "
+                    f"Contrast {r['contrast']} on {r['target']}: {r['difference']:+.2f} points "
+                    f"({_fmt_ci(r)}, "
                     f"permutation p = {r['p_perm']:.3g}, n = {r['n_units']})."
                 )
     return out
