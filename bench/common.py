@@ -43,6 +43,16 @@ def rows(task: str, split: str, language: str = "en", limit: int | None = None) 
     return loaded[:limit] if limit else loaded
 
 
+def encode_max_length(tok, rows: list[dict], fmt: str, max_length: int, **kwargs):
+    """Tokenise ``rows`` as ``run_xnli.py`` does: truncated and padded to ``max_length``.
+    ``fmt`` "pair" reads ``text_a``/``text_b``, anything else ``text``."""
+    if fmt == "pair":
+        texts = ([r["text_a"] for r in rows], [r["text_b"] for r in rows])
+    else:
+        texts = ([r["text"] for r in rows],)
+    return tok(*texts, padding="max_length", truncation=True, max_length=max_length, **kwargs)
+
+
 def n_params(model: torch.nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 

@@ -63,6 +63,16 @@ def alternate(
     return runs
 
 
+def keeping(results: dict, key: str, fn: Callable[[], object]) -> Callable[[], None]:
+    """An arm for :func:`alternate` that stores ``fn()``'s value in ``results[key]`` (the last
+    run's), so the arms' outputs can be compared afterwards; timed by wall clock."""
+
+    def call() -> None:
+        results[key] = fn()
+
+    return call
+
+
 def summary(runs: list[Run]) -> dict:
     secs = [r.seconds for r in runs]
     return {

@@ -13,12 +13,14 @@ seconds per token and marked so.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 from torch import nn
 
 from . import common
-from .harness import Recorder, Row, alternate, ratio
+from .harness import Recorder, Row, alternate, keeping, ratio
 
 BATCH_SIZE = 64
 
@@ -154,17 +156,11 @@ def run(quick: bool = False, threads: int = 1, repeats: int | None = None) -> Re
     for name, label in (("udhr", "UDHR"), ("multiemo_parallel", "MultiEmo-parallel")):
         rows, full = _dataset(name, quick)
         results: dict[str, dict] = {}
-
-        def arm(key, fn, rows=rows, results=results):
-            def call():
-                results[key] = fn(encoder, tok, rows)
-
-            return call
-
+        args = (encoder, tok, rows)
         runs = alternate(
             {
-                "one_pass_per_layer": arm("baseline", baseline_sweep),
-                "ours_all_layers_one_pass": arm("ours", ours_sweep),
+                "one_pass_per_layer": keeping(results, "baseline", partial(baseline_sweep, *args)),
+                "ours_all_layers_one_pass": keeping(results, "ours", partial(ours_sweep, *args)),
             },
             repeats,
         )

@@ -38,13 +38,7 @@ def _baseline(train_rows: list[dict], batch_size: int, max_length: int, steps: i
     transformers.logging.set_verbosity_error()
     datasets.disable_progress_bars()
     tok = common.tokenizer()
-    enc = tok(
-        [r["text_a"] for r in train_rows],
-        [r["text_b"] for r in train_rows],
-        padding="max_length",
-        max_length=max_length,
-        truncation=True,
-    )
+    enc = common.encode_max_length(tok, train_rows, "pair", max_length)
     ds = datasets.Dataset.from_dict(
         {
             "input_ids": enc["input_ids"],

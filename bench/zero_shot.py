@@ -13,10 +13,12 @@ evaluation): much shorter inputs, so padding to 128 costs more there.
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 
 from . import common
-from .harness import Recorder, Row, alternate, ratio
+from .harness import Recorder, Row, alternate, keeping, ratio
 
 BATCH_SIZE = 64
 
@@ -39,23 +41,7 @@ def baseline_predict(
         out: list[int] = []
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
-            if fmt == "pair":
-                enc = tokenizer(
-                    [r["text_a"] for r in chunk],
-                    [r["text_b"] for r in chunk],
-                    padding="max_length",
-                    truncation=True,
-                    max_length=max_length,
-                    return_tensors="pt",
-                )
-            else:
-                enc = tokenizer(
-                    [r["text"] for r in chunk],
-                    padding="max_length",
-                    truncation=True,
-                    max_length=max_length,
-                    return_tensors="pt",
-                )
+            enc = common.encode_max_length(tokenizer, chunk, fmt, max_length, return_tensors="pt")
             batch = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
             out.extend(model(batch, task).logits.argmax(-1).tolist())
         preds[lang] = out
@@ -107,19 +93,15 @@ def _compare(
 ) -> tuple[dict, float]:
     tok = common.tokenizer()
     preds: dict[str, dict] = {}
-
-    def arm(name, fn):
-        def call():
-            preds[name] = fn(model, tok, rows_by_lang, fmt, task=task)
-
-        return call
-
+    args = (model, tok, rows_by_lang, fmt)
     warm = {lang: rows[:2] for lang, rows in list(rows_by_lang.items())[:1]}
     baseline_predict(model, tok, warm, fmt, task=task)  # first-call allocations, untimed
     runs = alternate(
         {
-            "per_language_max_length": arm("baseline", baseline_predict),
-            "ours_length_sorted": arm("ours", ours_predict),
+            "per_language_max_length": keeping(
+                preds, "baseline", partial(baseline_predict, *args, task=task)
+            ),
+            "ours_length_sorted": keeping(preds, "ours", partial(ours_predict, *args, task=task)),
         },
         repeats,
     )
