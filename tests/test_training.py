@@ -20,7 +20,7 @@ from xstilts.training import (
 )
 from xstilts.training.batching import collate
 from xstilts.training.checkpoint import optimizer_tensors, restore_optimizer
-from xstilts.training.trainer import linear_schedule
+from xstilts.training.trainer import embedding_block, linear_schedule
 
 TOK = tiny_tokenizer()
 
@@ -71,20 +71,44 @@ def test_same_seed_same_run_other_seed_differs(tmp_path):
     assert a.best_step in (6, 12) and a.examples == 12 * 4
 
 
-def test_embeddings_frozen_by_default(tmp_path):
+@pytest.mark.parametrize("family", ["xlmr", "bert", "t5"])
+def test_whole_embedding_block_frozen_by_default(tmp_path, family):
     torch.manual_seed(0)
-    model = TaskModel.for_tasks(tiny_encoder("xlmr", len(TOK)), {"a": ("single", 2)})
-    before = model.encoder.get_input_embeddings().weight.clone()
+    model = TaskModel.for_tasks(tiny_encoder(family, len(TOK)), {"a": ("single", 2)})
+    block = embedding_block(model)
+    if family != "t5":  # word, position, token-type tables and the embedding LayerNorm
+        assert block is model.encoder.embeddings
+        names = {n for n, _ in block.named_parameters()}
+        assert {"position_embeddings.weight", "LayerNorm.weight", "LayerNorm.bias"} <= names
+    before = {n: p.detach().clone() for n, p in block.named_parameters()}
+    assert model.encoder.get_input_embeddings().weight.data_ptr() in {
+        p.data_ptr() for p in block.parameters()
+    }
     feats = featurize(sentiment_rows(16, 0), "single", TOK, 32, train=True, cache=False)
     train(
         model,
         [TrainTask("a", feats)],
-        TrainConfig(max_steps=3, batch_size=4, device="cpu"),
+        TrainConfig(max_steps=3, batch_size=4, lr=1e-2, warmup_ratio=0.0, device="cpu"),
         tmp_path,
         pad_id=TOK.pad_token_id,
     )
-    assert torch.equal(before, model.encoder.get_input_embeddings().weight)
-    assert not model.encoder.get_input_embeddings().weight.requires_grad
+    for name, p in block.named_parameters():
+        assert not p.requires_grad, name
+        assert torch.equal(before[name], p), name
+    # the rest of the encoder did train
+    assert any(p.requires_grad for p in model.encoder.parameters())
+
+
+def test_embeddings_train_when_not_frozen(tmp_path):
+    torch.manual_seed(0)
+    model = TaskModel.for_tasks(tiny_encoder("xlmr", len(TOK)), {"a": ("single", 2)})
+    before = model.encoder.embeddings.LayerNorm.weight.detach().clone()
+    feats = featurize(sentiment_rows(16, 0), "single", TOK, 32, train=True, cache=False)
+    cfg = TrainConfig(
+        max_steps=3, batch_size=4, lr=1e-2, warmup_ratio=0.0, freeze_embeddings=False, device="cpu"
+    )
+    train(model, [TrainTask("a", feats)], cfg, tmp_path, pad_id=TOK.pad_token_id)
+    assert not torch.equal(before, model.encoder.embeddings.LayerNorm.weight)
 
 
 def test_multitask_uses_every_head(tmp_path):

@@ -53,7 +53,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     seed: int = 1
-    freeze_embeddings: bool = True  # the 250k x d word-embedding matrix dominates memory / Adam
+    freeze_embeddings: bool = True  # whole embedding block (word/position/type + LayerNorm)
     gradient_checkpointing: bool = False
     checkpoint_every: int = 200  # steps; the final step is always checkpointed
     eval_every: int = 0  # steps; 0 = at the end of every epoch (and always at the last step)
@@ -119,13 +119,28 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def freeze_word_embeddings(model: nn.Module) -> int:
-    """Freeze the encoder's input (word) embedding matrix; return its parameter count."""
+def embedding_block(model: nn.Module) -> nn.Module:
+    """The encoder's whole input-embedding block: BERT / XLM-R ``embeddings`` (word, position and
+    token-type tables plus the embedding LayerNorm), or the input embeddings alone where there is
+    no such block (T5: ``shared``; its positions are relative biases inside attention)."""
     encoder = getattr(model, "encoder", model)
-    embeddings = encoder.get_input_embeddings()
-    for p in embeddings.parameters():
+    block = getattr(encoder, "embeddings", None)
+    if isinstance(block, nn.Module) and any(True for _ in block.parameters()):
+        return block
+    return encoder.get_input_embeddings()
+
+
+def freeze_embeddings(model: nn.Module) -> int:
+    """Freeze the whole input-embedding block (:func:`embedding_block`); return its parameter count.
+
+    Freezing only the word matrix would still let English-only training move the position /
+    token-type tables and the embedding LayerNorm that every language's tokens pass through;
+    freezing the block keeps the multilingual input space as pretrained (and still removes the
+    250k x d matrix from Adam)."""
+    block = embedding_block(model)
+    for p in block.parameters():
         p.requires_grad_(False)
-    return sum(p.numel() for p in embeddings.parameters())
+    return sum(p.numel() for p in block.parameters())
 
 
 def linear_schedule(step: int, total: int, warmup: int) -> float:
@@ -205,7 +220,7 @@ def train(
     set_seed(config.seed)
     device = resolve_device(config.device)
     if config.freeze_embeddings:
-        freeze_word_embeddings(model)
+        freeze_embeddings(model)
     if config.gradient_checkpointing and hasattr(model.encoder, "gradient_checkpointing_enable"):
         model.encoder.gradient_checkpointing_enable()
     model.to(device)
