@@ -126,3 +126,38 @@ def test_qa_end_to_end_predictions_after_memorising():
     eval_feats = featurize(QA, "qa", TOK, 64, train=False, cache=False)
     outs = predict_features(model, eval_feats, task=None, pad_id=TOK.pad_token_id)
     assert decode("qa", QA, eval_feats, outs) == ["paris", "the mountain"]
+
+
+def test_head_init_follows_seed_and_leaves_global_rng_alone():
+    encoder = tiny_encoder("xlmr", len(TOK))
+
+    def head_weight(seed):
+        model = TaskModel.for_tasks(encoder, {"t": ("single", 3)}, seed=seed)
+        return model.heads["t"].out.weight.detach().clone()
+
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    a, b, c = head_weight(3), head_weight(3), head_weight(4)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_evaluation_runs_in_eval_mode():
+    """Dropout is off at evaluation even when the model was left in train mode by the loop."""
+    rows, n_labels = ROWS["single"]
+    feats = featurize(rows, "single", TOK, 64, train=False, cache=False)
+    torch.manual_seed(0)
+    model = TaskModel.for_tasks(
+        tiny_encoder("xlmr", len(TOK), dropout=0.5), {"t": ("single", n_labels)}, dropout=0.5
+    )
+    model.train()
+    first = predict_features(model, feats, task="t", pad_id=TOK.pad_token_id, batch_size=2)
+    model.train()
+    second = predict_features(model, feats, task="t", pad_id=TOK.pad_token_id, batch_size=2)
+    assert not model.training
+    batch = collate(feats, TOK.pad_token_id)
+    with torch.no_grad():
+        reference = model({k: batch[k] for k in ("input_ids", "attention_mask")}, "t").logits
+    for i, (x, y) in enumerate(zip(first, second, strict=True)):
+        np.testing.assert_allclose(x, y, rtol=0, atol=0)
+        np.testing.assert_allclose(x, reference[i].numpy(), rtol=1e-5, atol=1e-5)

@@ -17,6 +17,7 @@ have no such token and get mean pooling (:func:`default_pooling`).
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -183,14 +184,23 @@ class TaskModel(nn.Module):
         tasks: dict[str, tuple[Format | str, int | None]],
         pooling: str | None = None,
         dropout: float = 0.1,
+        seed: int | None = None,
     ) -> TaskModel:
-        """``tasks``: name -> (format, n_labels); heads start fresh."""
+        """``tasks``: name -> (format, n_labels); heads start fresh.
+
+        With ``seed`` the heads' initial weights are a function of it alone (drawn under a forked
+        torch RNG, leaving the global one untouched), so runs that differ only in seed also
+        differ in head initialisation; without it they come from the global RNG as it stands."""
         pooling = pooling or default_pooling(encoder)
         size = hidden_size_of(encoder)
-        return cls(
-            encoder,
-            {name: build_head(fmt, size, n, pooling, dropout) for name, (fmt, n) in tasks.items()},
-        )
+        rng = torch.random.fork_rng(devices=[]) if seed is not None else nullcontext()
+        with rng:
+            if seed is not None:
+                torch.manual_seed(seed)
+            heads = {
+                name: build_head(fmt, size, n, pooling, dropout) for name, (fmt, n) in tasks.items()
+            }
+        return cls(encoder, heads)
 
     def _task(self, task: str | None) -> str:
         if task is None:

@@ -142,6 +142,7 @@ def run(
             encoder,
             {spec.name: (spec.format, n_labels_of(spec, train_rows))},
             pooling=cfg.pooling or default_pooling(encoder),
+            seed=tc.seed,
         )
         eval_kwargs = {
             "task": spec.name,
