@@ -140,6 +140,19 @@ def study_fertility(study_dir: str | Path, model: str, max_rows: int = 200) -> p
     return fertility(texts, load_tokenizer(model))
 
 
+FORGETTING_COLUMNS = [
+    "intermediate",
+    "intermediate_domain",
+    "target",
+    "layer",
+    "language",
+    "before",
+    "after",
+    "change",
+    "n_seeds",
+]
+
+
 def forgetting(results: pd.DataFrame) -> pd.DataFrame:
     """Retrieval accuracy per layer, before (baseline) and after intermediate training, in points.
 
@@ -148,19 +161,7 @@ def forgetting(results: pd.DataFrame) -> pd.DataFrame:
     """
     lay = results[results["layer"].notna() & (results["metric"] == "accuracy")].copy()
     if lay.empty:
-        return pd.DataFrame(
-            columns=[
-                "intermediate",
-                "intermediate_domain",
-                "target",
-                "layer",
-                "language",
-                "before",
-                "after",
-                "change",
-                "n_seeds",
-            ]
-        )
+        return pd.DataFrame(columns=FORGETTING_COLUMNS)
     lay["value"] = lay["value"] * (100.0 if lay["value"].max() <= 1.0 else 1.0)
     keys = ["target", "layer", "language"]
     before = lay[lay["intermediate"] == BASELINE].groupby(keys)["value"].mean().rename("before")
@@ -173,16 +174,4 @@ def forgetting(results: pd.DataFrame) -> pd.DataFrame:
     out = after.merge(before.reset_index(), on=keys, how="inner")
     out["change"] = out["after"] - out["before"]
     out["layer"] = out["layer"].astype(int)
-    return out[
-        [
-            "intermediate",
-            "intermediate_domain",
-            "target",
-            "layer",
-            "language",
-            "before",
-            "after",
-            "change",
-            "n_seeds",
-        ]
-    ]
+    return out[FORGETTING_COLUMNS]
