@@ -149,6 +149,19 @@ def cell_tests(deltas: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _difference(diff: pd.Series, seed: int) -> dict:
+    """Size, mean, bootstrap CI and permutation p of paired differences (one per unit)."""
+    ci = bootstrap_ci(diff.to_numpy(), seed=seed)
+    return {
+        "n_units": int(diff.size),
+        "difference": float(diff.mean()),
+        "ci_low": ci.low,
+        "ci_high": ci.high,
+        "ci_method": ci.method,
+        "p_perm": permutation_p(diff.to_numpy()),
+    }
+
+
 def domain_contrasts(deltas: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Domain means and pairwise domain contrasts, per target and over all targets.
 
@@ -186,19 +199,13 @@ def domain_contrasts(deltas: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             )
         for a, b in combinations(sorted(wide.columns), 2):
             diff = (wide[a] - wide[b]).dropna()
-            ci = bootstrap_ci(diff.to_numpy(), seed=k)
             c_rows.append(
                 {
                     "contrast": f"{a} − {b}",
                     "a": a,
                     "b": b,
                     "target": target,
-                    "n_units": int(diff.size),
-                    "difference": float(diff.mean()),
-                    "ci_low": ci.low,
-                    "ci_high": ci.high,
-                    "ci_method": ci.method,
-                    "p_perm": permutation_p(diff.to_numpy()),
+                    **_difference(diff, seed=k),
                 }
             )
     contrasts = pd.DataFrame(c_rows)
@@ -223,19 +230,13 @@ def format_matched_pairs(deltas: pd.DataFrame) -> pd.DataFrame:
         if fmt.loc[a, "intermediate_domain"] == fmt.loc[b, "intermediate_domain"]:
             continue
         diff = (per[a] - per[b]).dropna()
-        ci = bootstrap_ci(diff.to_numpy(), seed=k)
         rows.append(
             {
                 "a": a,
                 "b": b,
                 "format": fmt.loc[a, "intermediate_format"],
                 "domains": f"{fmt.loc[a, 'intermediate_domain']} vs {fmt.loc[b, 'intermediate_domain']}",
-                "n_units": int(diff.size),
-                "difference": float(diff.mean()),
-                "ci_low": ci.low,
-                "ci_high": ci.high,
-                "ci_method": ci.method,
-                "p_perm": permutation_p(diff.to_numpy()),
+                **_difference(diff, seed=k),
             }
         )
     out = pd.DataFrame(rows)
