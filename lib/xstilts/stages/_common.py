@@ -1,4 +1,4 @@
-"""Helpers shared by the intermediate and target stage entry points."""
+"""Helpers shared by the stage entry points (config parsing, curated rows, label counts)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,26 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..data.store import read_split
-from ..training.trainer import TrainConfig
 
 C = TypeVar("C")
+
+
+def config_from_dict(cls: type[C], raw: dict | None, what: str) -> C:
+    """``cls(**raw)`` for a flat config dataclass; keys that are not its fields are an error
+    naming them (``what``, e.g. "curate config", starts the message)."""
+    raw = dict(raw or {})
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ValueError(f"{what}: unknown key(s) {unknown}; expected some of {sorted(known)}")
+    return cls(**raw)
 
 
 def coerce_config(cls: type[C], config: C | dict | None) -> C:
     """A stage config from itself, or from a dict whose TrainConfig fields may be flat or under
     ``train``; unknown keys are an error naming them. The stage ``seed`` is the training seed."""
+    from ..training.trainer import TrainConfig  # torch: only the training stages need it
+
     if isinstance(config, cls):
         values = dataclasses.asdict(config)
     elif config is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ import pandas as pd
 from ..analysis import explain, plots, scores, stats
 from ..analysis.results import BASELINE, build_results
 from ..io import atomic_path, write_json
+from ._common import config_from_dict
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +27,7 @@ class AnalysisConfig:
 
     @classmethod
     def from_dict(cls, raw: dict | None) -> AnalysisConfig:
-        raw = dict(raw or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ValueError(
-                f"analysis config: unknown key(s) {unknown}; expected some of {sorted(known)}"
-            )
-        return cls(**raw)
+        return config_from_dict(cls, raw, "analysis config")
 
 
 def study_report_dir(study_dir: str | Path, report_dir: str | Path) -> Path:

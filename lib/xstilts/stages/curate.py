@@ -24,6 +24,7 @@ from ..io import atomic_path, write_json
 from ..tasks.embedded import hash_split
 from ..tasks.registry import TaskSpec, UnknownTaskError, get_task
 from ..tasks.schema import Format, validate_row
+from ._common import config_from_dict
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +60,7 @@ class CurateConfig:
 
     @classmethod
     def from_dict(cls, raw: dict | None) -> CurateConfig:
-        raw = dict(raw or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ValueError(
-                f"curate config: unknown key(s) {unknown}; expected some of {sorted(known)}"
-            )
-        return cls(**raw)
+        return config_from_dict(cls, raw, "curate config")
 
     def resolved(self) -> CurateConfig:
         """Apply ``tasks`` / ``model`` / ``max_*`` onto the primary fields."""
