@@ -34,28 +34,21 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _output(cmd: list[str], cwd: Path | None = None) -> str:
+    """Stdout of a short command (20 s timeout); raises on failure (SubprocessError/OSError)."""
+    return subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, check=True, timeout=20
+    ).stdout
+
+
 def git_state(root: Path | None = None) -> dict[str, Any]:
     root = root or repo_root()
     git = shutil.which("git")
     if git is None:
         return {"commit": None, "dirty": None}
     try:
-        commit = subprocess.run(
-            [git, "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=20,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            [git, "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=20,
-        ).stdout.strip()
+        commit = _output([git, "rev-parse", "HEAD"], cwd=root).strip()
+        dirty = _output([git, "status", "--porcelain", "--untracked-files=no"], cwd=root).strip()
     except (subprocess.SubprocessError, OSError):
         return {"commit": None, "dirty": None}
     return {"commit": commit, "dirty": bool(dirty)}
@@ -148,13 +141,7 @@ def device_info() -> dict[str, Any]:
     gpus: list[str] = []
     if smi:
         try:
-            out = subprocess.run(
-                [smi, "--query-gpu=name", "--format=csv,noheader"],
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=20,
-            ).stdout
+            out = _output([smi, "--query-gpu=name", "--format=csv,noheader"])
             gpus = [line.strip() for line in out.splitlines() if line.strip()]
         except (subprocess.SubprocessError, OSError):
             gpus = []
