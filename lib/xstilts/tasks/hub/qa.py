@@ -69,11 +69,6 @@ def _squad_reader(patterns_by_split: dict[str, list[str]]):
     return read
 
 
-_DEV = {
-    "validation": ["dev-v1.1.json", "dev-v2.0.json"],
-    "train": ["train-v1.1.json", "train-v2.0.json"],
-}
-
 register_hub_task(
     name="squad",
     format=Format.QA,
