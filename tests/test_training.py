@@ -25,7 +25,11 @@ from xstilts.training.trainer import embedding_block, linear_schedule
 TOK = tiny_tokenizer()
 
 
-def _run(tmp, seed, max_steps=12, tasks=("a",), **kw):
+def _head_sum_score(model):
+    return {"score": -float(sum(p.detach().sum() for p in model.heads.parameters()))}
+
+
+def _run(tmp, seed, max_steps=12, tasks=("a",), evaluate=_head_sum_score, **kw):
     torch.set_num_threads(1)
     cfg = TrainConfig(
         lr=2e-3,
@@ -53,7 +57,7 @@ def _run(tmp, seed, max_steps=12, tasks=("a",), **kw):
         cfg,
         tmp,
         pad_id=TOK.pad_token_id,
-        evaluate=lambda m: {"score": -float(sum(p.detach().sum() for p in m.heads.parameters()))},
+        evaluate=evaluate,
         on_step=lambda s, row: seen.update([row["task"]]),
     )
     weights = {k: v.clone() for k, v in model.state_dict().items()}
@@ -109,6 +113,15 @@ def test_embeddings_train_when_not_frozen(tmp_path):
     )
     train(model, [TrainTask("a", feats)], cfg, tmp_path, pad_id=TOK.pad_token_id)
     assert not torch.equal(before, model.encoder.embeddings.LayerNorm.weight)
+
+
+def test_dev_ties_select_the_later_step(tmp_path):
+    """Equal dev scores keep the later checkpoint (the fully trained one), not the first."""
+    result, weights, _ = _run(tmp_path, seed=5, evaluate=lambda m: {"score": 0.5})
+    assert [e["step"] for e in result.curve if e["dev"] is not None] == [6, 12]
+    assert result.best_step == 12
+    final, _, _ = _run(tmp_path / "plain", seed=5, evaluate=None)
+    assert final.best_step is None
 
 
 def test_multitask_uses_every_head(tmp_path):

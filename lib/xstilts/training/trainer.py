@@ -203,8 +203,8 @@ def train(
     """Train ``model`` (a :class:`~xstilts.models.heads.TaskModel`) on ``tasks``.
 
     ``evaluate(model) -> {"score": float, ...}`` runs on the English dev set every ``eval_every``
-    steps (or epoch) and at the end; the weights with the highest score are loaded back at the
-    end. Resumes from the newest checkpoint in ``checkpoint_dir``; a finished run just reloads.
+    steps (or epoch) and at the end; the weights with the highest score (the latest of equal
+    scores) are loaded back at the end. Resumes from the newest checkpoint in ``checkpoint_dir``; a finished run just reloads.
     """
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
@@ -320,7 +320,9 @@ def train(
             result = evaluate(model)
             row["dev"] = float(result["score"])
             state["evals"].append({"step": step, **result})
-            if state["best_score"] is None or row["dev"] > state["best_score"]:
+            # ties go to the later step: an equal dev score (common on a few hundred items,
+            # accuracy moves in 1/n steps) should not bring back a checkpoint from mid-schedule
+            if state["best_score"] is None or row["dev"] >= state["best_score"]:
                 state["best_score"], state["best_step"] = row["dev"], step
                 ckpt.save_best(root, step, model)
         state["curve"].append(row)
