@@ -77,8 +77,6 @@ def cmd_run(args) -> int:
 
 def _render(study_dir, reports_dir) -> None:
     """Stage notebooks to HTML, the study index and ``reports/index.html`` (no recomputation)."""
-    from pathlib import Path
-
     if not (Path(reports_dir) / Path(study_dir).name / "summary.json").exists():
         print("no analysis summary yet: reports not rendered (`xstilts report` renders them)")
         return
