@@ -6,6 +6,7 @@ import os
 from functools import lru_cache
 
 import torch
+
 from xstilts.models.loading import EMBEDDED, load_encoder, load_tokenizer
 
 MAX_LENGTH = 128  # run_xnli.py's default max_seq_length

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import psutil
+
 from xstilts.paths import cache_dir, repo_root
 
 from .harness import Recorder, Row

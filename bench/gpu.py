@@ -32,6 +32,7 @@ def matmul_peak(n: int = 8192, iters: int = 20) -> float:
 
 def _train_steps(attn: str, bf16: bool, steps: int, batch_size: int, length: int) -> dict:
     from transformers import AutoModel
+
     from xstilts.models.heads import TaskModel
 
     encoder = AutoModel.from_pretrained(

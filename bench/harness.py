@@ -167,7 +167,7 @@ class Recorder:
 
     def __init__(self, name: str, quick: bool = False):
         self.name, self.quick = name, quick
-        self.started = _dt.datetime.now(_dt.timezone.utc)
+        self.started = _dt.datetime.now(_dt.UTC)
         self.load_before = loadavg()
         self.clock = time.perf_counter()
         self.data: dict = {}

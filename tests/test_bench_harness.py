@@ -8,6 +8,7 @@ import time
 
 import pytest
 import torch
+
 from xstilts.paths import repo_root
 
 sys.path.insert(0, str(repo_root()))  # `bench` lives beside `lib/`, as `python -m bench` sees it
@@ -62,10 +63,10 @@ def test_result_json_and_generated_table(tmp_path):
 
 
 def test_zero_shot_arms_predict_identically_on_a_tiny_random_model():
-    from transformers import BertConfig, BertModel
-    from xstilts.models.heads import TaskModel
-
     from bench import common
+    from transformers import BertConfig, BertModel
+
+    from xstilts.models.heads import TaskModel
 
     tok = common.tokenizer()
     torch.manual_seed(0)

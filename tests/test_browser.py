@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from xstilts.paths import repo_root
 
 websocket = pytest.importorskip("websocket")

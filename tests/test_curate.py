@@ -7,6 +7,7 @@ import os
 from collections import Counter
 
 import pytest
+
 from xstilts.assets.fetch import PACKAGES, packages_dir
 from xstilts.data import store
 from xstilts.data.leakage import audit

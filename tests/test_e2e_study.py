@@ -18,8 +18,14 @@ ROOT = repo_root()
 
 def xstilts(*args, cwd=ROOT):
     env = {**os.environ, "TQDM_DISABLE": "1"}
-    return subprocess.run([sys.executable, "-m", "xstilts", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "xstilts", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +47,11 @@ def test_every_stage_finishes_with_provenance(quick_study):
         for run in (study / stage).iterdir():
             assert (run / "DONE").exists(), f"{run} not done"
             prov = json.loads((run / "provenance.json").read_text())
-            assert prov["git"]["commit"] and prov["seed"] is not None or stage in ("curate", "analysis")
+            assert (
+                prov["git"]["commit"]
+                and prov["seed"] is not None
+                or stage in ("curate", "analysis")
+            )
             assert (run / "notebook.ipynb").exists()
     encoder = next((study / "intermediate").iterdir()) / "encoder"
     assert list(encoder.glob("*.safetensors")), "intermediate encoder must be saved as safetensors"
@@ -70,11 +80,13 @@ def test_results_table_and_reports(quick_study):
     base, _, _ = quick_study
     results = pd.read_csv(base / "runs" / "quick" / "results.csv")
     assert set(results["intermediate"]) == {"baseline", "vitaminc"}
-    assert set(results.loc[results["intermediate"] == "vitaminc", "intermediate_domain"]) == {"general"}
+    assert set(results.loc[results["intermediate"] == "vitaminc", "intermediate_domain"]) == {
+        "general"
+    }
     index = (base / "reports" / "index.html").read_text()
     assert "quick" in index
     study_index = (base / "reports" / "quick" / "index.html").read_text()
-    assert 'id=headline' in study_index and "<img" in study_index
+    assert "id=headline" in study_index and "<img" in study_index
     stage_pages = list((base / "reports" / "quick" / "stages").rglob("*.html"))
     assert len(stage_pages) == 5
 

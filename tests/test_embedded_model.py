@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 import torch
+
 from xstilts.assets.e5s1 import (
     BLOCK_BYTES,
     LAYER_TENSORS,
@@ -192,6 +193,7 @@ def test_conversion_is_cached_and_described(embedded_dir):
 @pytest.mark.slow
 def test_tokenizer_pieces_match_e5s1_vocab(embedded_dir):
     from transformers import AutoTokenizer
+
     from xstilts.assets.e5s1 import read_e5s1
     from xstilts.assets.fetch import ensure_package
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from tiny_models import FAMILIES, QA, ROWS, TAG_NAMES, TAGGING, tiny_encoder, tiny_tokenizer
 from xstilts.evaluation.zero_shot import best_span, decode, predict_features
 from xstilts.models.heads import TaskModel, default_pooling, pool

@@ -1,4 +1,5 @@
 import pytest
+
 from xstilts import languages as L
 
 

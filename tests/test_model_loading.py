@@ -16,6 +16,7 @@ from transformers import (
     XLMRobertaForMaskedLM,
     XLMRobertaModel,
 )
+
 from xstilts.models.loading import (
     EMBEDDED,
     ModelNotAvailableError,

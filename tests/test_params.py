@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from xstilts.orchestration.params import ParamsError, deep_merge, load_study, parse_override
 
 GOOD = """\

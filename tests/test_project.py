@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import tomllib
 
 import nbformat
@@ -17,8 +18,12 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 def test_environment_yml_installs_the_project_from_pyproject():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    pip_section = next(dep["pip"] for dep in env["dependencies"] if isinstance(dep, dict) and "pip" in dep)
-    assert "-e .[dev]" in pip_section, "environment.yml must install the project itself, not a copy of its deps"
+    pip_section = next(
+        dep["pip"] for dep in env["dependencies"] if isinstance(dep, dict) and "pip" in dep
+    )
+    assert "-e .[dev]" in pip_section, (
+        "environment.yml must install the project itself, not a copy of its deps"
+    )
     assert "pip" in env["dependencies"]
     assert any(str(dep).startswith("python") for dep in env["dependencies"])
     # no package is listed twice: conda lists only the interpreter, pip and node
@@ -32,7 +37,11 @@ def test_pyproject_pins_the_cpu_torch_on_disk():
 
 
 def test_ci_runs_exactly_make_test():
-    lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
+    lines = [
+        line
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
     assert lines[-1].strip() == "make test"
 
 
@@ -53,10 +62,45 @@ def test_notebook_committed_without_outputs(path):
 
 def test_stage_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == [
-        "01_curate.ipynb", "02_intermediate.ipynb", "03_target.ipynb", "04_analysis.ipynb"]
+        "01_curate.ipynb",
+        "02_intermediate.ipynb",
+        "03_target.ipynb",
+        "04_analysis.ipynb",
+    ]
 
 
 def test_no_machine_paths_in_tracked_files():
-    out = subprocess.run(["git", "grep", "-lE", r"/(work|farm|root)/|/tmp/cand", "--", ".", ":!tests/test_project.py"],
-                         cwd=ROOT, capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [
+            "git",
+            "grep",
+            "-lE",
+            r"/(work|farm|root)/|/tmp/cand",
+            "--",
+            ".",
+            ":!tests/test_project.py",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.stdout.strip() == "", f"machine paths in: {out.stdout}"
+
+
+def test_ruff_lint_and_format_are_clean():
+    """`make lint` as a test, so CI fails on lint or format drift."""
+    for args in (
+        ["check", "lib", "tests", "bench", "notebooks"],
+        ["format", "--check", "lib", "tests", "bench"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "ruff", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, (
+            f"ruff {' '.join(args)}:\n{proc.stdout[-3000:]}{proc.stderr[-1000:]}"
+        )

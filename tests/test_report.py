@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from xstilts.analysis.report import external_resources, render_study, strip_external
 from xstilts.stages.analysis import AnalysisConfig
 

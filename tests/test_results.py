@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from xstilts.analysis.results import BASELINE, build_results
 
 FIXTURE = Path(__file__).parent / "fixtures" / "study_small"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
+
 from tiny_models import run_tiny_job
 
 TESTS = str(Path(__file__).parent)

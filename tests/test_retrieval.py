@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from tiny_models import tiny_encoder, tiny_tokenizer
 from xstilts.evaluation.retrieval import (
     accuracy_both_ways,

@@ -20,6 +20,7 @@ from pathlib import Path
 import cloudpickle
 import pytest
 import submitit
+
 from slurm_cluster import (
     SlurmCluster,
     SlurmUnavailable,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
+
 from xstilts.analysis import stats
 from xstilts.analysis.scores import deltas, group_scores, primary_scores
 

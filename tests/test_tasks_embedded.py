@@ -6,6 +6,7 @@ import os
 from collections import Counter
 
 import pytest
+
 from xstilts.assets.fetch import PACKAGES, packages_dir
 from xstilts.tasks import Format, UnknownTaskError, get_task, validate_row
 

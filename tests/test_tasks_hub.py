@@ -7,6 +7,7 @@ import time
 
 import pytest
 from datasets import ClassLabel, Dataset, Features, Sequence, Value
+
 from xstilts.languages import UnknownLanguageError
 from xstilts.paths import repo_root
 from xstilts.tasks import SchemaError, all_tasks, get_task

@@ -6,6 +6,7 @@ import collections
 
 import pytest
 import torch
+
 from tiny_models import sentiment_rows, tiny_encoder, tiny_tokenizer
 from xstilts.models.heads import TaskModel
 from xstilts.training import (

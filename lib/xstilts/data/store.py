@@ -12,16 +12,21 @@ def split_path(curate_dir: str | Path, task: str, split: str, lang: str | None =
     return Path(curate_dir) / "tasks" / task / name
 
 
-def write_split(curate_dir: str | Path, task: str, split: str, rows: list[dict],
-                lang: str | None = None) -> Path:
+def write_split(
+    curate_dir: str | Path, task: str, split: str, rows: list[dict], lang: str | None = None
+) -> Path:
     return write_jsonl(split_path(curate_dir, task, split, lang), rows)
 
 
-def read_split(curate_dir: str | Path, task: str, split: str, lang: str | None = None) -> list[dict]:
+def read_split(
+    curate_dir: str | Path, task: str, split: str, lang: str | None = None
+) -> list[dict]:
     path = split_path(curate_dir, task, split, lang)
     if not path.exists():
         have = sorted(p.name for p in path.parent.glob("*.jsonl")) if path.parent.exists() else []
-        raise FileNotFoundError(f"curated split missing: {path} (task {task!r} has {have or 'nothing curated'})")
+        raise FileNotFoundError(
+            f"curated split missing: {path} (task {task!r} has {have or 'nothing curated'})"
+        )
     return read_jsonl(path)
 
 

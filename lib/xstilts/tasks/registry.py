@@ -76,7 +76,9 @@ def get_task(name: str) -> TaskSpec:
     except KeyError:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise UnknownTaskError(f"unknown task {name!r}{hint} (`xstilts tasks` lists them)") from None
+        raise UnknownTaskError(
+            f"unknown task {name!r}{hint} (`xstilts tasks` lists them)"
+        ) from None
 
 
 def all_tasks() -> list[TaskSpec]:

@@ -44,13 +44,21 @@ class SchemaError(ValueError):
     """A row does not fit its format's schema."""
 
 
-def validate_row(row: dict, fmt: Format, *, where: str, n_labels: int | None = None,
-                 allow_unlabelled: bool = False) -> dict:
+def validate_row(
+    row: dict,
+    fmt: Format,
+    *,
+    where: str,
+    n_labels: int | None = None,
+    allow_unlabelled: bool = False,
+) -> dict:
     """Check one row against its format; raise ``SchemaError`` naming ``where`` and the field."""
     fmt = Format(fmt)
     for key in REQUIRED_KEYS[fmt]:
         if key not in row:
-            raise SchemaError(f"{where}: missing field {key!r} (format {fmt.value} needs {REQUIRED_KEYS[fmt]})")
+            raise SchemaError(
+                f"{where}: missing field {key!r} (format {fmt.value} needs {REQUIRED_KEYS[fmt]})"
+            )
     labels: list[int] = []
     if fmt in (Format.SINGLE, Format.PAIR, Format.MULTIPLE_CHOICE):
         labels = [row["label"]]
