@@ -8,7 +8,8 @@ import json
 import pytest
 import torch
 from safetensors.torch import load_file
-from tiny_models import sentiment_rows, tiny_encoder, tiny_tokenizer
+
+from tiny_models import sentiment_rows, tiny_encoder, tiny_masked_lm, tiny_tokenizer
 from xstilts.data.store import write_split
 from xstilts.stages import intermediate, target
 
@@ -126,9 +127,66 @@ def test_config_errors_are_clear(setup):
         )
     with pytest.raises(ValueError, match="masked-LM head"):
         intermediate.run({"mlm": True}, cur, tmp / "mlm")
+    with pytest.raises(FileNotFoundError, match="curated task 'xnli'"):
+        intermediate.run({"mlm": True, "mlm_task": "xnli"}, cur, tmp / "mlm")
     with pytest.raises(ValueError, match="retrieval task"):
         intermediate.run({"model": str(model_dir), "task": "udhr"}, cur, tmp / "x")
     with pytest.raises(FileNotFoundError, match="no curated test split"):
         target.run(
             {"model": str(model_dir), "task": "multiemo", "languages": ["xx"]}, cur, None, tmp / "y"
         )
+
+
+def test_intermediate_with_masked_lm_continuation(setup):
+    """X-STILTs' "+ MLM": the pretrained MLM head trains beside the task head, on every language
+    of the curated MLM corpus; the saved encoder is the bare encoder; reruns are identical."""
+    tmp, _, cur = setup
+    tok = tiny_tokenizer()
+    mlm_dir = tmp / "tiny-xlmr-mlm"
+    pretrained = tiny_masked_lm(len(tok), seed=0, dropout=0.1)
+    pretrained.save_pretrained(mlm_dir)
+    tok.save_pretrained(mlm_dir)
+    cfg = {"model": str(mlm_dir), "task": "vitaminc", "mlm": True, "sampling": "uniform"}
+    cfg |= {**TRAIN, "max_steps": 10, "freeze_embeddings": False, "mlm_probability": 0.3}
+    metrics = intermediate.run(cfg, cur, tmp / "mlm")
+
+    assert metrics["mlm_texts"] == 6  # 3 UDHR articles x (en, de)
+    assert metrics["train_examples"] == {"vitaminc": 16, "mlm": 6}
+    with (tmp / "mlm" / "curve.csv").open() as fh:
+        curve = list(csv.DictReader(fh))
+    mlm_losses = [float(r["loss"]) for r in curve if r["task"] == "mlm"]
+    assert mlm_losses and {r["task"] for r in curve} == {"vitaminc", "mlm"}
+    # a fresh head on 89 pieces starts near ln(89) = 4.5, finite, and the loss is not constant
+    assert all(1.0 < loss < 8.0 for loss in mlm_losses) and len(set(mlm_losses)) > 1
+
+    saved = load_file(str(tmp / "mlm" / "encoder" / "model.safetensors"))
+    assert not any("lm_head" in name for name in saved)
+    before = pretrained.roberta.state_dict()
+    changed = [n for n, t in saved.items() if n in before and not torch.equal(t, before[n])]
+    assert "embeddings.word_embeddings.weight" in changed  # the trained encoder was saved
+
+    again = intermediate.run(cfg, cur, tmp / "mlm-again")
+    assert again["dev_score"] == metrics["dev_score"]
+    resaved = load_file(str(tmp / "mlm-again" / "encoder" / "model.safetensors"))
+    assert all(torch.equal(resaved[n], saved[n]) for n in saved)
+
+
+def test_mlm_masking_follows_bert():
+    from xstilts.models.mlm import MaskedLMHead
+
+    tok = tiny_tokenizer()
+    head = MaskedLMHead(torch.nn.Linear(4, len(tok)), tok, probability=0.15)
+    torch.manual_seed(0)
+    ids = torch.randint(5, len(tok), (64, 128))
+    ids[:, 0], ids[:, 100], ids[:, 101:] = tok.cls_token_id, tok.sep_token_id, tok.pad_token_id
+    mask = (ids != tok.pad_token_id).long()
+    masked, labels = head.mask(ids, mask)
+    chosen = labels != -100
+    assert torch.equal(labels[chosen], ids[chosen])
+    assert not chosen[:, 0].any() and not chosen[:, 100:].any()  # specials and padding never
+    assert torch.equal(masked[~chosen], ids[~chosen])
+    rate = chosen.float().sum() / (64 * 99)
+    assert 0.13 < rate < 0.17
+    share_mask = (masked[chosen] == tok.mask_token_id).float().mean()
+    share_same = (masked[chosen] == ids[chosen]).float().mean()
+    assert 0.76 < share_mask < 0.84 and 0.07 < share_same < 0.13

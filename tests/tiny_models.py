@@ -12,6 +12,7 @@ from transformers import (
     T5Config,
     T5EncoderModel,
     XLMRobertaConfig,
+    XLMRobertaForMaskedLM,
     XLMRobertaModel,
 )
 
@@ -66,22 +67,7 @@ def tiny_encoder(family: str, vocab_size: int, seed: int = 0, dropout: float = 0
             add_pooling_layer=False,
         )
     if family == "xlmr":
-        return XLMRobertaModel(
-            XLMRobertaConfig(
-                vocab_size=vocab_size,
-                hidden_size=32,
-                num_hidden_layers=2,
-                num_attention_heads=2,
-                intermediate_size=64,
-                max_position_embeddings=514,
-                pad_token_id=0,
-                bos_token_id=1,
-                eos_token_id=2,
-                hidden_dropout_prob=dropout,
-                attention_probs_dropout_prob=dropout,
-            ),
-            add_pooling_layer=False,
-        )
+        return XLMRobertaModel(_xlmr_config(vocab_size, dropout), add_pooling_layer=False)
     if family == "t5":
         return T5EncoderModel(
             T5Config(
@@ -97,6 +83,30 @@ def tiny_encoder(family: str, vocab_size: int, seed: int = 0, dropout: float = 0
             )
         )
     raise ValueError(family)
+
+
+def _xlmr_config(vocab_size: int, dropout: float) -> XLMRobertaConfig:
+    return XLMRobertaConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=514,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+    )
+
+
+def tiny_masked_lm(vocab_size: int, seed: int = 0, dropout: float = 0.0) -> XLMRobertaForMaskedLM:
+    """A tiny XLM-R with its masked-LM head (what ``mlm: true`` needs)."""
+    import torch
+
+    torch.manual_seed(seed)
+    return XLMRobertaForMaskedLM(_xlmr_config(vocab_size, dropout))
 
 
 SINGLE = [
@@ -199,6 +209,7 @@ def run_tiny_job(
 
     import torch
     from safetensors.torch import save_file
+
     from xstilts.evaluation.zero_shot import evaluate_languages
     from xstilts.models.heads import TaskModel
     from xstilts.training import TrainConfig, TrainTask, featurize, train

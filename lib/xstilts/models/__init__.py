@@ -5,6 +5,7 @@ from .loading import (
     ModelNotAvailableError,
     has_mlm_head,
     load_encoder,
+    load_masked_lm,
     load_tokenizer,
     resolve_model,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "ModelNotAvailableError",
     "has_mlm_head",
     "load_encoder",
+    "load_masked_lm",
     "load_tokenizer",
     "resolve_model",
 ]

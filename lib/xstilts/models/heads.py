@@ -7,6 +7,7 @@ single, pair       :class:`ClassificationHead` (a pair is encoded as one text pa
 multiple_choice    :class:`MultipleChoiceHead` (one score per choice, softmax over choices)
 qa                 :class:`SpanHead` (start / end logits per token)
 tagging            :class:`TaggingHead` (labels on the first subword, -100 elsewhere)
+(masked LM)        :class:`~xstilts.models.mlm.MaskedLMHead` (intermediate ``mlm: true`` only)
 =================  =======================================================================
 
 :class:`TaskModel` holds one shared encoder and one head per task (``ModuleDict``), so a
@@ -221,6 +222,11 @@ class TaskModel(nn.Module):
             n_choices = input_ids.shape[1]
             hidden = self.encode(input_ids.flatten(0, 1), mask.flatten(0, 1))
             return head(hidden, mask.flatten(0, 1), batch.get("labels"), n_choices=n_choices)
+        from .mlm import MaskedLMHead  # mlm builds on this module
+
+        if isinstance(head, MaskedLMHead):
+            input_ids, labels = head.mask(input_ids, mask)
+            return head(self.encode(input_ids, mask), mask, labels)
         hidden = self.encode(input_ids, mask)
         if isinstance(head, SpanHead):
             return head(hidden, mask, batch.get("start_positions"), batch.get("end_positions"))

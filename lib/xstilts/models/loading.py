@@ -161,6 +161,23 @@ def load_encoder(name: str, **kwargs: Any):
     return _from_pretrained(model_class.from_pretrained, name, **kwargs)
 
 
+def load_masked_lm(name: str):
+    """``AutoModelForMaskedLM`` for ``name`` (encoder plus its pretrained MLM head).
+
+    Raises ``ValueError`` naming the model when it carries no MLM head (the embedded model)."""
+    from transformers import AutoModelForMaskedLM
+
+    if not has_mlm_head(name):
+        raise ValueError(
+            f"masked-LM continuation needs a model with a masked-LM head; {name!r} has none "
+            f"(the embedded model is an encoder only). Use e.g. xlm-roberta-base, or mlm: false."
+        )
+    kwargs: dict[str, Any] = {}
+    if _has_safetensors(resolve_model(name)):
+        kwargs["use_safetensors"] = True
+    return _from_pretrained(AutoModelForMaskedLM.from_pretrained, name, **kwargs)
+
+
 def _weight_names(path: Path) -> list[str] | None:
     """Parameter names from local safetensors (single file or index), without loading tensors."""
     index = path / "model.safetensors.index.json"

@@ -8,6 +8,10 @@ the checkpoint with the best English dev score, and writes::
     out_dir/metrics.json      dev metrics, steps, examples, time, tokens/s
     out_dir/curve.csv         step, epoch, task, loss, lr, dev
     out_dir/checkpoints/      resumable state (rerunning the same call continues from here)
+
+With ``mlm: true`` the model's pretrained masked-LM head joins the task heads and masked-LM on
+the curated texts of ``mlm_task`` (every language, every split) is sampled as one more task
+(X-STILTs' multi-task "+ MLM" setting). Only models with an MLM head can do this.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 
-from ..io import atomic_path, write_json
+from ..data.store import split_path
+from ..io import atomic_path, read_jsonl, write_json
 from ..metrics.registry import primary_key
 from ..models.heads import TaskModel
-from ..models.loading import EMBEDDED, has_mlm_head, load_encoder, load_tokenizer
+from ..models.loading import EMBEDDED, load_encoder, load_masked_lm, load_tokenizer
+from ..models.mlm import MLM_HEAD, MaskedLMHead, split_masked_lm, texts_of
 from ..tasks import Format, get_task
 from ..training.features import featurize
 from ..training.trainer import TrainConfig, TrainTask, train, write_curve
@@ -38,6 +45,9 @@ class IntermediateConfig:
     temperature: float = 2.0
     seed: int = 1
     mlm: bool = False  # masked-LM continuation alongside the tasks (needs an MLM head)
+    mlm_task: str = "udhr"  # curated task whose texts (all languages) are the MLM corpus
+    mlm_probability: float = 0.15
+    max_mlm_texts: int | None = None
     pooling: str | None = None  # None: first token, mean for T5
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -55,20 +65,15 @@ def run(
     for spec in specs:
         if spec.format is Format.RETRIEVAL:
             raise ValueError(f"task {spec.name!r} is a retrieval task: nothing to train on")
+    if MLM_HEAD in cfg.task_names:
+        raise ValueError(f"{MLM_HEAD!r} is reserved for masked-LM continuation (mlm: true)")
+    mlm_texts = mlm_corpus(curate_dir, cfg) if cfg.mlm else []
+    lm_head = None
     if cfg.mlm:
-        if not has_mlm_head(cfg.model):
-            raise ValueError(
-                f"mlm=True needs a model with a masked-LM head; {cfg.model!r} has none "
-                "(the embedded model is an encoder only). Use e.g. xlm-roberta-base "
-                "or set mlm: false."
-            )
-        raise NotImplementedError(
-            "masked-LM continuation during intermediate training is not "
-            "implemented yet; set mlm: false"
-        )
-
+        encoder, lm_head = split_masked_lm(load_masked_lm(cfg.model))
+    else:
+        encoder = load_encoder(cfg.model)
     tokenizer = load_tokenizer(cfg.model)
-    encoder = load_encoder(cfg.model)
     tc = cfg.train
     tasks, dev, n_labels = [], {}, {}
     for spec in specs:
@@ -86,8 +91,15 @@ def run(
         tasks.append(TrainTask(spec.name, feats))
         n_labels[spec.name] = n_labels_of(spec, train_rows)
     model = TaskModel.for_tasks(
-        encoder, {s.name: (s.format, n_labels[s.name]) for s in specs}, pooling=cfg.pooling
+        encoder,
+        {s.name: (s.format, n_labels[s.name]) for s in specs},
+        pooling=cfg.pooling,
+        seed=cfg.seed,
     )
+    if lm_head is not None:
+        model.heads[MLM_HEAD] = MaskedLMHead(lm_head, tokenizer, cfg.mlm_probability)
+        ids = tokenizer(mlm_texts, truncation=True, max_length=tc.max_length)["input_ids"]
+        tasks.append(TrainTask(MLM_HEAD, [{"input_ids": x} for x in ids if len(x) > 2]))
 
     def evaluate(m) -> dict:
         from ..evaluation.zero_shot import evaluate_languages
@@ -137,6 +149,7 @@ def run(
         "steps": result.steps,
         "examples": result.examples,
         "train_examples": {t.name: len(t.features) for t in tasks},
+        "mlm_texts": len(mlm_texts) if cfg.mlm else None,
         "train_seconds": round(result.seconds, 2),
         "seconds": round(time.perf_counter() - started, 2),
         "tokens_per_s": round(result.tokens_per_s, 1),
@@ -145,3 +158,18 @@ def run(
     }
     write_json(out_dir / "metrics.json", metrics)
     return metrics
+
+
+def mlm_corpus(curate_dir: str | Path, cfg: IntermediateConfig) -> list[str]:
+    """Every text of the curated ``cfg.mlm_task`` (all splits and languages), interleaved across
+    files (languages) so that ``max_mlm_texts`` keeps every language."""
+    files = sorted(split_path(curate_dir, cfg.mlm_task, "x").parent.glob("*.jsonl"))
+    if not files:
+        raise FileNotFoundError(
+            f"mlm: true reads its multilingual text from curated task {cfg.mlm_task!r}, but "
+            f"{split_path(curate_dir, cfg.mlm_task, 'x').parent} holds no splits; curate it "
+            "(add it to the study's targets) or set mlm_task to a curated task"
+        )
+    per_file = [[t for row in read_jsonl(f) for t in texts_of(row)] for f in files]
+    texts = [t for group in zip_longest(*per_file) for t in group if t is not None]
+    return texts[: cfg.max_mlm_texts] if cfg.max_mlm_texts else texts
