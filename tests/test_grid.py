@@ -6,6 +6,7 @@ from pathlib import Path
 
 from xstilts.orchestration.grid import expand, notebook_parameters
 from xstilts.orchestration.params import load_study
+from xstilts.orchestration.stageconfig import fit_config
 
 STUDY = """\
 study: g
@@ -99,3 +100,14 @@ def test_notebook_parameters(tmp_path):
     assert notebook_parameters(base, grid, study_dir, tmp_path)["encoder_dir"] is None
     ana = notebook_parameters(grid.of("analysis")[0], grid, study_dir, tmp_path / "reports")
     assert set(ana) == {"config", "study_dir", "report_dir"}
+
+
+def test_mlm_continuation_settings_reach_the_stage_and_curate_its_corpus(tmp_path):
+    assert "udhr" not in grid_of(tmp_path).of("curate")[0].config["tasks"]
+    grid = grid_of(
+        tmp_path, "intermediate.train.mlm=true", "intermediate.train.mlm_probability=0.2"
+    )
+    assert "udhr" in grid.of("curate")[0].config["tasks"]  # the default MLM corpus is curated
+    fitted, unknown = fit_config("intermediate", grid.of("intermediate")[0].config)
+    assert not unknown and fitted["mlm"] is True and fitted["mlm_probability"] == 0.2
+    assert "udhr" not in [r.config["task"] for r in grid.of("target")]  # not a target

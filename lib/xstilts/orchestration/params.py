@@ -92,6 +92,11 @@ class TrainSettings(Open):
     layer: NonNegativeInt | None = None  # retrieval: hidden_states index, 0 = embeddings
     layers: list[NonNegativeInt] | None = None
     scoring: Literal["cosine", "margin"] | None = None
+    # intermediate only: masked-LM continuation (needs a model with an MLM head, e.g. XLM-R)
+    mlm: bool | None = None
+    mlm_task: str | None = None  # curated task whose texts are the MLM corpus (default udhr)
+    mlm_probability: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
+    max_mlm_texts: PositiveInt | None = None
 
 
 class TaskOverrides(TrainSettings):
@@ -193,8 +198,12 @@ class Study(Strict):
         return out
 
     def all_tasks(self) -> list[str]:
+        """Every task to curate: intermediates, targets and any masked-LM corpus."""
         tasks = [t for ts in self.intermediate_sources().values() for t in ts]
-        return sorted(set(tasks) | set(self.target.tasks))
+        settings = [self.intermediate.train, *self.intermediate.per_task.values()]
+        # "udhr": IntermediateConfig.mlm_task's default
+        mlm = {s.mlm_task or "udhr" for s in settings if s.mlm}
+        return sorted(set(tasks) | set(self.target.tasks) | mlm)
 
 
 # --------------------------------------------------------------------------------------------
