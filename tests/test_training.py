@@ -19,7 +19,7 @@ from xstilts.training import (
     train,
     write_curve,
 )
-from xstilts.training.batching import collate
+from xstilts.training.batching import collate, shuffled_batches
 from xstilts.training.checkpoint import optimizer_tensors, restore_optimizer
 from xstilts.training.trainer import embedding_block, linear_schedule
 
@@ -30,18 +30,19 @@ def _head_sum_score(model):
     return {"score": -float(sum(p.detach().sum() for p in model.heads.parameters()))}
 
 
-def _run(tmp, seed, max_steps=12, tasks=("a",), evaluate=_head_sum_score, **kw):
+class _Stop(Exception):
+    pass
+
+
+def _stop(now: bool) -> None:
+    if now:
+        raise _Stop
+
+
+def _run(tmp, seed, max_steps=12, tasks=("a",), evaluate=_head_sum_score, stop_at=None, **kw):
     torch.set_num_threads(1)
-    cfg = TrainConfig(
-        lr=2e-3,
-        max_steps=max_steps,
-        batch_size=4,
-        seed=seed,
-        eval_every=6,
-        checkpoint_every=100,
-        device="cpu",
-        **kw,
-    )
+    settings = dict(lr=2e-3, batch_size=4, eval_every=6, checkpoint_every=100, device="cpu")
+    cfg = TrainConfig(**{**settings, "max_steps": max_steps, "seed": seed, **kw})
     model = TaskModel.for_tasks(
         tiny_encoder("bert", len(TOK), dropout=0.1), {t: ("single", 2) for t in tasks}
     )
@@ -59,7 +60,7 @@ def _run(tmp, seed, max_steps=12, tasks=("a",), evaluate=_head_sum_score, **kw):
         tmp,
         pad_id=TOK.pad_token_id,
         evaluate=evaluate,
-        on_step=lambda s, row: seen.update([row["task"]]),
+        on_step=lambda s, row: _stop(s == stop_at) or seen.update([row["task"]]),
     )
     weights = {k: v.clone() for k, v in model.state_dict().items()}
     return result, weights, seen
@@ -74,6 +75,20 @@ def test_same_seed_same_run_other_seed_differs(tmp_path):
     assert [r["step"] for r in a.curve] == list(range(1, 13))
     assert [r["dev"] is not None for r in a.curve].count(True) == 2  # steps 6 and 12
     assert a.best_step in (6, 12) and a.examples == 12 * 4
+
+
+def test_plain_shuffled_batches_are_seeded_and_resume_exactly(tmp_path):
+    a, wa, _ = _run(tmp_path / "a", seed=5, group_by_length=False)
+    b, wb, _ = _run(tmp_path / "b", seed=5, group_by_length=False)
+    grouped, _, _ = _run(tmp_path / "g", seed=5)
+    assert a.curve == b.curve and all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert a.curve != grouped.curve
+    # interrupted at step 8 after the checkpoint of step 6, then resumed
+    with pytest.raises(_Stop):
+        _run(tmp_path / "r", seed=5, group_by_length=False, checkpoint_every=6, stop_at=8)
+    resumed, wr, _ = _run(tmp_path / "r", seed=5, group_by_length=False, checkpoint_every=6)
+    assert resumed.resumed_from == 6 and resumed.curve == a.curve
+    assert all(torch.equal(wa[k], wr[k]) for k in wa)
 
 
 @pytest.mark.parametrize("family", ["xlmr", "bert", "t5"])
@@ -145,6 +160,16 @@ def test_length_grouped_batches_deterministic_and_complete():
     assert sorted(i for b in a for i in b) == list(range(203))
     spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in a) / len(a)
     assert spread < 10  # batches hold similar lengths
+
+
+def test_shuffled_batches_deterministic_complete_and_mixed_in_length():
+    lengths = [(i * 37) % 50 + 1 for i in range(203)]
+    a = shuffled_batches(len(lengths), 8, seed=3, epoch=0)
+    assert a == shuffled_batches(len(lengths), 8, seed=3, epoch=0)
+    assert a != shuffled_batches(len(lengths), 8, seed=3, epoch=1)
+    assert sorted(i for b in a for i in b) == list(range(203))
+    spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in a) / len(a)
+    assert spread > 25  # no length grouping
 
 
 def test_samplers():

@@ -86,6 +86,7 @@ class TrainSettings(Open):
     max_test_samples: PositiveInt | None = None
     bf16: bool | None = None
     freeze_embeddings: bool | None = None
+    group_by_length: bool | None = None
     gradient_checkpointing: bool | None = None
     device: str | None = None
     pooling: Literal["mean", "cls", "first"] | None = None

@@ -37,6 +37,14 @@ def length_grouped_batches(
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def shuffled_batches(n: int, batch_size: int, seed: int, epoch: int = 0) -> list[list[int]]:
+    """A plain random order cut into batches (``group_by_length: false``); pure in (seed, epoch)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    order = np.random.default_rng([seed, epoch]).permutation(n).tolist()
+    return [order[k : k + batch_size] for k in range(0, n, batch_size)]
+
+
 def sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     """Evaluation order: by length (longest first, so memory peaks at once), stable."""
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))

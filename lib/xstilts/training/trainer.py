@@ -33,7 +33,13 @@ from tqdm.auto import tqdm
 
 from ..seeding import set_seed, step_seed
 from . import checkpoint as ckpt
-from .batching import collate, feature_length, length_grouped_batches, to_device
+from .batching import (
+    collate,
+    feature_length,
+    length_grouped_batches,
+    shuffled_batches,
+    to_device,
+)
 from .samplers import TaskSampler
 
 log = logging.getLogger(__name__)
@@ -54,6 +60,7 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     seed: int = 1
     freeze_embeddings: bool = True  # whole embedding block (word/position/type + LayerNorm)
+    group_by_length: bool = True  # length-grouped batches (False: plain shuffled batches)
     gradient_checkpointing: bool = False
     checkpoint_every: int = 200  # steps; the final step is always checkpointed
     eval_every: int = 0  # steps; 0 = at the end of every epoch (and always at the last step)
@@ -167,10 +174,9 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
 class _Stream:
     """An endless, epoch-by-epoch batch order for one task; position = (epoch, index)."""
 
-    def __init__(self, lengths: list[int], batch_size: int, seed: int):
-        self.lengths, self.batch_size, self.seed = lengths, batch_size, seed
-        self.epoch, self.index = 0, 0
-        self._batches = length_grouped_batches(lengths, batch_size, seed, 0)
+    def __init__(self, lengths: list[int], batch_size: int, seed: int, grouped: bool = True):
+        self.lengths, self.batch_size, self.seed, self.grouped = lengths, batch_size, seed, grouped
+        self.seek(0, 0)
 
     @property
     def batches_per_epoch(self) -> int:
@@ -178,7 +184,10 @@ class _Stream:
 
     def seek(self, epoch: int, index: int) -> None:
         self.epoch, self.index = epoch, index
-        self._batches = length_grouped_batches(self.lengths, self.batch_size, self.seed, epoch)
+        if self.grouped:
+            self._batches = length_grouped_batches(self.lengths, self.batch_size, self.seed, epoch)
+        else:
+            self._batches = shuffled_batches(len(self.lengths), self.batch_size, self.seed, epoch)
 
     def next(self) -> list[int]:
         if self.index >= len(self._batches):
@@ -229,7 +238,10 @@ def train(
 
     streams = {
         t.name: _Stream(
-            [feature_length(f) for f in t.features], config.batch_size, config.seed * 1000 + i
+            [feature_length(f) for f in t.features],
+            config.batch_size,
+            config.seed * 1000 + i,
+            config.group_by_length,
         )
         for i, t in enumerate(tasks)
     }
