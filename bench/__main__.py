@@ -1,7 +1,8 @@
 """``python -m bench [NAME ...] [--quick]``: run benchmarks, write JSON, refresh the doc table.
 
-Default: training, zero_shot, retrieval, caching, scaling, gpu (``make bench``). ``e2e`` (a whole
-``make study``) runs only when named.
+Default (``make bench``): training, zero_shot, retrieval, caching, scaling, gpu, e2e; the whole
+suite's wall time goes to ``bench/results/suite.json`` (goal: <= 30 min on 2 cores). ``profiling``
+runs only when named.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import importlib
 import sys
 import time
 
-from .harness import results_dir, update_doc
+from .harness import Recorder, Row, results_dir, update_doc
 
-DEFAULT = ("training", "zero_shot", "retrieval", "caching", "scaling", "gpu")
-OPT_IN = ("e2e", "profiling")
+DEFAULT = ("training", "zero_shot", "retrieval", "caching", "scaling", "gpu", "e2e")
+OPT_IN = ("profiling",)
+SUITE_GOAL_MIN = 30.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; known: {', '.join((*DEFAULT, *OPT_IN))}")
     failed = []
+    suite = Recorder("suite", args.quick)
+    durations: dict[str, float] = {}
     for name in names:
         start = time.perf_counter()
         print(f"== {name}", flush=True)
@@ -55,7 +59,24 @@ def main(argv: list[str] | None = None) -> int:
         for row in rec.rows:
             r = f" ({row.ratio:.2f}×)" if row.ratio else ""
             print(f"   {row.benchmark} | {row.metric}: {row.baseline} -> {row.ours}{r}")
-        print(f"   {path} ({time.perf_counter() - start:.0f} s)", flush=True)
+        durations[name] = round(time.perf_counter() - start, 1)
+        print(f"   {path} ({durations[name]:.0f} s)", flush=True)
+    if set(DEFAULT) <= set(names) and not failed:
+        minutes = (time.perf_counter() - suite.clock) / 60
+        suite.data["durations_s"] = durations
+        suite.rows.append(
+            Row(
+                "`make bench` (benchmarks 1–7)",
+                "total wall time",
+                "",
+                f"{minutes:.1f} min",
+                None,
+                f"≤ {SUITE_GOAL_MIN:.0f} min",
+                minutes <= SUITE_GOAL_MIN,
+                ", ".join(f"{k} {v / 60:.1f}" for k, v in durations.items()) + " min",
+            )
+        )
+        print(f"== suite: {minutes:.1f} min -> {suite.write()}")
     if not args.quick and not args.no_doc:
         print(f"table updated: {update_doc(directory=results_dir())}")
     return 1 if failed else 0

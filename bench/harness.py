@@ -215,10 +215,10 @@ def redact(text: str) -> str:
 TABLE_START = "<!-- bench:table:start -->"
 TABLE_END = "<!-- bench:table:end -->"
 NOT_MEASURED = {
-    "e2e": "end to end (`make study`, opt-in: `python -m bench e2e`)",
+    "e2e": "end to end (`make study`)",
     "gpu": "GPU training (bf16 + SDPA)",
 }
-ORDER = ("training", "zero_shot", "retrieval", "caching", "scaling", "e2e", "gpu")
+ORDER = ("suite", "training", "zero_shot", "retrieval", "caching", "scaling", "e2e", "gpu")
 
 
 def load_results(directory: Path | None = None) -> list[dict]:
