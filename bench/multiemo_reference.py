@@ -1,0 +1,169 @@
+"""Accuracy check (opt-in, ``python -m bench multiemo_reference``): our target stage vs a plain
+reference loop on the MultiEmo reference setting, same data, same seeds.
+
+Setting (issue #4): 1,500 English training reviews, 2 epochs, max length 128, frozen embeddings,
+300 held-out reviews per language (11 languages), curated once by the curate stage.
+
+- **plain loop**: what a researcher writes first: ``AutoModelForSequenceClassification`` on the
+  embedded model's directory (its pooler and classifier start fresh), embeddings frozen, AdamW
+  lr 5e-5, linear schedule with 10 % warmup, shuffled batches of 16 with dynamic padding, the
+  final weights, no dev selection;
+- **ours**: :func:`xstilts.stages.target.run` with the embedded profile's target settings
+  (``params/profiles/embedded.yaml``), i.e. what the default study runs.
+
+Seeds alternate (plain s1, ours s1, plain s2 ...). Reports per-language accuracy per seed, the
+seed means, and the mean paired difference per language. About 7 minutes per run on 2 cores.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from xstilts.paths import cache_dir, repo_root
+
+from . import common
+from .harness import Recorder, Row
+
+SETTING = {"n_train": 1500, "n_dev": 200, "n_test": 300, "epochs": 2, "max_length": 128}
+SEEDS = (1, 2, 3)
+
+
+def curate_reference(out: Path, quick: bool) -> Path:
+    from xstilts.stages import curate
+
+    n = {"n_target_train": 1500, "n_target_dev": 200, "n_target_test": 300}
+    if quick:
+        n = {"n_target_train": 32, "n_target_dev": 16, "n_target_test": 8}
+    if not (out / "manifest.json").exists():
+        curate.run({"intermediate_tasks": [], "target_tasks": ["multiemo"], **n}, out)
+    return out
+
+
+def _read(curate_dir: Path, split: str, lang: str | None = None) -> list[dict]:
+    from xstilts.data.store import read_split
+
+    return read_split(curate_dir, "multiemo", split, lang)
+
+
+def plain_loop(curate_dir: Path, seed: int, epochs: int, max_length: int) -> dict[str, float]:
+    from transformers import AutoModelForSequenceClassification, get_linear_schedule_with_warmup
+
+    from xstilts.data.store import test_languages
+    from xstilts.seeding import set_seed
+
+    set_seed(seed)
+    tok = common.tokenizer()
+    train = _read(curate_dir, "train")
+    model = AutoModelForSequenceClassification.from_pretrained(
+        common.embedded_dir(), num_labels=4, use_safetensors=True
+    )
+    model.base_model.embeddings.requires_grad_(False)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-5)
+    batch_size = 16
+    steps = epochs * math.ceil(len(train) / batch_size)
+    sched = get_linear_schedule_with_warmup(opt, math.ceil(0.1 * steps), steps)
+    gen = torch.Generator().manual_seed(seed)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(train), generator=gen).tolist()
+        for k in range(0, len(order), batch_size):
+            rows = [train[i] for i in order[k : k + batch_size]]
+            enc = tok(
+                [r["text"] for r in rows],
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            )
+            loss = model(**enc, labels=torch.tensor([r["label"] for r in rows])).loss
+            loss.backward()
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+    model.eval()
+    acc = {}
+    with torch.inference_mode():
+        for lang in test_languages(curate_dir, "multiemo"):
+            rows = _read(curate_dir, "test", lang)
+            hits = 0
+            for k in range(0, len(rows), 64):
+                chunk = rows[k : k + 64]
+                enc = tok(
+                    [r["text"] for r in chunk],
+                    padding=True,
+                    truncation=True,
+                    max_length=max_length,
+                    return_tensors="pt",
+                )
+                pred = model(**enc).logits.argmax(-1).tolist()
+                hits += sum(p == r["label"] for p, r in zip(pred, chunk, strict=True))
+            acc[lang] = hits / len(rows)
+    return acc
+
+
+def ours(curate_dir: Path, seed: int, epochs: int, max_length: int, out: Path) -> dict[str, float]:
+    import yaml
+
+    from xstilts.stages import target
+
+    profile = yaml.safe_load((repo_root() / "params/profiles/embedded.yaml").read_text())
+    train = {**profile["target"]["train"], "epochs": epochs, "max_length": max_length}
+    train |= {"freeze_embeddings": True}
+    metrics = target.run({"task": "multiemo", "seed": seed, **train}, curate_dir, None, out)
+    return {lang: m["accuracy"] for lang, m in metrics["per_language"].items()}
+
+
+def run(quick: bool = False, threads: int = 1, repeats: int | None = None) -> Recorder:
+    threads = common.set_threads(threads)
+    rec = Recorder("multiemo_reference", quick)
+    seeds = SEEDS[: repeats or (1 if quick else len(SEEDS))]
+    epochs = 1 if quick else SETTING["epochs"]
+    curate_dir = curate_reference(
+        cache_dir() / "bench" / ("multiemo-reference-quick" if quick else "multiemo-reference"),
+        quick,
+    )
+    rec.data["settings"] = {**SETTING, "seeds": list(seeds), "threads": threads, "quick": quick}
+    results: dict[str, dict[int, dict[str, float]]] = {"plain": {}, "ours": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in seeds:
+            results["plain"][seed] = plain_loop(curate_dir, seed, epochs, SETTING["max_length"])
+            results["ours"][seed] = ours(
+                curate_dir, seed, epochs, SETTING["max_length"], Path(tmp) / f"s{seed}"
+            )
+            print(
+                f"   seed {seed}: plain {_avg(results['plain'][seed]):.3f}, "
+                f"ours {_avg(results['ours'][seed]):.3f}",
+                flush=True,
+            )
+    langs = list(results["ours"][seeds[0]])
+    mean = {
+        arm: {lang: float(np.mean([r[s][lang] for s in seeds])) for lang in langs}
+        for arm, r in results.items()
+    }
+    diff = {lang: mean["ours"][lang] - mean["plain"][lang] for lang in langs}
+    rec.data |= {"per_seed": results, "mean": mean, "ours_minus_plain": diff}
+    worst = min(diff, key=diff.get)
+    rec.rows.append(
+        Row(
+            "MultiEmo reference setting (accuracy)",
+            f"mean of {len(seeds)} seed(s), {len(langs)} languages × "
+            f"{len(_read(curate_dir, 'test', 'en'))} reviews",
+            f"plain loop avg {_avg(mean['plain']):.3f}",
+            f"ours avg {_avg(mean['ours']):.3f}",
+            None,
+            "ours ≥ plain",
+            _avg(mean["ours"]) >= _avg(mean["plain"]),
+            f"per language ours − plain: {', '.join(f'{k} {v:+.3f}' for k, v in diff.items())}; "
+            f"worst {worst}",
+        )
+    )
+    return rec
+
+
+def _avg(acc: dict[str, float]) -> float:
+    return float(np.mean(list(acc.values())))
