@@ -13,7 +13,7 @@ from pathlib import Path
 from ..registry import Source
 from ..schema import Format
 from . import raw
-from .loading import HubDatasetUnavailable, hub_fetch, label_index, register_hub_task
+from .loading import HubDatasetUnavailable, label_index, register_hub_task
 from .pubmedqa_split import TEST_PMIDS
 
 PUBMEDQA_LABELS = ("yes", "no", "maybe")
@@ -58,7 +58,6 @@ register_hub_task(
     splits=("train", "test"),
     license="MIT",
     description="PubMedQA PQA-L (expert-labelled), standard 500/500 split",
-    loader_fetch=hub_fetch("qiaojin/PubMedQA", "pqa_labeled", task="pubmedqa"),
     mapper=_pubmedqa_mapper("pubmedqa", standard_split=True),
     split_map={"test": "train"},
     read_raw=read_pubmedqa_files,
@@ -74,7 +73,6 @@ register_hub_task(
     splits=("train",),
     license="MIT",
     description="PubMedQA PQA-A (211k heuristically labelled yes/no)",
-    loader_fetch=hub_fetch("qiaojin/PubMedQA", "pqa_artificial", task="pubmedqa_artificial"),
     mapper=_pubmedqa_mapper("pubmedqa_artificial", standard_split=False),
 )
 

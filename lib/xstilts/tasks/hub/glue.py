@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..registry import Source
 from ..schema import Format
-from .loading import hub_fetch, label_index, load_hub_split, register_hub_task
+from .loading import label_index, load_hub_split, register_hub_task
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 
@@ -36,7 +36,6 @@ register_hub_task(
     license="OANC / CC BY-SA 3.0 / CC BY 3.0 (mixed by genre)",
     unlabelled_splits=("test",),
     description="MultiNLI (validation/test = matched)",
-    loader_fetch=hub_fetch("nyu-mll/glue", "mnli", task="mnli"),
     mapper=_pair_mapper("mnli", "premise", "hypothesis", NLI_LABELS),
     split_map={"validation": "validation_matched", "test": "test_matched"},
 )
@@ -52,7 +51,6 @@ register_hub_task(
     license="Quora terms of service (non-commercial research)",
     unlabelled_splits=("test",),
     description="Quora Question Pairs",
-    loader_fetch=hub_fetch("nyu-mll/glue", "qqp", task="qqp"),
     mapper=_pair_mapper("qqp", "question1", "question2", QQP_LABELS),
 )
 SST2_LABELS = ("negative", "positive")
@@ -74,7 +72,6 @@ register_hub_task(
     license="unspecified (research use)",
     unlabelled_splits=("test",),
     description="Stanford Sentiment Treebank, binary",
-    loader_fetch=hub_fetch("nyu-mll/glue", "sst2", task="sst2"),
     mapper=map_sst2,
 )
 
@@ -145,6 +142,5 @@ register_hub_task(
     label_names=SCITAIL_LABELS,
     license="Apache-2.0",
     description="SciTail science entailment (2-way, string labels)",
-    loader_fetch=hub_fetch("allenai/scitail", "tsv_format", task="scitail"),
     mapper=_pair_mapper("scitail", "premise", "hypothesis", SCITAIL_LABELS, id_field=None),
 )

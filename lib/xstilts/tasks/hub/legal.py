@@ -138,7 +138,6 @@ register_hub_task(
     label_names=LEDGAR_LABELS,
     license="CC BY-SA 4.0",
     description="LexGLUE LEDGAR contract provision types (100)",
-    loader_fetch=hub_fetch("coastalcph/lex_glue", "ledgar", task="ledgar"),
     mapper=map_ledgar,
 )
 register_hub_task(
@@ -151,7 +150,6 @@ register_hub_task(
     label_names=UNFAIR_TOS_LABELS,
     license="CC BY-SA 4.0",
     description="LexGLUE UNFAIR-ToS as fair vs unfair (any of 8 categories; names kept in `categories`)",
-    loader_fetch=hub_fetch("coastalcph/lex_glue", "unfair_tos", task="unfair_tos"),
     mapper=map_unfair_tos,
 )
 register_hub_task(

@@ -304,18 +304,23 @@ def hub_fetch(
 
 def register_hub_task(
     *,
-    loader_fetch: Fetch,
     mapper: Mapper,
+    loader_fetch: Fetch | None = None,
+    parquet_export: bool = False,
     read_raw: RawReader | None = None,
     split_map: dict[str, str] | None = None,
     mapper_options: tuple[str, ...] = (),
     **spec_fields: Any,
 ):
-    """Register a ``TaskSpec`` whose loader is a ``HubLoader`` built from the given parts."""
+    """Register a ``TaskSpec`` whose loader is a ``HubLoader`` built from the given parts.
+
+    Without ``loader_fetch`` the data comes from ``source``'s hub id and config."""
     from ..registry import TaskSpec, register
 
     name = spec_fields["name"]
     source = spec_fields["source"]
+    if loader_fetch is None:
+        loader_fetch = hub_fetch(source.id, source.config, task=name, parquet_export=parquet_export)
     loader = HubLoader(
         task=name,
         fetch=loader_fetch,

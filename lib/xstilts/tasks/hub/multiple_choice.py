@@ -99,7 +99,7 @@ register_hub_task(
     license="CC BY 4.0",
     unlabelled_splits=("test",),
     description="Cosmos QA reading comprehension with commonsense",
-    loader_fetch=hub_fetch("allenai/cosmos_qa", "default", task="cosmosqa", parquet_export=True),
+    parquet_export=True,
     mapper=map_cosmosqa,
 )
 register_hub_task(
@@ -124,7 +124,6 @@ register_hub_task(
     metric="accuracy",
     license="CC BY-SA 4.0",
     description="LexGLUE CaseHOLD: pick the holding of a cited case (5 choices)",
-    loader_fetch=hub_fetch("coastalcph/lex_glue", "case_hold", task="case_hold"),
     mapper=map_case_hold,
 )
 register_hub_task(

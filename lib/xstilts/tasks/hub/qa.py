@@ -79,7 +79,6 @@ register_hub_task(
     splits=("train", "validation"),
     license="CC BY-SA 4.0",
     description="SQuAD v1.1",
-    loader_fetch=hub_fetch("rajpurkar/squad", "plain_text", task="squad"),
     mapper=_mapper("squad"),
     read_raw=_squad_reader({"train": ["train-v1.1.json"], "validation": ["dev-v1.1.json"]}),
 )
@@ -93,7 +92,6 @@ register_hub_task(
     splits=("train", "validation"),
     license="CC BY-SA 4.0",
     description="SQuAD v2.0 (unanswerable questions have empty answers)",
-    loader_fetch=hub_fetch("rajpurkar/squad_v2", "squad_v2", task="squad_v2"),
     mapper=_mapper("squad_v2"),
     read_raw=_squad_reader({"train": ["train-v2.0.json"], "validation": ["dev-v2.0.json"]}),
 )
@@ -174,7 +172,6 @@ register_hub_task(
     splits=("train", "test"),
     license="Apache-2.0",
     description="TyDiQA-GoldP (its dev set is the test set; language from the id prefix)",
-    loader_fetch=hub_fetch("google/xtreme", "tydiqa", task="tydiqa"),
     mapper=map_tydiqa,
     split_map={"test": "validation"},
     read_raw=_squad_reader(
