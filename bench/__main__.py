@@ -32,8 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads",
         type=int,
-        default=1,
-        help="torch threads for every arm (default 1: the machine is shared)",
+        default=None,
+        help="torch threads for every arm (default 1 for the A/B pairs, as the machine is shared; "
+        "every core for scaling)",
     )
     parser.add_argument("--repeats", type=int, default=None, help="runs per arm (A B A B ...)")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")

@@ -45,7 +45,7 @@ def _cli_run(study: str, extra: list[str]) -> tuple[float, int, str]:
     return time.perf_counter() - start, proc.returncode, (proc.stdout + proc.stderr)[-2000:]
 
 
-def run(quick: bool = False, threads: int = 1, repeats: int | None = None) -> Recorder:
+def run(quick: bool = False, threads: int | None = None, repeats: int | None = None) -> Recorder:
     from xstilts.training.features import featurize
 
     threads = common.set_threads(threads)

@@ -12,10 +12,13 @@ from xstilts.models.loading import EMBEDDED, load_encoder, load_tokenizer
 MAX_LENGTH = 128  # run_xnli.py's default max_seq_length
 
 
-def set_threads(threads: int) -> int:
-    """Pin torch's intra-op threads (the same for both arms); return the value in force."""
-    if threads > 0:
-        torch.set_num_threads(threads)
+def set_threads(threads: int | None, default: int = 1) -> int:
+    """Pin torch's intra-op threads (the same for both arms of a pair); return the value in force.
+
+    ``threads`` None takes the benchmark's ``default``: 1 for the A/B pairs (the machine is shared),
+    0 = every core (torch's own default, as a study runs)."""
+    threads = default if threads is None else threads
+    torch.set_num_threads(threads if threads > 0 else os.cpu_count() or 1)
     os.environ.setdefault("TQDM_DISABLE", "1")
     return torch.get_num_threads()
 

@@ -58,7 +58,7 @@ def run_tree(cmd: list[str], interval: float = 0.5) -> dict:
     }
 
 
-def run(quick: bool = False, threads: int = 1, repeats: int | None = None) -> Recorder:
+def run(quick: bool = False, threads: int | None = None, repeats: int | None = None) -> Recorder:
     rec = Recorder("e2e", quick)
     study = "params/quick.yaml" if quick else "params/default.yaml"
     runs_dir = cache_dir() / "bench" / f"e2e-{int(time.time())}"

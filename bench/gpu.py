@@ -69,7 +69,7 @@ def _train_steps(attn: str, bf16: bool, steps: int, batch_size: int, length: int
     }
 
 
-def run(quick: bool = False, threads: int = 1, repeats: int | None = None) -> Recorder:
+def run(quick: bool = False, threads: int | None = None, repeats: int | None = None) -> Recorder:
     rec = Recorder("gpu", quick)
     if not torch.cuda.is_available():
         rec.rows.append(

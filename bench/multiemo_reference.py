@@ -118,7 +118,7 @@ def ours(curate_dir: Path, seed: int, epochs: int, max_length: int, out: Path) -
     return {lang: m["accuracy"] for lang, m in metrics["per_language"].items()}
 
 
-def run(quick: bool = False, threads: int = 1, repeats: int | None = None) -> Recorder:
+def run(quick: bool = False, threads: int | None = None, repeats: int | None = None) -> Recorder:
     threads = common.set_threads(threads)
     rec = Recorder("multiemo_reference", quick)
     seeds = SEEDS[: repeats or (1 if quick else len(SEEDS))]

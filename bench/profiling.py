@@ -100,7 +100,7 @@ def _profile(
     }
 
 
-def run(quick: bool = False, threads: int = 1, repeats: int | None = None) -> Recorder:
+def run(quick: bool = False, threads: int | None = None, repeats: int | None = None) -> Recorder:
     threads = common.set_threads(threads)
     steps, batch_size, max_length = (3, 4, 64) if quick else (7, 16, common.MAX_LENGTH)
     rec = Recorder("profiling", quick)

@@ -139,7 +139,7 @@ def _dataset(name: str, quick: bool) -> tuple[dict, dict]:
     return rows, full
 
 
-def run(quick: bool = False, threads: int = 1, repeats: int | None = None) -> Recorder:
+def run(quick: bool = False, threads: int | None = None, repeats: int | None = None) -> Recorder:
     threads = common.set_threads(threads)
     repeats = repeats or (1 if quick else 2)
     rec = Recorder("retrieval", quick)

@@ -73,8 +73,8 @@ def reuse_table(
     return out
 
 
-def run(quick: bool = False, threads: int = 1, repeats: int | None = None) -> Recorder:
-    threads = common.set_threads(threads)
+def run(quick: bool = False, threads: int | None = None, repeats: int | None = None) -> Recorder:
+    threads = common.set_threads(threads, default=0)  # as a study runs: every core
     sizes = QUICK_SIZES if quick else SIZES
     batch_size, max_length = (4, 64) if quick else (16, common.MAX_LENGTH)
     rec = Recorder("scaling", quick)

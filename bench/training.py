@@ -125,11 +125,11 @@ def _padded_tokens(feats: list[dict], batch_size: int, seed: int) -> int:
     return sum(len(b) * max(lengths[i] for i in b) for b in batches)
 
 
-def run(quick: bool = False, threads: int = 1, repeats: int | None = None) -> Recorder:
+def run(quick: bool = False, threads: int | None = None, repeats: int | None = None) -> Recorder:
     threads = common.set_threads(threads)
     batch_size, steps = (4, 2) if quick else (16, 8)
     max_length = 64 if quick else common.MAX_LENGTH
-    repeats = repeats or (1 if quick else 3)
+    repeats = repeats or (1 if quick else 2)
     train_rows = common.rows(TASK, "train", limit=batch_size * steps)
     rec = Recorder("training", quick)
     rec.data["settings"] = {

@@ -115,13 +115,13 @@ def _compare(
     return summaries, ratio(runs["per_language_max_length"], runs["ours_length_sorted"])
 
 
-def run(quick: bool = False, threads: int = 1, repeats: int | None = None) -> Recorder:
+def run(quick: bool = False, threads: int | None = None, repeats: int | None = None) -> Recorder:
     from xstilts.tasks.multiemo import LABELS, LANGUAGES
 
     threads = common.set_threads(threads)
     per_lang = 4 if quick else 32
     dev_rows = 8 if quick else 192
-    repeats = repeats or (1 if quick else 3)
+    repeats = repeats or (1 if quick else 2)
     rec = Recorder("zero_shot", quick)
     rec.data["settings"] = {
         "multiemo_per_language": per_lang,
