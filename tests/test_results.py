@@ -145,6 +145,20 @@ def test_language_table_and_domain_profile(study):
     assert "no column for 'intermediate'" in domain_similarity(study).attrs["note"]
 
 
+def test_domain_profile_of_the_real_curate_stage_is_read_and_averaged_over_languages():
+    """The frozen default study's profile.csv (per target language, ``vocab_jaccard``)."""
+    from xstilts.analysis.explain import domain_similarity
+
+    study = Path(__file__).parent / "fixtures" / "study_default"
+    raw = pd.read_csv(next(study.glob("curate/*/profile.csv")))
+    sim = domain_similarity(study).set_index(["intermediate", "target"])
+    assert sim.attrs.get("note", "") == ""
+    assert len(sim) == raw.groupby(["intermediate_task", "target"]).ngroups == 4
+    want = raw[(raw.intermediate_task == "vitaminc") & (raw.target == "udhr")]
+    assert sim.loc[("vitaminc", "udhr"), "jaccard"] == pytest.approx(want.vocab_jaccard.mean())
+    assert sim.loc[("vitaminc", "udhr"), "jsd"] == pytest.approx(want.jsd.mean())
+
+
 def test_checkpoint_labels_split_into_task_and_intermediate_seed():
     from xstilts.analysis.results import split_label
 

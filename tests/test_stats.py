@@ -76,7 +76,11 @@ def test_bh_by_hand():
 def test_spearman_by_hand():
     # rank differences -1 1 -1 1 0: rho = 1 - 6*4/(5*24) = 0.8
     rho, p, n = stats.spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5])
-    assert rho == pytest.approx(0.8) and n == 5 and 0 < p < 1
+    assert rho == pytest.approx(0.8) and n == 5
+    # exact: sum d^2 <= 4 for 1 + 4 (one adjacent swap) + 3 (two disjoint ones) of the 120
+    # orderings, the same number at the other end: p = 16/120
+    assert p == pytest.approx(16 / 120)
+    assert stats.spearman([1, 2, 3, 4], [10, 20, 30, 40])[1] == pytest.approx(2 / 24)
     assert np.isnan(stats.spearman([1, 2], [1, 2])[0])
 
 

@@ -42,7 +42,7 @@ def language_table(codes) -> pd.DataFrame:
 _PROFILE_ALIASES = {
     "intermediate": ("intermediate", "intermediate_task", "source"),
     "target": ("target", "target_task", "target_set"),
-    "jaccard": ("jaccard", "subword_jaccard"),
+    "jaccard": ("jaccard", "vocab_jaccard", "subword_jaccard"),
     "jsd": ("jsd", "subword_jsd", "js_divergence"),
 }
 
@@ -50,7 +50,8 @@ _PROFILE_ALIASES = {
 def domain_similarity(study_dir: str | Path) -> pd.DataFrame:
     """The curate stage's domain profile (``profile.csv``) as (intermediate, target, jaccard, jsd).
 
-    Returns an empty frame with ``attrs['note']`` when no finished curate run has a usable profile.
+    A profile per target language (the curate stage's) is averaged over languages, as the cell
+    deltas are. Returns an empty frame with ``attrs['note']`` when no finished curate run has a usable profile.
     """
     cols = list(_PROFILE_ALIASES)
     frames, notes = [], []
@@ -67,7 +68,8 @@ def domain_similarity(study_dir: str | Path) -> pd.DataFrame:
                 break
             rename[hit] = want
         else:
-            frames.append(raw.rename(columns=rename)[cols])
+            frame = raw.rename(columns=rename)
+            frames.append(frame.groupby(cols[:2], as_index=False, sort=False)[cols[2:]].mean())
     out = (
         pd.concat(frames).drop_duplicates(["intermediate", "target"], keep="last")
         if frames
