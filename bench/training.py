@@ -130,6 +130,7 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
     batch_size, steps = (4, 2) if quick else (16, 8)
     max_length = 64 if quick else common.MAX_LENGTH
     repeats = repeats or (1 if quick else 2)
+    warmup = 0 if quick else 1
     train_rows = common.rows(TASK, "train", limit=batch_size * steps)
     rec = Recorder("training", quick)
     rec.data["settings"] = {
@@ -144,6 +145,7 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
         "seed": SEED,
         "threads": threads,
         "repeats": repeats,
+        "warmup_rounds": warmup,
     }
     runs = alternate(
         {
@@ -152,6 +154,7 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
             "ours_defaults": lambda: _ours(train_rows, batch_size, max_length, freeze=True),
         },
         repeats,
+        warmup=warmup,  # the first run in a process pays one-time costs (allocator, kernels)
     )
     summaries = rec.runs("runs", runs)
     first = {arm: rs[0].extra for arm, rs in runs.items()}
