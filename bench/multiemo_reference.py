@@ -50,6 +50,12 @@ def _read(curate_dir: Path, split: str, lang: str | None = None) -> list[dict]:
     return read_split(curate_dir, "multiemo", split, lang)
 
 
+def _encode(tok, rows: list[dict], max_length: int):
+    """Dynamic padding to the longest text of the batch, truncated at ``max_length``."""
+    texts = [r["text"] for r in rows]
+    return tok(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+
+
 def plain_loop(curate_dir: Path, seed: int, epochs: int, max_length: int) -> dict[str, float]:
     from transformers import AutoModelForSequenceClassification, get_linear_schedule_with_warmup
 
@@ -73,13 +79,7 @@ def plain_loop(curate_dir: Path, seed: int, epochs: int, max_length: int) -> dic
         order = torch.randperm(len(train), generator=gen).tolist()
         for k in range(0, len(order), batch_size):
             rows = [train[i] for i in order[k : k + batch_size]]
-            enc = tok(
-                [r["text"] for r in rows],
-                padding=True,
-                truncation=True,
-                max_length=max_length,
-                return_tensors="pt",
-            )
+            enc = _encode(tok, rows, max_length)
             loss = model(**enc, labels=torch.tensor([r["label"] for r in rows])).loss
             loss.backward()
             opt.step()
@@ -93,13 +93,7 @@ def plain_loop(curate_dir: Path, seed: int, epochs: int, max_length: int) -> dic
             hits = 0
             for k in range(0, len(rows), 64):
                 chunk = rows[k : k + 64]
-                enc = tok(
-                    [r["text"] for r in chunk],
-                    padding=True,
-                    truncation=True,
-                    max_length=max_length,
-                    return_tensors="pt",
-                )
+                enc = _encode(tok, chunk, max_length)
                 pred = model(**enc).logits.argmax(-1).tolist()
                 hits += sum(p == r["label"] for p, r in zip(pred, chunk, strict=True))
             acc[lang] = hits / len(rows)
