@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from xstilts.orchestration.grid import expand, notebook_parameters
-from xstilts.orchestration.params import load_study
+from xstilts.orchestration.params import ParamsError, load_study
 from xstilts.orchestration.stageconfig import fit_config
 
 STUDY = """\
@@ -111,3 +113,24 @@ def test_mlm_continuation_settings_reach_the_stage_and_curate_its_corpus(tmp_pat
     fitted, unknown = fit_config("intermediate", grid.of("intermediate")[0].config)
     assert not unknown and fitted["mlm"] is True and fitted["mlm_probability"] == 0.2
     assert "udhr" not in [r.config["task"] for r in grid.of("target")]  # not a target
+    evaluated = grid.of("intermediate")[0].config["evaluated_tasks"]
+    assert set(evaluated) == {r.config["task"] for r in grid.of("target")}
+
+
+def test_masked_lm_on_a_target_task_is_refused_before_compute(tmp_path):
+    """mlm_task udhr while udhr is a target: its test split would be masked-LM text."""
+    with pytest.raises(ParamsError, match="also a target task whose test split"):
+        grid_of(tmp_path, "intermediate.train.mlm=true", "target.tasks=[multiemo,udhr]")
+
+
+def test_matched_seeds_pair_each_checkpoint_with_its_own_target_seed(tmp_path):
+    seeds = ("seeds.intermediate=[1,2,3]", "seeds.target=[1,2,3]")
+    crossed = grid_of(tmp_path, *seeds)
+    matched = grid_of(tmp_path, *seeds, "seeds.pairing=matched")
+    trained = [r for r in matched.of("target") if r.config["intermediate"]]
+    assert len([r for r in crossed.of("target") if r.config["intermediate"]]) == 3 * len(trained)
+    assert all(r.config["intermediate"].endswith(f"-s{r.config['seed']}") for r in trained)
+    base = sorted(r.config["seed"] for r in matched.of("target") if not r.config["intermediate"])
+    assert base == sorted([1, 2, 3] * len({r.config["task"] for r in matched.of("target")}))
+    with pytest.raises(ParamsError, match="every intermediate seed must be a target seed"):
+        grid_of(tmp_path, "seeds.intermediate=[1,4]", "seeds.pairing=matched")

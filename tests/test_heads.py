@@ -152,9 +152,10 @@ def test_evaluation_runs_in_eval_mode():
         tiny_encoder("xlmr", len(TOK), dropout=0.5), {"t": ("single", n_labels)}, dropout=0.5
     )
     model.train()
-    first = predict_features(model, feats, task="t", pad_id=TOK.pad_token_id, batch_size=2)
+    kwargs = {"task": "t", "pad_id": TOK.pad_token_id, "batch_size": 2, "precision": "fp32"}
+    first = predict_features(model, feats, **kwargs)
     model.train()
-    second = predict_features(model, feats, task="t", pad_id=TOK.pad_token_id, batch_size=2)
+    second = predict_features(model, feats, **kwargs)
     assert not model.training
     batch = collate(feats, TOK.pad_token_id)
     with torch.no_grad():

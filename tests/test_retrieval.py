@@ -73,7 +73,7 @@ def test_layer_sweep_all_layers_one_pass():
     tok = tiny_tokenizer()
     enc = tiny_encoder("xlmr", len(tok), seed=1)
     texts = ["alpha beta", "gamma delta epsilon", "zeta", "eta theta iota kappa"]
-    emb = embed_layers(enc, tok, texts, pooling="mean", batch_size=3)
+    emb = embed_layers(enc, tok, texts, pooling="mean", batch_size=3, precision="fp32")
     assert emb.shape == (3, 4, 32)  # embeddings + 2 layers
     with torch.no_grad():
         batch = tok([texts[1]], return_tensors="pt")
@@ -86,5 +86,19 @@ def test_layer_sweep_all_layers_one_pass():
     assert sorted(sweep) == [0, 1, 2]
     for layer in sweep:  # identical texts: retrieved at every layer, ids aligned, extra ignored
         assert sweep[layer]["xx"]["accuracy"] == 1.0 and sweep[layer]["xx"]["n"] == 4
+    sweep, hits = layer_sweep(enc, tok, {"en": rows, "xx": other}, return_hits=True)
+    assert [h["id"] for h in hits[2]["xx"]] == ["0", "1", "2", "3"]  # per item, shared ids only
+    assert all(h["x_to_en"] and h["en_to_x"] for h in hits[2]["xx"])
     with pytest.raises(ValueError, match="out of range"):
         layer_sweep(enc, tok, {"en": rows, "xx": other}, layers=[7])
+
+
+def test_hits_both_ways_per_item_and_direction():
+    from xstilts.evaluation.retrieval import hits_both_ways
+
+    en = np.eye(3)
+    xx = np.array([[1.0, 0, 0], [1.0, 0.1, 0], [0, 0, 1.0]])  # item 1 points at item 0's English
+    x_to_en, en_to_x = hits_both_ways(xx, en)
+    assert x_to_en.tolist() == [True, False, True]
+    assert en_to_x.tolist() == [True, True, True]  # English 1's nearest is xx 1 (0.1 vs 0)
+    assert accuracy_both_ways(xx, en)["accuracy"] == pytest.approx((2 / 3 + 1) / 2)

@@ -66,7 +66,7 @@ def test_intermediate_then_target(setup):
     before = load_file(str(model_dir / "model.safetensors"))
     after = load_file(str(enc_dir / "model.safetensors"))
     changed = [k for k in after if not torch.equal(after[k], before[k])]
-    assert changed and not any("word_embeddings" in k for k in changed)  # frozen by default
+    assert changed and any("word_embeddings" in k for k in changed)  # every weight trains
 
     metrics = target.run(
         {"model": str(model_dir), "task": "multiemo", "intermediate": "vitaminc", **TRAIN},
@@ -169,6 +169,22 @@ def test_intermediate_with_masked_lm_continuation(setup):
     assert again["dev_score"] == metrics["dev_score"]
     resaved = load_file(str(tmp / "mlm-again" / "encoder" / "model.safetensors"))
     assert all(torch.equal(resaved[n], saved[n]) for n in saved)
+
+
+def test_masked_lm_never_trains_on_an_evaluated_split(setup):
+    """X-STILTs' + MLM on UDHR while UDHR is a target would train on its test items: refused.
+    A corpus text that is also a test item of an evaluated target is dropped from the corpus."""
+    from xstilts.data.store import read_split
+    from xstilts.stages.intermediate import IntermediateConfig, mlm_corpus
+
+    tmp, _, cur = setup
+    with pytest.raises(ValueError, match="evaluated by a target"):
+        mlm_corpus(cur, IntermediateConfig(mlm=True, evaluated_tasks=["multiemo", "udhr"]))
+    leaked = read_split(cur, "multiemo", "test", "de")[0]["text"]
+    write_split(cur, "udhr", "test", [{"id": "0", "text": leaked}], "fr")
+    assert leaked in mlm_corpus(cur, IntermediateConfig(mlm=True))  # nothing evaluated: kept
+    corpus = mlm_corpus(cur, IntermediateConfig(mlm=True, evaluated_tasks=["multiemo"]))
+    assert leaked not in corpus and len(corpus) == 6
 
 
 def test_mlm_masking_follows_bert():

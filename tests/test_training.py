@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 
+import numpy as np
 import pytest
 import torch
 
@@ -92,7 +93,7 @@ def test_plain_shuffled_batches_are_seeded_and_resume_exactly(tmp_path):
 
 
 @pytest.mark.parametrize("family", ["xlmr", "bert", "t5"])
-def test_whole_embedding_block_frozen_by_default(tmp_path, family):
+def test_whole_embedding_block_frozen_when_asked(tmp_path, family):
     torch.manual_seed(0)
     model = TaskModel.for_tasks(tiny_encoder(family, len(TOK)), {"a": ("single", 2)})
     block = embedding_block(model)
@@ -108,7 +109,14 @@ def test_whole_embedding_block_frozen_by_default(tmp_path, family):
     train(
         model,
         [TrainTask("a", feats)],
-        TrainConfig(max_steps=3, batch_size=4, lr=1e-2, warmup_ratio=0.0, device="cpu"),
+        TrainConfig(
+            max_steps=3,
+            batch_size=4,
+            lr=1e-2,
+            warmup_ratio=0.0,
+            device="cpu",
+            freeze_embeddings=True,
+        ),
         tmp_path,
         pad_id=TOK.pad_token_id,
     )
@@ -244,3 +252,44 @@ def test_train_config_rejects_unknown_keys_and_bad_values(tmp_path):
         TrainConfig(batch_size=0)
     write_curve(tmp_path / "c.csv", [{"step": 1, "loss": 0.5, "lr": 1e-5, "dev": None}])
     assert (tmp_path / "c.csv").read_text().splitlines()[0] == "step,epoch,task,loss,lr,dev"
+
+
+def test_precision_fp32_and_bf16_train_alike(tmp_path):
+    """fp32 runs everywhere; bf16 autocast (skipped where the CPU lacks bf16 units) keeps fp32
+    master weights and optimizer state, and its losses stay close to fp32's."""
+    from xstilts.precision import resolve, supports_bf16
+
+    assert resolve("fp32", "cpu") == "fp32"
+    assert resolve("auto", "cpu") == ("bf16" if supports_bf16("cpu") else "fp32")
+    if not supports_bf16("cpu"):
+        with pytest.raises(ValueError, match="no bf16 support"):
+            resolve("bf16", "cpu")
+        pytest.skip("this CPU has no bf16 units (avx512_bf16 / amx_bf16)")
+    curves = {}
+    for precision in ("fp32", "bf16"):
+        torch.manual_seed(0)
+        model = TaskModel.for_tasks(tiny_encoder("xlmr", len(TOK)), {"a": ("single", 2)})
+        feats = featurize(sentiment_rows(16, 0), "single", TOK, 32, train=True, cache=False)
+        cfg = TrainConfig(max_steps=4, batch_size=4, lr=1e-3, device="cpu", precision=precision)
+        res = train(
+            model, [TrainTask("a", feats)], cfg, tmp_path / precision, pad_id=TOK.pad_token_id
+        )
+        assert all(p.dtype == torch.float32 for p in model.parameters())
+        curves[precision] = [row["loss"] for row in res.curve]
+    assert np.allclose(curves["fp32"], curves["bf16"], atol=0.05), curves
+
+
+@pytest.mark.parametrize(
+    "profile, frozen",
+    [("xlmr-large", False), ("mt5-large", False), ("embedded", True)],
+)
+def test_paper_profiles_fine_tune_every_weight(profile, frozen):
+    """X-STILTs, XTREME and jiant fine-tune all weights; only the embedded CPU profile freezes."""
+    import yaml
+
+    from xstilts.paths import repo_root
+
+    data = yaml.safe_load((repo_root() / "params" / "profiles" / f"{profile}.yaml").read_text())
+    for section in ("intermediate", "target"):
+        assert data[section]["train"]["freeze_embeddings"] is frozen
+    assert TrainConfig().freeze_embeddings is False

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import numpy as np
 import torch
 from torch import nn
@@ -20,6 +18,7 @@ from tqdm.auto import tqdm
 
 from ..metrics import retrieval as rmetrics
 from ..models.heads import pool
+from ..precision import autocast
 from ..training.batching import _pad, sorted_batches
 
 MARGIN_K = 4
@@ -35,7 +34,7 @@ def embed_layers(
     pooling: str = "mean",
     max_length: int = 128,
     batch_size: int = 64,
-    bf16: bool = True,
+    precision: str = "auto",
     desc: str = "embed",
 ) -> np.ndarray:
     """``(n_layers + 1, len(texts), hidden)`` float32: pooled states of every layer."""
@@ -45,15 +44,12 @@ def embed_layers(
     encoder.eval()
     ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    autocast = (
-        torch.autocast("cuda", torch.bfloat16) if bf16 and device.type == "cuda" else nullcontext()
-    )
     out: np.ndarray | None = None
     for indices in tqdm(sorted_batches([len(s) for s in ids], batch_size), desc=desc):
         seqs = [ids[i] for i in indices]
         input_ids = _pad(seqs, pad_id).to(device)
         mask = _pad([[1] * len(s) for s in seqs], 0, input_ids.shape[1]).to(device)
-        with autocast:
+        with autocast(precision, device):
             states = encoder(
                 input_ids=input_ids, attention_mask=mask, output_hidden_states=True
             ).hidden_states
@@ -95,20 +91,27 @@ def score_matrix(
     raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
 
 
-def accuracy_both_ways(
+def hits_both_ways(
     src: np.ndarray, tgt: np.ndarray, scoring: str = "cosine", k: int = MARGIN_K
-) -> dict[str, float]:
-    """Row i of ``src`` is the translation of row i of ``tgt`` (English ``tgt``):
-    ``x_to_en``, ``en_to_x`` accuracy@1 and their mean ``accuracy``."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per item i (row i of ``src`` translates row i of English ``tgt``): did its nearest
+    neighbour hit the gold translation, X→en and en→X (boolean arrays)."""
     if src.shape[0] != tgt.shape[0] or src.shape[0] == 0:
         raise ValueError(f"aligned, non-empty sides needed, got {src.shape[0]} and {tgt.shape[0]}")
     scores = score_matrix(src, tgt, scoring, k)
-    x_to_en = rmetrics.accuracy_at_1(scores)
-    en_to_x = rmetrics.accuracy_at_1(scores.T)
+    gold = np.arange(src.shape[0])
+    return scores.argmax(axis=1) == gold, scores.argmax(axis=0) == gold
+
+
+def accuracy_both_ways(
+    src: np.ndarray, tgt: np.ndarray, scoring: str = "cosine", k: int = MARGIN_K
+) -> dict[str, float]:
+    """``x_to_en``, ``en_to_x`` accuracy@1 and their mean ``accuracy`` (see :func:`hits_both_ways`)."""
+    x_to_en, en_to_x = hits_both_ways(src, tgt, scoring, k)
     return {
-        "accuracy": (x_to_en + en_to_x) / 2,
-        "x_to_en": x_to_en,
-        "en_to_x": en_to_x,
+        "accuracy": float(x_to_en.mean() + en_to_x.mean()) / 2,
+        "x_to_en": float(x_to_en.mean()),
+        "en_to_x": float(en_to_x.mean()),
         "n": int(src.shape[0]),
     }
 
@@ -143,10 +146,13 @@ def layer_sweep(
     max_length: int = 128,
     batch_size: int = 64,
     layers: list[int] | None = None,
-) -> dict[int, dict[str, dict[str, float]]]:
+    precision: str = "auto",
+    return_hits: bool = False,
+):
     """Accuracy@1 both ways for every non-English language at every layer (or ``layers``).
 
-    All texts of all languages are embedded in one pass; returns ``{layer: {lang: metrics}}``.
+    All texts of all languages are embedded in one pass; returns ``{layer: {lang: metrics}}``,
+    and with ``return_hits`` also ``{layer: {lang: [{"id", "x_to_en", "en_to_x"}]}}`` (per item).
     """
     if "en" not in rows_by_lang:
         raise ValueError(f"retrieval needs the English side (test.en); have {sorted(rows_by_lang)}")
@@ -156,7 +162,13 @@ def layer_sweep(
         spans[lang] = (start, start + len(rows))
         start += len(rows)
     embeddings = embed_layers(
-        encoder, tokenizer, texts, pooling=pooling, max_length=max_length, batch_size=batch_size
+        encoder,
+        tokenizer,
+        texts,
+        pooling=pooling,
+        max_length=max_length,
+        batch_size=batch_size,
+        precision=precision,
     )
     n_layers = embeddings.shape[0]
     chosen = list(range(n_layers)) if layers is None else [int(x) for x in layers]
@@ -168,6 +180,7 @@ def layer_sweep(
     chosen = [layer % n_layers for layer in chosen]
     en = embeddings[:, slice(*spans["en"])]
     sweep: dict[int, dict[str, dict[str, float]]] = {layer: {} for layer in chosen}
+    hits: dict[int, dict[str, list[dict]]] = {layer: {} for layer in chosen}
     for lang, rows in rows_by_lang.items():
         if lang == "en":
             continue
@@ -176,5 +189,15 @@ def layer_sweep(
             raise ValueError(f"retrieval: test.{lang} and test.en share no ids")
         src = embeddings[:, slice(*spans[lang])]
         for layer in chosen:
-            sweep[layer][lang] = accuracy_both_ways(src[layer][src_idx], en[layer][en_idx], scoring)
-    return sweep
+            x_to_en, en_to_x = hits_both_ways(src[layer][src_idx], en[layer][en_idx], scoring)
+            sweep[layer][lang] = {
+                "accuracy": float(x_to_en.mean() + en_to_x.mean()) / 2,
+                "x_to_en": float(x_to_en.mean()),
+                "en_to_x": float(en_to_x.mean()),
+                "n": len(shared),
+            }
+            hits[layer][lang] = [
+                {"id": i, "x_to_en": bool(a), "en_to_x": bool(b)}
+                for i, a, b in zip(shared, x_to_en, en_to_x, strict=True)
+            ]
+    return (sweep, hits) if return_hits else sweep

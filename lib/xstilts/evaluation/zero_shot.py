@@ -7,7 +7,6 @@ predictions (label, choice, answer text or tag sequence) and scored with :mod:`x
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +15,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..metrics import registry as metric_registry
+from ..precision import autocast
 from ..tasks.schema import Format
 from ..training.batching import collate, feature_length, sorted_batches, to_device
 from ..training.features import featurize
@@ -42,7 +42,7 @@ def predict_features(
     task: str | None,
     pad_id: int,
     batch_size: int = 64,
-    bf16: bool = True,
+    precision: str = "auto",
     desc: str = "eval",
 ) -> list[np.ndarray]:
     """Head logits per feature (float32, padding trimmed): ``(n_labels,)``, ``(n_choices,)``,
@@ -50,14 +50,11 @@ def predict_features(
     device = model_device(model)
     model.eval()
     outputs: list[np.ndarray | None] = [None] * len(features)
-    autocast = (
-        torch.autocast("cuda", torch.bfloat16) if bf16 and device.type == "cuda" else nullcontext()
-    )
     batches = sorted_batches([feature_length(f) for f in features], batch_size)
     for indices in tqdm(batches, desc=desc, unit="batch"):
         batch = collate([features[i] for i in indices], pad_id)
         batch = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask")}
-        with autocast:
+        with autocast(precision, device):
             logits = model(to_device(batch, device), task).logits.float().cpu().numpy()
         for row, i in enumerate(indices):
             out = logits[row]
@@ -155,7 +152,7 @@ def evaluate_languages(
     stride: int = 128,
     batch_size: int = 64,
     label_names: tuple[str, ...] | list[str] = (),
-    bf16: bool = True,
+    precision: str = "auto",
     cache: bool = True,
     cache_root=None,
     name: str = "eval",
@@ -182,7 +179,13 @@ def evaluate_languages(
         owners.extend([lang] * len(feats))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     outputs = predict_features(
-        model, pooled, task=task, pad_id=pad_id, batch_size=batch_size, bf16=bf16, desc=name
+        model,
+        pooled,
+        task=task,
+        pad_id=pad_id,
+        batch_size=batch_size,
+        precision=precision,
+        desc=name,
     )
     results, cursor = {}, 0
     for lang, rows in rows_by_lang.items():

@@ -131,7 +131,7 @@ def expand(resolved: ResolvedStudy | Study) -> Grid:
     curate = _make("curate", "data", curate_cfg, [], study)
     runs.append(curate)
 
-    checkpoints: list[tuple[str, StageRun]] = []
+    checkpoints: list[tuple[str, StageRun, int]] = []
     for label, tasks in study.intermediate_sources().items():
         mixture = study.intermediate.mixtures.get(label)
         for seed in study.seeds.intermediate:
@@ -140,17 +140,21 @@ def expand(resolved: ResolvedStudy | Study) -> Grid:
                 cfg.update(mixture.model_dump())
             train_task = tasks[0] if mixture is None else label
             cfg.update(_train(study, "intermediate", train_task))
+            if cfg.get("mlm"):
+                cfg["evaluated_tasks"] = list(study.target.tasks)
             run = _make("intermediate", f"{label}__s{seed}", cfg, [curate], study)
             runs.append(run)
-            checkpoints.append((intermediate_label(label, seed), run))
+            checkpoints.append((intermediate_label(label, seed), run, seed))
 
-    sources: list[tuple[str | None, StageRun | None]] = [(None, None)] if study.baseline else []
+    sources: list[tuple[str | None, StageRun | None, int | None]] = (
+        [(None, None, None)] if study.baseline else []
+    )
     sources += checkpoints
     for task in study.target.tasks:
         over = study.target.per_task.get(task)
         languages = (over.languages if over and over.languages else None) or study.target.languages
-        for label, ckpt in sources:
-            for seed in study.seeds.target:
+        for label, ckpt, inter_seed in sources:
+            for seed in study.seeds.target_seeds_for(inter_seed):
                 cfg = {"model": study.model, "task": task, "seed": seed, "intermediate": label}
                 if languages:
                     cfg["languages"] = list(languages)
@@ -177,8 +181,8 @@ def expand(resolved: ResolvedStudy | Study) -> Grid:
     return Grid(study.study, runs)
 
 
-def checkpoints_runs(checkpoints: list[tuple[str, StageRun]]) -> list[StageRun]:
-    return [run for _, run in checkpoints]
+def checkpoints_runs(checkpoints: list[tuple[str, StageRun, int]]) -> list[StageRun]:
+    return [run for _, run, _ in checkpoints]
 
 
 def notebook_parameters(

@@ -84,7 +84,7 @@ class TrainSettings(Open):
     max_train_samples: PositiveInt | None = None
     max_eval_samples: PositiveInt | None = None
     max_test_samples: PositiveInt | None = None
-    bf16: bool | None = None
+    precision: Literal["auto", "fp32", "bf16"] | None = None
     freeze_embeddings: bool | None = None
     group_by_length: bool | None = None
     gradient_checkpointing: bool | None = None
@@ -139,8 +139,19 @@ class AnalysisSection(Open):
 
 
 class Seeds(Strict):
+    """``crossed``: every checkpoint is fine-tuned with every target seed. ``matched``: the
+    checkpoint of intermediate seed s is fine-tuned with target seed s only (one replicate per
+    seed, as many target runs as seeds); the baseline runs every target seed, so each replicate
+    has its baseline with the same target seed."""
+
     intermediate: list[NonNegativeInt] = Field(default=[1], min_length=1)
     target: list[NonNegativeInt] = Field(default=[1], min_length=1)
+    pairing: Literal["crossed", "matched"] = "crossed"
+
+    def target_seeds_for(self, intermediate_seed: int | None) -> list[int]:
+        if intermediate_seed is None or self.pairing == "crossed":
+            return list(self.target)
+        return [intermediate_seed]
 
 
 class Resources(Strict):
@@ -495,8 +506,44 @@ def _semantic_problems(study: Study, layers: Layers, check_tasks: bool) -> list[
                     "a mixture may not share its name with a task",
                 )
             )
+    problems += _seed_problems(study, layers)
+    problems += _mlm_problems(study, layers)
     if check_tasks:
         problems += _task_problems(study, layers, known)
+    return problems
+
+
+def _seed_problems(study: Study, layers: Layers) -> list[Problem]:
+    seeds = study.seeds
+    missing = sorted(set(seeds.intermediate) - set(seeds.target))
+    if seeds.pairing == "matched" and missing:
+        return [
+            layers.problem(
+                ("seeds", "target"),
+                f"pairing 'matched' fine-tunes the checkpoint of intermediate seed s with target "
+                f"seed s, so every intermediate seed must be a target seed; missing {missing}",
+            )
+        ]
+    return []
+
+
+def _mlm_problems(study: Study, layers: Layers) -> list[Problem]:
+    """The masked-LM corpus must never be text that a target evaluates on."""
+    problems = []
+    sections = [(("intermediate", "train"), study.intermediate.train)]
+    sections += [
+        (("intermediate", "per_task", t), s) for t, s in study.intermediate.per_task.items()
+    ]
+    for path, settings in sections:
+        corpus = settings.mlm_task or "udhr"  # IntermediateConfig.mlm_task's default
+        if settings.mlm and corpus in study.target.tasks:
+            problems.append(
+                layers.problem(
+                    (*path, "mlm_task"),
+                    f"masked-LM would train on {corpus!r}, which is also a target task whose "
+                    "test split the study evaluates; choose an mlm_task that no target evaluates",
+                )
+            )
     return problems
 
 

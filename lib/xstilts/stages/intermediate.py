@@ -22,15 +22,17 @@ from dataclasses import asdict, dataclass, field
 from itertools import zip_longest
 from pathlib import Path
 
+from ..data.leakage import normalise, text_hash
 from ..data.store import split_path
 from ..io import atomic_path, read_jsonl, write_json
 from ..metrics.registry import primary_key
 from ..models.heads import TaskModel
 from ..models.loading import EMBEDDED, load_encoder, load_masked_lm, load_tokenizer
 from ..models.mlm import MLM_HEAD, MaskedLMHead, split_masked_lm, texts_of
+from ..precision import resolve as resolve_precision
 from ..tasks import Format, get_task
 from ..training.features import featurize
-from ..training.trainer import TrainConfig, TrainTask, train, write_curve
+from ..training.trainer import TrainConfig, TrainTask, resolve_device, train, write_curve
 from ._common import coerce_config, n_labels_of, read_rows
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,9 @@ class IntermediateConfig:
     mlm_task: str = "udhr"  # curated task whose texts (all languages) are the MLM corpus
     mlm_probability: float = 0.15
     max_mlm_texts: int | None = None
+    # target tasks of the study (set by the grid when mlm is on): their test texts never enter
+    # the masked-LM corpus, and mlm_task may not be one of them
+    evaluated_tasks: list[str] = field(default_factory=list)
     pooling: str | None = None  # None: first token, mean for T5
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -117,7 +122,7 @@ def run(
                 stride=tc.doc_stride,
                 batch_size=tc.eval_batch_size,
                 label_names=spec.label_names,
-                bf16=tc.bf16,
+                precision=tc.precision,
                 name=f"{spec.name}.validation",
             )
             scores[spec.name] = res["en"].metrics[primary_key(spec.metric)]
@@ -142,6 +147,7 @@ def run(
         "model": cfg.model,
         "tasks": cfg.task_names,
         "seed": cfg.seed,
+        "precision": resolve_precision(tc.precision, resolve_device(tc.device)),
         "sampling": cfg.sampling if len(specs) > 1 else None,
         "dev_score": result.best_score,
         "dev": (result.best_eval or {}).get("per_task"),
@@ -170,6 +176,29 @@ def mlm_corpus(curate_dir: str | Path, cfg: IntermediateConfig) -> list[str]:
             f"{split_path(curate_dir, cfg.mlm_task, 'x').parent} holds no splits; curate it "
             "(add it to the study's targets) or set mlm_task to a curated task"
         )
-    per_file = [[t for row in read_jsonl(f) for t in texts_of(row)] for f in files]
+    if cfg.mlm_task in cfg.evaluated_tasks:
+        raise ValueError(
+            f"mlm: the corpus task {cfg.mlm_task!r} is evaluated by a target of this study; "
+            "masked-LM may never train on an evaluated split (choose another mlm_task)"
+        )
+    evaluated = evaluated_texts(curate_dir, cfg.evaluated_tasks)
+    per_file = [
+        [
+            t
+            for row in read_jsonl(f)
+            for t in texts_of(row)
+            if text_hash(normalise(t)) not in evaluated
+        ]
+        for f in files
+    ]
     texts = [t for group in zip_longest(*per_file) for t in group if t is not None]
     return texts[: cfg.max_mlm_texts] if cfg.max_mlm_texts else texts
+
+
+def evaluated_texts(curate_dir: str | Path, tasks: list[str]) -> set[str]:
+    """Hashes of the normalised texts of every curated test split of ``tasks``."""
+    out: set[str] = set()
+    for task in tasks:
+        for path in split_path(curate_dir, task, "x").parent.glob("test.*.jsonl"):
+            out |= {text_hash(normalise(t)) for row in read_jsonl(path) for t in texts_of(row)}
+    return out

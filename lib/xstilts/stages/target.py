@@ -26,6 +26,7 @@ from ..io import write_json, write_jsonl
 from ..metrics.registry import primary_key
 from ..models.heads import TaskModel, default_pooling
 from ..models.loading import EMBEDDED, load_encoder, load_tokenizer
+from ..precision import resolve as resolve_precision
 from ..tasks import Format, get_task
 from ..training.features import featurize
 from ..training.trainer import TrainConfig, TrainTask, resolve_device, train, write_curve
@@ -95,11 +96,12 @@ def run(
         "seed": cfg.seed,
         "model": cfg.model,
         "encoder": "intermediate" if encoder_dir is not None else "pretrained",
+        "precision": resolve_precision(tc.precision, resolve_device(tc.device)),
     }
 
     if spec.format is Format.RETRIEVAL:
         encoder.to(resolve_device(tc.device))
-        sweep = layer_sweep(
+        sweep, hits = layer_sweep(
             encoder,
             tokenizer,
             rows_by_lang,
@@ -108,6 +110,8 @@ def run(
             max_length=tc.max_length,
             batch_size=tc.eval_batch_size,
             layers=cfg.layers,
+            precision=tc.precision,
+            return_hits=True,
         )
         n_layers = (
             encoder.config.num_hidden_layers
@@ -118,6 +122,8 @@ def run(
         if report not in sweep:
             raise ValueError(f"layer {report} is reported but not in the sweep {sorted(sweep)}")
         per_language = sweep[report]
+        for lang, items in hits[report].items():  # per item, for the item-level bootstrap
+            write_jsonl(out_dir / "predictions" / f"{lang}.jsonl", items)
         metrics = {
             **base,
             "per_language": per_language,
@@ -150,7 +156,7 @@ def run(
             "stride": tc.doc_stride,
             "batch_size": tc.eval_batch_size,
             "label_names": spec.label_names,
-            "bf16": tc.bf16,
+            "precision": tc.precision,
         }
 
         def evaluate(m) -> dict:

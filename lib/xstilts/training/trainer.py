@@ -23,7 +23,6 @@ import math
 import shutil
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..precision import PRECISIONS, autocast
 from ..seeding import set_seed, step_seed
 from . import checkpoint as ckpt
 from .batching import (
@@ -59,14 +59,16 @@ class TrainConfig:
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     seed: int = 1
-    freeze_embeddings: bool = True  # whole embedding block (word/position/type + LayerNorm)
+    # True freezes the whole embedding block (word/position/type + LayerNorm). Off by default:
+    # X-STILTs, XTREME and jiant fine-tune every weight; the embedded CPU profile freezes (stated).
+    freeze_embeddings: bool = False
     group_by_length: bool = True  # length-grouped batches (False: plain shuffled batches)
     gradient_checkpointing: bool = False
     checkpoint_every: int = 200  # steps; the final step is always checkpointed
     eval_every: int = 0  # steps; 0 = at the end of every epoch (and always at the last step)
     max_train_samples: int | None = None
     max_eval_samples: int | None = None
-    bf16: bool = True  # autocast on CUDA only
+    precision: str = "auto"  # auto | fp32 | bf16 (autocast; see xstilts.precision)
     device: str = "auto"
 
     def __post_init__(self) -> None:
@@ -85,6 +87,10 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.lr <= 0:
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"TrainConfig.precision must be one of {PRECISIONS}, got {self.precision!r}"
+            )
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -234,7 +240,6 @@ def train(
         model.encoder.gradient_checkpointing_enable()
     model.to(device)
     optimizer = _optimizer(model, config)
-    use_bf16 = config.bf16 and device.type == "cuda"
 
     streams = {
         t.name: _Stream(
@@ -307,8 +312,7 @@ def train(
         for _ in range(config.grad_accum):
             indices = streams[task].next()
             batch = to_device(collate([by_name[task].features[i] for i in indices], pad_id), device)
-            autocast = torch.autocast("cuda", torch.bfloat16) if use_bf16 else nullcontext()
-            with autocast:
+            with autocast(config.precision, device):
                 loss = model(batch, task).loss
             (loss / config.grad_accum).backward()
             loss_sum += loss.item()
