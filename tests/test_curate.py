@@ -76,8 +76,14 @@ def test_leakage_detects_exact_and_near_duplicates():
     assert (pair["exact"], pair["near"], pair["expected"]) == (1, 1, False)
     assert report["removed"]["i/train"] == {"before": 3, "removed": 2, "after": 1}
     assert report["unexpected"] == 1
-    strict, _ = audit({("i", "train"): inter}, {("t", "test.en"): target}, n=3, threshold=0.95)
+    strict, _ = audit(
+        {("i", "train"): inter}, {("t", "test.en"): target}, n=3, threshold=0.95, contained=1.0
+    )
     assert [r["id"] for r in strict[("i", "train")]] == ["b", "c"]  # only the exact one at 0.95
+    # at Jaccard 0.95 "b" (two words inserted) is still caught by containment
+    caught, report = audit({("i", "train"): inter}, {("t", "test.en"): target}, n=3, threshold=0.95)
+    assert [r["id"] for r in caught[("i", "train")]] == ["c"]
+    assert report["pairs"][0]["contained"] == 1
 
 
 TINY = {
@@ -142,11 +148,13 @@ def test_curate_end_to_end(tmp_path):
     import pandas as pd
 
     profile = pd.read_csv(tmp_path / "profile.csv")
-    assert len(profile) == 2 * (3 + 3)  # 2 intermediates x (multiemo + parallel) x 3 languages
-    en = profile[(profile.target == "multiemo") & (profile.language == "en")].set_index(
-        "intermediate_task"
-    )
-    de = profile[(profile.target == "multiemo") & (profile.language == "de")].set_index(
+    domain = profile[profile.measure == "domain"]
+    cross = profile[profile.measure == "cross_language"]
+    assert len(domain) == 2 * 2  # 2 intermediates x 2 targets, English vs English
+    assert len(cross) == 2 * (3 + 3)  # 2 intermediates x (multiemo + parallel) x 3 languages
+    assert (domain.intermediate_tokens == domain.target_tokens).all()  # equal token budgets
+    en = domain[domain.target == "multiemo"].set_index("intermediate_task")
+    de = cross[(cross.target == "multiemo") & (cross.language == "de")].set_index(
         "intermediate_task"
     )
     assert (en.jsd < de.jsd).all() and profile.jsd.between(0, 1).all()
@@ -252,3 +260,52 @@ def test_task_languages_restricts_one_target_to_a_canonical_list(tmp_path):
         _check(bad)
     with pytest.raises(CurateError, match="task_languages.multiemo"):
         _check(CurateConfig(target_tasks=["multiemo"], task_languages={"multiemo": "panx"}))
+
+
+def test_leakage_flags_a_short_target_item_contained_in_a_long_context():
+    """A target review copied verbatim into a long intermediate passage: Jaccard of 5-gram sets
+    is about 0.05 (below 0.5), containment of the review's 5-grams is 1.0."""
+    review = "the staff at this clinic were kind and explained every step of my treatment"
+    filler = " ".join(f"word{i}" for i in range(200))
+    target = [{"id": "t1", "text": review}]
+    inter = [
+        {"id": "long", "context": f"{filler} {review} {filler}", "question": "q?", "label": 0},
+        {"id": "stock", "text": f"{filler} kind and explained every step", "label": 0},
+    ]
+    kwargs = {"n": 5, "threshold": 0.5}
+    from xstilts.data.leakage import jaccard, row_text, shingles
+
+    sims = [jaccard(shingles(row_text(r), 5), shingles(review, 5)) for r in inter]
+    assert max(sims) < 0.1  # Jaccard alone (the old audit) misses the copy
+    cleaned, report = audit({("i", "train"): inter}, {("t", "test.en"): target}, **kwargs)
+    assert [r["id"] for r in cleaned[("i", "train")]] == ["stock"]  # 1 shared 5-gram: no copy
+    (pair,) = report["pairs"]
+    assert pair["contained"] == 1 and pair["near"] == 0 and pair["exact"] == 0
+    assert pair["examples"][0]["kind"] == "contained" and pair["examples"][0]["similarity"] == 1.0
+
+
+@pytest.mark.parametrize("profile", ["xlmr-large", "mt5-large"])
+def test_full_profile_curates_every_row(tmp_path, profile):
+    """Full means full: the paper profiles curate the whole training split (the curate defaults,
+    1,000 intermediate items, were a quick run that `max_train_examples: null` did not lift)."""
+    from xstilts.orchestration.grid import expand
+    from xstilts.orchestration.params import load_study
+    from xstilts.stages import curate
+    from xstilts.tasks.multiemo import domain_loader
+
+    study = tmp_path / "study.yaml"
+    study.write_text(
+        "study: full\nintermediate: {tasks: [multiemo_medicine]}\n"
+        "target: {tasks: [multiemo_parallel]}\ncurate: {task_languages: {multiemo_parallel: [de]}}\n"
+    )
+    resolved = load_study(study, [f"profile={profile}", "model=embedded:multilingual-e5-small"])
+    config = expand(resolved).of("curate")[0].config
+    assert config["n_intermediate"] is None and config["n_target_train"] is None
+    manifest = curate.run(config, tmp_path / "curate")
+    load = domain_loader("medicine")
+    available = len(load("train")) + len(load("validation"))
+    assert available > 1000 + 200  # more than the quick defaults would keep
+    splits = manifest["tasks"]["multiemo_medicine"]["splits"]
+    removed = manifest["leakage"]["removed"]
+    dropped = sum(removed[f"multiemo_medicine/{s}"]["removed"] for s in ("train", "validation"))
+    assert splits["train"]["rows"] + splits["validation"]["rows"] == available - dropped

@@ -3,7 +3,10 @@
 Every intermediate split is compared with every target split: exact duplicates by the hash of the
 normalised text (lower-cased, punctuation dropped, whitespace collapsed), near duplicates by the
 Jaccard similarity of word n-gram sets (``>= threshold``; texts shorter than ``n`` words form one
-shingle). Leaking items are removed from the intermediate side. An overlap is *expected* where
+shingle), and contained copies by containment: the share of one side's n-grams found in the other
+(``>= containment``, either way round), so that a short target item copied verbatim into a long
+intermediate context (Jaccard about 0.05) is caught. Containment needs at least
+``MIN_CONTAINED_SHINGLES`` n-grams on the contained side, so that a stock phrase is not a copy. Leaking items are removed from the intermediate side. An overlap is *expected* where
 both tasks come from the same source family (e.g. MultiEmo domains vs MultiEmo-all); expected
 overlaps are labelled so but removed all the same.
 """
@@ -45,6 +48,16 @@ def jaccard(a: frozenset, b: frozenset) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
+MIN_CONTAINED_SHINGLES = 4  # a contained text has at least n + 3 words
+
+
+def containment(part: frozenset, whole: frozenset) -> float:
+    """The share of ``part``'s n-grams found in ``whole`` (0 when ``part`` is too short to tell)."""
+    if len(part) < MIN_CONTAINED_SHINGLES:
+        return 0.0
+    return len(part & whole) / len(part)
+
+
 @dataclass
 class Overlap:
     intermediate: str
@@ -53,6 +66,7 @@ class Overlap:
     target_split: str
     exact: int = 0
     near: int = 0
+    contained: int = 0  # flagged by containment, not by Jaccard
     expected: bool = False
     examples: list[dict] = field(
         default_factory=list
@@ -88,18 +102,25 @@ class TargetIndex:
             self.ids.append(ids)
             self.shingles.append(shs)
 
-    def matches(self, row: dict, threshold: float) -> dict[int, tuple[str, float, bool]]:
-        """Target split index -> (best matching target id, similarity, exact) for one row."""
+    def matches(
+        self, row: dict, threshold: float, contained: float = 1.0
+    ) -> dict[int, tuple[str, float, str]]:
+        """Target split index -> (best matching target id, similarity, kind) for one row; kind is
+        ``exact``, ``near`` (Jaccard) or ``contained`` (either side's n-grams inside the other)."""
         text = row_text(row)
-        found: dict[int, tuple[str, float, bool]] = {}
+        found: dict[int, tuple[str, float, str]] = {}
         for s, k in self.exact.get(text_hash(text), ()):
-            found.setdefault(s, (self.ids[s][k], 1.0, True))
+            found.setdefault(s, (self.ids[s][k], 1.0, "exact"))
         sh = shingles(text, self.n)
         candidates = {c for gram in sh for c in self.grams.get(gram, ()) if c[0] not in found}
         for s, k in candidates:
-            sim = jaccard(sh, self.shingles[s][k])
-            if sim >= threshold and sim > found.get(s, ("", 0.0, False))[1]:
-                found[s] = (self.ids[s][k], round(sim, 4), False)
+            other = self.shingles[s][k]
+            sim = jaccard(sh, other)
+            share = max(containment(other, sh), containment(sh, other))
+            kind = "near" if sim >= threshold else "contained" if share >= contained else None
+            score = sim if kind == "near" else share
+            if kind and score > found.get(s, ("", 0.0, ""))[1]:
+                found[s] = (self.ids[s][k], round(score, 4), kind)
         return found
 
 
@@ -109,6 +130,7 @@ def audit(
     *,
     n: int,
     threshold: float,
+    contained: float = 0.8,
     families: dict[str, tuple] | None = None,
     max_examples: int = 5,
 ) -> tuple[dict[tuple[str, str], list[dict]], dict]:
@@ -117,8 +139,11 @@ def audit(
     ``intermediate`` / ``targets``: (task, split) -> rows. Returns the cleaned intermediate splits
     and a JSON-ready report with one entry per (intermediate split, target split) with overlaps.
     """
-    if n < 1 or not 0 < threshold <= 1:
-        raise ValueError(f"leakage: need ngram >= 1 and 0 < threshold <= 1, got {n}, {threshold}")
+    if n < 1 or not 0 < threshold <= 1 or not 0 < contained <= 1:
+        raise ValueError(
+            "leakage: need ngram >= 1, 0 < threshold <= 1 and 0 < containment <= 1, "
+            f"got {n}, {threshold}, {contained}"
+        )
     families = families or {}
     index = TargetIndex(targets, n)
     cleaned, overlaps, removed = {}, [], {}
@@ -126,7 +151,7 @@ def audit(
         per_target: dict[int, Overlap] = {}
         drop: set[str] = set()
         for row in rows:
-            for s, (tid, sim, is_exact) in index.matches(row, threshold).items():
+            for s, (tid, sim, kind) in index.matches(row, threshold, contained).items():
                 target, tsplit = index.keys[s]
                 fam = families.get(task)
                 ov = per_target.setdefault(
@@ -139,11 +164,17 @@ def audit(
                         expected=fam is not None and fam == families.get(target),
                     ),
                 )
-                ov.exact += is_exact
-                ov.near += not is_exact
+                ov.exact += kind == "exact"
+                ov.near += kind == "near"
+                ov.contained += kind == "contained"
                 if len(ov.examples) < max_examples:
                     ov.examples.append(
-                        {"intermediate_id": str(row["id"]), "target_id": tid, "similarity": sim}
+                        {
+                            "intermediate_id": str(row["id"]),
+                            "target_id": tid,
+                            "similarity": sim,
+                            "kind": kind,
+                        }
                     )
                 drop.add(str(row["id"]))
         overlaps += [asdict(per_target[s]) for s in sorted(per_target)]
@@ -156,6 +187,7 @@ def audit(
     report = {
         "ngram": n,
         "threshold": threshold,
+        "containment": contained,
         "normalisation": "NFKC, lower-case, punctuation dropped",
         "removed": removed,
         "pairs": overlaps,

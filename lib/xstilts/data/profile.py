@@ -1,9 +1,8 @@
-"""The study tokenizer, and the domain profile: how close each intermediate task's text is to
-each target task's text per language, in subword space.
+"""The study tokenizer, and the domain profile: how close each intermediate task's English text
+is to each target task's English text, in subword space, at equal token budgets.
 
-For every (intermediate task, target task, language): the Jaccard overlap of the two subword
-vocabularies, and the Jensen-Shannon divergence (base 2, in [0, 1]) of the two subword unigram
-distributions. Special tokens are left out.
+Measures: the Jaccard overlap of the two subword vocabularies, and the Jensen-Shannon divergence
+(base 2, in [0, 1]) of the two subword unigram distributions. Special tokens are left out.
 """
 
 from __future__ import annotations
@@ -94,43 +93,86 @@ def js_divergence(a: Counter, b: Counter) -> float:
     return max(0.0, min(1.0, total))
 
 
+PROFILE_TOKENS = 20_000  # equal token budget per side (see domain_profile)
+
+
+def budget_counts(rows: list[dict], tokenizer, budget: int) -> Counter:
+    """Subword counts of the first ``budget`` tokens of ``rows`` (curated order is a seeded
+    shuffle, so the prefix is a random sample)."""
+    counts: Counter = Counter()
+    left = budget
+    texts = [t for row in rows for t in row_texts(row)]
+    for enc in tokenizer.encode_batch(texts, add_special_tokens=False):
+        ids = enc.ids[:left]
+        counts.update(ids)
+        left -= len(ids)
+        if left <= 0:
+            break
+    return counts
+
+
+def _pair_record(task, target, measure, ic: Counter, tc: Counter, domains) -> dict:
+    return {
+        "intermediate_task": task,
+        "intermediate_domain": domains.get(task, ""),
+        "target": target,
+        "measure": measure,
+        "vocab_jaccard": vocab_jaccard(ic, tc),
+        "jsd": js_divergence(ic, tc),
+        "intermediate_tokens": sum(ic.values()),
+        "target_tokens": sum(tc.values()),
+    }
+
+
+PROFILE_COLUMNS = [
+    "intermediate_task",
+    "intermediate_domain",
+    "target",
+    "measure",
+    "language",
+    "vocab_jaccard",
+    "jsd",
+    "intermediate_tokens",
+    "target_tokens",
+]
+
+
 def domain_profile(
     intermediate: dict[str, list[dict]],
-    targets: dict[tuple[str, str], list[dict]],
+    targets_en: dict[str, list[dict]],
+    targets: dict[tuple[str, str], list[dict]] | None = None,
     tokenizer=None,
     domains: dict[str, str] | None = None,
+    budget: int = PROFILE_TOKENS,
 ) -> pd.DataFrame:
-    """One row per (intermediate task, target task, language).
+    """How close each intermediate task's English text is to each target's.
 
-    ``intermediate``: task -> its training rows; ``targets``: (task, language) -> rows.
+    ``measure == "domain"``: intermediate English training text vs the target's English text
+    (``targets_en``: its English training rows, else its English test side), both cut to the same
+    token budget (the smaller side's size, at most ``budget``) so that a larger task does not
+    share more vocabulary by size alone. This is the domain similarity the analysis uses.
+
+    ``measure == "cross_language"``: the same, against the target's test text in each language
+    (``targets``: (task, language) -> rows). Across scripts this measures script and language
+    rather than domain; it is kept as its own, named measure.
     """
     tokenizer = tokenizer or study_tokenizer()
     domains = domains or {}
-    inter_counts = {task: subword_counts(rows, tokenizer) for task, rows in intermediate.items()}
-    target_counts = {key: subword_counts(rows, tokenizer) for key, rows in targets.items()}
     records = []
-    for task, ic in inter_counts.items():
-        for (target, lang), tc in target_counts.items():
+    for task, rows in intermediate.items():
+        full = budget_counts(rows, tokenizer, budget)
+        for target, trows in targets_en.items():
+            tc = budget_counts(trows, tokenizer, budget)
+            equal = min(sum(full.values()), sum(tc.values()))
+            ic, tc = budget_counts(rows, tokenizer, equal), budget_counts(trows, tokenizer, equal)
             records.append(
-                {
-                    "intermediate_task": task,
-                    "intermediate_domain": domains.get(task, ""),
-                    "target": target,
-                    "language": lang,
-                    "vocab_jaccard": vocab_jaccard(ic, tc),
-                    "jsd": js_divergence(ic, tc),
-                    "intermediate_tokens": sum(ic.values()),
-                    "target_tokens": sum(tc.values()),
-                }
+                {**_pair_record(task, target, "domain", ic, tc, domains), "language": "en"}
             )
-    columns = [
-        "intermediate_task",
-        "intermediate_domain",
-        "target",
-        "language",
-        "vocab_jaccard",
-        "jsd",
-        "intermediate_tokens",
-        "target_tokens",
-    ]
-    return pd.DataFrame.from_records(records, columns=columns)
+        for (target, lang), trows in (targets or {}).items():
+            tc = budget_counts(trows, tokenizer, budget)
+            equal = min(sum(full.values()), sum(tc.values()))
+            ic, tc = budget_counts(rows, tokenizer, equal), budget_counts(trows, tokenizer, equal)
+            records.append(
+                {**_pair_record(task, target, "cross_language", ic, tc, domains), "language": lang}
+            )
+    return pd.DataFrame.from_records(records, columns=PROFILE_COLUMNS)

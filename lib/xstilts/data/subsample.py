@@ -40,11 +40,12 @@ def allocate(counts: dict, n: int) -> dict:
     return alloc
 
 
-def stratified_sample(rows: list[dict], n: int, seed: int, key=label_of) -> list[dict]:
-    """``min(n, len(rows))`` rows keeping the label distribution; output in seeded order."""
-    if n < 0:
+def stratified_sample(rows: list[dict], n: int | None, seed: int, key=label_of) -> list[dict]:
+    """``min(n, len(rows))`` rows keeping the label distribution (``n`` None: every row); output
+    in seeded order."""
+    if n is not None and n < 0:
         raise ValueError(f"sample size must be >= 0, got {n}")
-    if n >= len(rows):
+    if n is None or n >= len(rows):
         return ranked(rows, seed)
     strata: dict = defaultdict(list)
     for row in rows:

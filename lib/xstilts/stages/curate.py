@@ -31,16 +31,19 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class CurateConfig:
-    """Curation settings; the defaults are a quick run."""
+    """Curation settings; the defaults are a quick run. A size of None (``null``) means the whole
+    split: the full-study profiles set the sizes to null so that nothing is capped."""
 
     intermediate_tasks: list[str] = field(default_factory=lambda: ["vitaminc", "multiemo_medicine"])
     target_tasks: list[str] = field(default_factory=lambda: ["multiemo", "multiemo_parallel"])
-    n_intermediate: int = 1000  # common size N of every intermediate train split (stratified)
-    n_intermediate_dev: int = 200
-    n_target_train: int = 500
-    n_target_dev: int = 100
-    n_target_test: int = 200  # the same held-out items in every language where the task is parallel
-    max_retrieval_items: int = 1000  # per language, retrieval targets
+    n_intermediate: int | None = (
+        1000  # common size N of every intermediate train split (stratified)
+    )
+    n_intermediate_dev: int | None = 200
+    n_target_train: int | None = 500
+    n_target_dev: int | None = 100
+    n_target_test: int | None = 200  # the same held-out items in every language where parallel
+    max_retrieval_items: int | None = 1000  # per language, retrieval targets
     languages: list[str] | None = None  # None: every language each target has
     # per target task: a language list, or "@<task>" for that task's canonical list
     # (e.g. {"udhr": "@panx"}: UDHR over the 40 XTREME PAN-X languages)
@@ -48,7 +51,8 @@ class CurateConfig:
     udhr_min_articles: int = 20
     seed: int = 1
     leakage_ngram: int = 5
-    leakage_threshold: float = 0.5
+    leakage_threshold: float = 0.5  # Jaccard of word 5-gram sets
+    leakage_containment: float = 0.8  # share of one side's 5-grams inside the other
     tokenizer: str = DEFAULT_TOKENIZER  # for token-length percentiles and the domain profile
     task_options: dict[str, dict] = field(default_factory=dict)  # task -> extra loader options
     # Keys the study orchestration passes: `tasks` (split by role), `model` (= tokenizer) and caps.
@@ -78,8 +82,23 @@ class CurateConfig:
         ):
             if getattr(cfg, cap) is not None:
                 for name in names:
-                    setattr(cfg, name, min(getattr(cfg, name), getattr(cfg, cap)))
+                    size = getattr(cfg, name)
+                    setattr(
+                        cfg,
+                        name,
+                        getattr(cfg, cap) if size is None else min(size, getattr(cfg, cap)),
+                    )
         return cfg
+
+
+SIZES = (
+    "n_intermediate",
+    "n_intermediate_dev",
+    "n_target_train",
+    "n_target_dev",
+    "n_target_test",
+    "max_retrieval_items",
+)
 
 
 class CurateError(ValueError):
@@ -116,18 +135,11 @@ def _spec(name: str, key: str) -> TaskSpec:
 def _check(
     cfg: CurateConfig,
 ) -> tuple[dict[str, TaskSpec], dict[str, TaskSpec], dict[str, list[str]]]:
-    for name in (
-        "n_intermediate",
-        "n_intermediate_dev",
-        "n_target_train",
-        "n_target_dev",
-        "n_target_test",
-        "max_retrieval_items",
-        "udhr_min_articles",
-        "leakage_ngram",
-    ):
+    for name in SIZES + ("udhr_min_articles", "leakage_ngram"):
         value = getattr(cfg, name)
-        if not isinstance(value, int) or value < 0:
+        if value is None and name in SIZES:
+            continue  # the whole split
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise CurateError(f"curate config field {name!r}: expected an int >= 0, got {value!r}")
     inter = {n: _spec(n, "intermediate_tasks") for n in cfg.intermediate_tasks}
     targets = {n: _spec(n, "target_tasks") for n in cfg.target_tasks}
@@ -236,7 +248,8 @@ def _select_tests(
     if not pools:
         return {}, False
     common = set.intersection(*({r["id"] for r in rows} for rows in pools.values()))
-    want = min(cfg.n_target_test, min(len(rows) for rows in pools.values()))
+    want = min(len(rows) for rows in pools.values())
+    want = want if cfg.n_target_test is None else min(cfg.n_target_test, want)
     if len(pools) > 1 and len(common) >= want:
         pivot = pools["en"] if "en" in pools else next(iter(pools.values()))
         ids = {
@@ -267,6 +280,12 @@ def _select_retrieval(cfg: CurateConfig, pools: dict[str, list[dict]]) -> dict[s
     if chosen:
         chosen = {"en": [r for r in ranked(pools["en"], cfg.seed) if r["id"] in union], **chosen}
     return chosen
+
+
+def _english_side(written: dict, task: str) -> list[dict]:
+    """A target's English text for the domain profile: its English training rows, else its
+    English test side (retrieval targets), else nothing."""
+    return written.get((task, "train", None)) or written.get((task, "test", "en")) or []
 
 
 def run(config: CurateConfig | dict | None, out_dir: str | Path) -> dict:
@@ -335,12 +354,17 @@ def run(config: CurateConfig | dict | None, out_dir: str | Path) -> dict:
             skipped.append(line)
     families = {s.name: source_family(s) for s in [*inter_specs.values(), *target_specs.values()]}
     cleaned, leakage = audit(
-        pools, targets, n=cfg.leakage_ngram, threshold=cfg.leakage_threshold, families=families
+        pools,
+        targets,
+        n=cfg.leakage_ngram,
+        threshold=cfg.leakage_threshold,
+        contained=cfg.leakage_containment,
+        families=families,
     )
     for (task, split), rows in cleaned.items():
         n = cfg.n_intermediate if split == "train" else cfg.n_intermediate_dev
         chosen = stratified_sample(rows, n, cfg.seed)
-        if len(chosen) < n:
+        if n is not None and len(chosen) < n:
             notes.setdefault(task, []).append(
                 f"{split}: {len(chosen)} rows, fewer than the requested {n}"
             )
@@ -370,6 +394,7 @@ def run(config: CurateConfig | dict | None, out_dir: str | Path) -> dict:
             for (task, split, _), rows in written.items()
             if split == "train" and task in inter_specs
         },
+        {t: side for t in target_specs if (side := _english_side(written, t))},
         {(task, lang): rows for (task, split, lang), rows in written.items() if lang is not None},
         tokenizer,
         domains={n: s.domain for n, s in specs.items()},
