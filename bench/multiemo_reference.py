@@ -2,7 +2,10 @@
 reference loop on the MultiEmo reference setting, same data, same seeds.
 
 Setting (issue #4): 1,500 English training reviews, 2 epochs, max length 128, frozen embeddings,
-300 held-out reviews per language (11 languages), curated once by the curate stage.
+500 English dev reviews and 300 evaluation reviews per language (11 languages). Every item comes
+from MultiEmo's *train* split, so none is in the test pool that studies evaluate on
+(:func:`xstilts.data.tuning.check_outside_test_pool` enforces it); hyperparameters are compared
+on the English dev reviews only (``bench/hparam_sweep.py``).
 
 - **plain loop**: what a researcher writes first: ``AutoModelForSequenceClassification`` on the
   embedded model's directory (its pooler and classifier start fresh), embeddings frozen, AdamW
@@ -29,18 +32,36 @@ from xstilts.paths import cache_dir, repo_root
 from . import common
 from .harness import Recorder, Row
 
-SETTING = {"n_train": 1500, "n_dev": 200, "n_test": 300, "epochs": 2, "max_length": 128}
+SETTING = {"n_train": 1500, "n_dev": 500, "n_test": 300, "epochs": 2, "max_length": 128}
 SEEDS = (1, 2, 3)
 
 
-def curate_reference(out: Path, quick: bool) -> Path:
-    from xstilts.stages import curate
+N_REFERENCE = {"train": 1500, "validation": 500, "test": 300}
+N_QUICK = {"train": 32, "validation": 16, "test": 8}
+REFERENCE_SEED = 11
 
-    n = {"n_target_train": 1500, "n_target_dev": 200, "n_target_test": 300}
-    if quick:
-        n = {"n_target_train": 32, "n_target_dev": 16, "n_target_test": 8}
-    if not (out / "manifest.json").exists():
-        curate.run({"intermediate_tasks": [], "target_tasks": ["multiemo"], **n}, out)
+
+def curate_reference(out: Path, quick: bool) -> Path:
+    """The reference setting's curated dir: disjoint train / dev / evaluation items, all drawn
+    from MultiEmo's train split (outside every study's test pool, checked)."""
+    from xstilts.data.store import write_split
+    from xstilts.data.subsample import ranked
+    from xstilts.data.tuning import check_outside_test_pool
+    from xstilts.tasks.multiemo import LANGUAGES, load_all
+
+    if (out / "DONE").exists():
+        return out
+    sizes = N_QUICK if quick else N_REFERENCE
+    by_lang = {lang: {r["id"]: r for r in load_all("train", lang)} for lang in LANGUAGES}
+    order = [r["id"] for r in ranked(list(by_lang["en"].values()), REFERENCE_SEED)]
+    cut = np.cumsum([0, *sizes.values()])
+    chosen = {split: order[a:b] for split, a, b in zip(sizes, cut[:-1], cut[1:], strict=True)}
+    check_outside_test_pool("multiemo", order[: cut[-1]])
+    for split in ("train", "validation"):
+        write_split(out, "multiemo", split, [by_lang["en"][i] for i in chosen[split]])
+    for lang in LANGUAGES:
+        write_split(out, "multiemo", "test", [by_lang[lang][i] for i in chosen["test"]], lang)
+    (out / "DONE").write_text("")
     return out
 
 
@@ -118,7 +139,7 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
     seeds = SEEDS[: repeats or (1 if quick else len(SEEDS))]
     epochs = 1 if quick else SETTING["epochs"]
     curate_dir = curate_reference(
-        cache_dir() / "bench" / ("multiemo-reference-quick" if quick else "multiemo-reference"),
+        cache_dir() / "bench" / ("multiemo-tuning-quick" if quick else "multiemo-tuning"),
         quick,
     )
     rec.data["settings"] = {**SETTING, "seeds": list(seeds), "threads": threads, "quick": quick}

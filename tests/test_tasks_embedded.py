@@ -169,3 +169,27 @@ def test_udhr_languages_and_articles():
     assert len(en) == 30 and {r["id"] for r in de} == {r["id"] for r in en}
     assert en[0]["text"].startswith("All human beings are born free")
     assert spec.loader("test", "taj") == []  # fewer than 20 articles
+
+
+def test_hyperparameter_items_are_refused_inside_the_test_pool(tmp_path):
+    """The MultiEmo reference setting (where the embedded profile's settings are chosen) draws
+    every item from the train split; a test-pool item is refused by name."""
+    import sys
+
+    from xstilts.data.store import read_split
+    from xstilts.data.tuning import TestPoolLeak, check_outside_test_pool, test_pool
+    from xstilts.paths import repo_root
+    from xstilts.tasks.multiemo import load_all
+
+    pool = test_pool("multiemo")
+    test_ids = [r["id"] for r in load_all("test", "de")]
+    assert set(test_ids) <= pool
+    with pytest.raises(TestPoolLeak, match="test pool"):
+        check_outside_test_pool("multiemo", [load_all("train")[0]["id"], test_ids[0]])
+    sys.path.insert(0, str(repo_root()))
+    from bench.multiemo_reference import curate_reference
+
+    out = curate_reference(tmp_path / "reference", quick=True)
+    ids = {r["id"] for split in ("train", "validation") for r in read_split(out, "multiemo", split)}
+    ids |= {r["id"] for r in read_split(out, "multiemo", "test", "ja")}
+    assert len(ids) == 32 + 16 + 8 and not ids & pool

@@ -1,0 +1,96 @@
+"""Hyperparameter choice of the embedded profile's target settings, on English dev only
+(opt-in: ``python -m bench hparam_sweep``).
+
+Data: the MultiEmo reference setting of :mod:`bench.multiemo_reference` (1,500 English training
+reviews, 500 English dev reviews, all from MultiEmo's train split, outside every study's test
+pool, checked). Each candidate runs the real target stage with English only; the criterion is
+English dev accuracy of the selected checkpoint, averaged over seeds (the XTREME protocol: no
+target-language data in any choice). The profile's setting must be the winner (or tie within
+one dev item); the frozen-embeddings row measures that stated choice of the embedded profile.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from xstilts.paths import cache_dir, repo_root
+
+from . import common
+from .harness import Recorder, Row
+from .multiemo_reference import SETTING, curate_reference
+
+SEEDS = (1, 2)
+
+
+def profile_target() -> dict:
+    profile = yaml.safe_load((repo_root() / "params/profiles/embedded.yaml").read_text())
+    return dict(profile["target"]["train"])
+
+
+def candidates(base: dict) -> dict[str, dict]:
+    """The profile's setting and one change at a time."""
+    return {
+        "profile": base,
+        "first-token pooling": base | {"pooling": "cls"},
+        "lr 5e-5": base | {"lr": 5.0e-5},
+        "lr 3e-5": base | {"lr": 3.0e-5},
+        "length-grouped batches": base | {"group_by_length": True},
+        "all weights trainable": base | {"freeze_embeddings": not base["freeze_embeddings"]},
+    }
+
+
+def english_dev(curate_dir: Path, settings: dict, seed: int, out: Path, epochs: int) -> float:
+    from xstilts.stages import target
+
+    train = settings | {"epochs": epochs, "max_length": SETTING["max_length"]}
+    metrics = target.run(
+        {"task": "multiemo", "seed": seed, "languages": ["en"], **train}, curate_dir, None, out
+    )
+    return float(metrics["dev"]["accuracy"])
+
+
+def run(quick: bool = False, threads: int | None = None, repeats: int | None = None) -> Recorder:
+    threads = common.set_threads(threads, default=0)
+    rec = Recorder("hparam_sweep", quick)
+    seeds = SEEDS[: repeats or (1 if quick else len(SEEDS))]
+    epochs = 1 if quick else SETTING["epochs"]
+    curate_dir = curate_reference(
+        cache_dir() / "bench" / ("multiemo-tuning-quick" if quick else "multiemo-tuning"), quick
+    )
+    base = profile_target()
+    dev: dict[str, dict[int, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, settings in candidates(base).items():
+            dev[name] = {
+                s: english_dev(curate_dir, settings, s, Path(tmp) / f"{name}-{s}", epochs)
+                for s in seeds
+            }
+            print(f"   {name}: English dev {np.mean(list(dev[name].values())):.3f}", flush=True)
+    mean = {name: float(np.mean(list(v.values()))) for name, v in dev.items()}
+    n_dev = SETTING["n_dev"] if not quick else 16
+    best = max(mean, key=mean.get)
+    rec.data |= {
+        "settings": {**SETTING, "seeds": list(seeds), "threads": threads},
+        "profile": base,
+        "english_dev": dev,
+        "mean": mean,
+        "best": best,
+    }
+    rec.rows.append(
+        Row(
+            "Embedded profile target settings (English dev accuracy)",
+            f"mean of {len(seeds)} seed(s), {n_dev} English dev reviews outside the test pool",
+            ", ".join(f"{k} {v:.3f}" for k, v in mean.items() if k != "profile"),
+            f"profile {mean['profile']:.3f}",
+            None,
+            "profile = best (within one dev item)",
+            mean["profile"] >= mean[best] - 1 / n_dev,
+            f"best: {best}; frozen embeddings vs all trainable: "
+            f"{mean['profile'] - mean['all weights trainable']:+.3f}",
+        )
+    )
+    return rec
