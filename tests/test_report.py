@@ -63,8 +63,8 @@ def test_index_pages_are_self_contained_and_answer(rendered):
     for g in general.to_dict("records"):
         verb = "raised" if g["delta"] > 0 else "lowered"
         assert (
-            f"General intermediate training (1 task(s)) {verb} zero-shot transfer on "
-            f"{g['target']} by {abs(g['delta']):.2f} points" in page
+            f"General intermediate training (1 task(s): {g['tasks']}) {verb} zero-shot "
+            f"transfer on {g['target']} by {abs(g['delta']):.2f} points" in page
         )
     root = (reports / "index.html").read_text()
     assert external_resources(root) == [] and 'href="study_small/index.html"' in root

@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -123,10 +124,14 @@ def test_forgetting_is_after_minus_before_per_layer(study):
 def test_fertility_with_a_known_tokenizer():
     from xstilts.analysis.explain import fertility
 
-    chars = lambda s: list(s.replace(" ", ""))  # noqa: E731  one piece per character
-    f = fertility({"en": ["ab cde", "f"], "zh": ["你好世界"]}, chars).set_index("language")
-    assert f.loc["en", "fertility"] == pytest.approx(6 / 3)
-    assert f.loc["zh", "fertility"] == pytest.approx(4.0)
+    pairs = lambda s: [w[i : i + 2] for w in s.split() for i in range(0, len(w), 2)]  # noqa: E731
+    f = fertility({"en": ["ab cde", "f"], "zh": ["你好世界"]}, pairs).set_index("language")
+    # en: pieces ab, cd, e, f = 4 over 6 characters and 3 words
+    assert f.loc["en", "fertility"] == pytest.approx(4 / 6)
+    assert f.loc["en", "fertility_words"] == pytest.approx(4 / 3)
+    # zh: no spaces, so per character only (2 pieces over 4 characters); per "word" would be 2.0
+    assert f.loc["zh", "fertility"] == pytest.approx(2 / 4)
+    assert np.isnan(f.loc["zh", "fertility_words"])
     assert bool(f.loc["en", "spaced"]) and not bool(f.loc["zh", "spaced"])
 
 
@@ -141,22 +146,33 @@ def test_language_table_and_domain_profile(study):
     )
     sim = domain_similarity(study)
     assert len(sim) == 4 * 3 and set(sim.columns) == {"intermediate", "target", "jaccard", "jsd"}
-    (study / "curate" / "quick" / "profile.csv").write_text("a,b\n1,2\n")
+    (study / "curate" / "quick" / "profile.csv").write_text("measure,b\ndomain,2\n")
     assert "no column for 'intermediate'" in domain_similarity(study).attrs["note"]
 
 
-def test_domain_profile_of_the_real_curate_stage_is_read_and_averaged_over_languages():
-    """The frozen default study's profile.csv (per target language, ``vocab_jaccard``)."""
+def test_domain_similarity_of_the_real_curate_stage_is_english_at_equal_tokens(tmp_path):
+    """The frozen default study's profile.csv: the ``domain`` rows (English vs English, equal
+    token budgets) are the similarity; ``cross_language`` rows are a separate measure."""
     from xstilts.analysis.explain import domain_similarity
 
     study = Path(__file__).parent / "fixtures" / "study_default"
     raw = pd.read_csv(next(study.glob("curate/*/profile.csv")))
+    domain = raw[raw.measure == "domain"]
+    assert set(domain.language) == {"en"}
+    assert (domain.intermediate_tokens == domain.target_tokens).all()
+    assert (raw.measure == "cross_language").any()
     sim = domain_similarity(study).set_index(["intermediate", "target"])
     assert sim.attrs.get("note", "") == ""
-    assert len(sim) == raw.groupby(["intermediate_task", "target"]).ngroups == 4
-    want = raw[(raw.intermediate_task == "vitaminc") & (raw.target == "udhr")]
-    assert sim.loc[("vitaminc", "udhr"), "jaccard"] == pytest.approx(want.vocab_jaccard.mean())
-    assert sim.loc[("vitaminc", "udhr"), "jsd"] == pytest.approx(want.jsd.mean())
+    assert len(sim) == len(domain) == 4
+    want = domain[(domain.intermediate_task == "vitaminc") & (domain.target == "udhr")].iloc[0]
+    assert sim.loc[("vitaminc", "udhr"), "jaccard"] == pytest.approx(want.vocab_jaccard)
+    # an older per-language profile (no measure column) compares scripts, not domains: skipped
+    old = tmp_path / "curate" / "old"
+    old.mkdir(parents=True)
+    (old / "DONE").write_text("")
+    raw.drop(columns="measure").to_csv(old / "profile.csv", index=False)
+    skipped = domain_similarity(tmp_path)
+    assert skipped.empty and "no 'measure' column" in skipped.attrs["note"]
 
 
 def test_checkpoint_labels_split_into_task_and_intermediate_seed():

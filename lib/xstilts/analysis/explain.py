@@ -50,8 +50,11 @@ _PROFILE_ALIASES = {
 def domain_similarity(study_dir: str | Path) -> pd.DataFrame:
     """The curate stage's domain profile (``profile.csv``) as (intermediate, target, jaccard, jsd).
 
-    A profile per target language (the curate stage's) is averaged over languages, as the cell
-    deltas are. Returns an empty frame with ``attrs['note']`` when no finished curate run has a usable profile.
+    Only the ``domain`` measure (English vs English at equal token budgets) is used; the
+    ``cross_language`` rows measure script and language, not domain. A profile without the
+    ``measure`` column (older curate runs compared English with every test language) is not a
+    domain measure and is skipped with a note. Returns an empty frame with ``attrs['note']`` when
+    no finished curate run has a usable profile.
     """
     cols = list(_PROFILE_ALIASES)
     frames, notes = [], []
@@ -60,6 +63,13 @@ def domain_similarity(study_dir: str | Path) -> pd.DataFrame:
         if not path.exists():
             continue
         raw = pd.read_csv(path)
+        if "measure" not in raw.columns:
+            notes.append(
+                f"{path}: no 'measure' column (a per-language profile of an older curate "
+                "run; it measures script, not domain): re-run curate"
+            )
+            continue
+        raw = raw[raw["measure"] == "domain"]
         rename = {}
         for want, aliases in _PROFILE_ALIASES.items():
             hit = next((a for a in aliases if a in raw.columns), None)
@@ -96,24 +106,31 @@ def row_texts(row: dict) -> list[str]:
 
 
 def fertility(texts_by_language: dict[str, list[str]], tokenizer) -> pd.DataFrame:
-    """Subwords per whitespace word per language, with ``tokenizer`` (a HF tokenizer or a callable
-    str -> list of pieces). Languages with unspaced scripts are flagged: their ratio is per phrase."""
+    """Fertility per language with ``tokenizer`` (a HF tokenizer or a callable str -> pieces).
+
+    ``fertility`` is subwords per non-space character, comparable across every script;
+    ``fertility_words`` is subwords per whitespace word, only for spaced scripts (ja, zh, th ...
+    have no spaces, so a whitespace "word" is a phrase and the ratio would read 35-42)."""
     scripts = language_table(texts_by_language).set_index("iso")["script"]
     tokenize = getattr(tokenizer, "tokenize", tokenizer)
     rows = []
     for lang, texts in sorted(texts_by_language.items()):
         words = sum(len(t.split()) for t in texts)
+        chars = sum(len("".join(t.split())) for t in texts)
         pieces = sum(len(tokenize(t)) for t in texts)
         script = scripts.get(lang, "unknown")
+        spaced = script not in UNSPACED_SCRIPTS
         rows.append(
             {
                 "language": lang,
                 "texts": len(texts),
                 "words": words,
+                "characters": chars,
                 "subwords": pieces,
-                "fertility": pieces / words if words else np.nan,
+                "fertility": pieces / chars if chars else np.nan,
+                "fertility_words": pieces / words if words and spaced else np.nan,
                 "script": script,
-                "spaced": script not in UNSPACED_SCRIPTS,
+                "spaced": spaced,
             }
         )
     return pd.DataFrame(rows)

@@ -80,9 +80,9 @@ def heatmap(cells: pd.DataFrame, n_seeds: int, n_languages: str):
     ax.set_xlabel("target task")
     ax.set_ylabel("intermediate task [domain]")
     ax.set_title(
-        f"Δ = intermediate-trained − bare, mean over languages and seeds\n"
+        f"Δ = intermediate-trained − bare, zero-shot languages (English excluded), mean over seeds\n"
         f"seeds={n_seeds}, languages/target={n_languages}, tests={len(cells)}; "
-        f"★ BH q < {ALPHA} (sign-flip permutation over languages)",
+        f"★ BH q < {ALPHA} (hierarchical bootstrap over seeds, then items)",
         fontsize=9,
     )
     return fig
@@ -176,11 +176,22 @@ def seed_spread(task_scores: pd.DataFrame):
 
 
 def similarity_scatter(
-    frame: pd.DataFrame, x: str, rho: float, p: float, n_seeds: int, xlabel: str
+    frame: pd.DataFrame, x: str, rho: float, p: float, n_seeds, xlabel: str, trend: bool = False
 ):
-    """Δ (per intermediate × target cell) against a similarity/fertility measure, with a linear trend."""
+    """Δ against a similarity/fertility measure; a linear trend line only when asked (enough
+    points), and never a confidence band: fitted to a handful of points it stretches the axis."""
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    sns.regplot(frame, x=x, y="delta", ax=ax, scatter=False, color="0.5", line_kws={"linewidth": 1})
+    if trend:
+        sns.regplot(
+            frame,
+            x=x,
+            y="delta",
+            ax=ax,
+            scatter=False,
+            ci=None,
+            color="0.5",
+            line_kws={"linewidth": 1},
+        )
     sns.scatterplot(
         frame,
         x=x,

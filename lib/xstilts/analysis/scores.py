@@ -19,7 +19,18 @@ GROUPS = {
     "retrieval": "retrieval",
 }
 GROUP_ORDER = ("classification", "structured prediction", "QA", "retrieval")
-KEY = ["intermediate", "intermediate_domain", "target", "language", "seed"]
+# One row per run and language: the intermediate seed and the run are part of the key, so two
+# checkpoints of one task (intermediate seeds) are never collapsed into one row.
+KEY = [
+    "intermediate",
+    "intermediate_seed",
+    "intermediate_domain",
+    "target",
+    "language",
+    "seed",
+    "run",
+]
+NO_SEED = -1  # stands for the baseline's missing intermediate seed while pivoting
 
 
 def _points(df: pd.DataFrame) -> pd.DataFrame:
@@ -37,6 +48,7 @@ def primary_scores(results: pd.DataFrame) -> pd.DataFrame:
     QA scores are (EM + F1) / 2, with ``em`` and ``f1`` kept alongside.
     """
     main = _points(results[results["layer"].isna()])
+    main["intermediate_seed"] = main["intermediate_seed"].fillna(NO_SEED)
     out = []
     for (target, fmt, primary), grp in main.groupby(
         ["target", "format", "primary_metric"], dropna=False
@@ -70,14 +82,18 @@ def primary_scores(results: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(
             columns=KEY + ["intermediate_format", "format", "group", "metric", "score"]
         )
-    return pd.concat(out, ignore_index=True)
+    scores = pd.concat(out, ignore_index=True)
+    seeds = scores["intermediate_seed"].astype("Int64")
+    scores["intermediate_seed"] = seeds.mask(seeds == NO_SEED)
+    return scores
 
 
 def task_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    """Average over languages per (intermediate, target, seed) (the XTREME task score)."""
+    """Average over languages per run (the XTREME task score, English included as XTREME does)."""
     return (
         scores.groupby(
-            ["intermediate", "intermediate_domain", "target", "group", "metric", "seed"],
+            ["intermediate", "intermediate_seed", "intermediate_domain", "target", "group"]
+            + ["metric", "seed", "run"],
             dropna=False,
         )
         .agg(score=("score", "mean"), n_languages=("language", "nunique"))
@@ -90,12 +106,17 @@ def group_scores(scores: pd.DataFrame) -> pd.DataFrame:
     per intermediate and seed."""
     per_task = task_scores(scores)
     groups = (
-        per_task.groupby(["intermediate", "intermediate_domain", "group", "seed"], dropna=False)
+        per_task.groupby(
+            ["intermediate", "intermediate_seed", "intermediate_domain", "group", "seed"],
+            dropna=False,
+        )
         .agg(score=("score", "mean"), n_tasks=("target", "nunique"))
         .reset_index()
     )
     overall = (
-        groups.groupby(["intermediate", "intermediate_domain", "seed"], dropna=False)
+        groups.groupby(
+            ["intermediate", "intermediate_seed", "intermediate_domain", "seed"], dropna=False
+        )
         .agg(score=("score", "mean"), n_tasks=("n_tasks", "sum"))
         .reset_index()
     )
@@ -104,7 +125,7 @@ def group_scores(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary_table(scores: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± sd over seeds of each task score and group score; one row per intermediate."""
+    """Mean ± sd over runs (seed replicates) of each task score and group score."""
     per_task = task_scores(scores).rename(columns={"target": "column"})
     groups = group_scores(scores).rename(columns={"group": "column"})
     both = pd.concat(
@@ -115,7 +136,7 @@ def summary_table(scores: pd.DataFrame) -> pd.DataFrame:
     )
     agg = (
         both.groupby(["intermediate", "column"])
-        .agg(mean=("score", "mean"), sd=("score", "std"), seeds=("seed", "nunique"))
+        .agg(mean=("score", "mean"), sd=("score", "std"), runs=("score", "count"))
         .reset_index()
     )
     return agg

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..analysis import explain, plots, scores, stats
+from ..analysis import explain, hierarchical, plots, scores, stats
 from ..analysis.results import BASELINE, build_results
 from ..io import atomic_path, write_json
 from ._common import config_from_dict
@@ -86,16 +86,17 @@ def run(
             notes.append(
                 f"{int((~d['paired']).sum())} Δ values use the baseline's seed mean (no matching seed)"
             )
-        cells = stats.cell_tests(d)
-        domains, contrasts = stats.domain_contrasts(d)
+        cells, boots = hierarchical.cell_table(study_dir, per_lang)
+        domains, contrasts = hierarchical.domain_tables(cells, boots)
         tables |= {
             "deltas": d,
             "cells": cells,
+            "per_language": hierarchical.per_language(d),
             "domains": domains,
             "domain_contrasts": contrasts,
-            "format_matched_pairs": stats.format_matched_pairs(d),
+            "format_matched_pairs": hierarchical.format_matched(cells, boots),
         }
-        n_seeds = int(d["seed"].nunique())
+        n_seeds = _range(cells["n_seeds"])
         n_langs = _range(cells["n_languages"])
         figures["heatmap_delta"] = plots.save(
             plots.heatmap(cells, n_seeds, n_langs), "heatmap_delta", fig_dir
@@ -103,8 +104,17 @@ def run(
         figures["delta_per_language"] = plots.save(
             plots.language_bars(d, langs), "delta_per_language", fig_dir
         )
-        _similarity(study_dir, cells, n_seeds, tables, figures, notes, fig_dir)
-        _fertility(cfg, study_dir, results, d, n_seeds, tables, figures, notes, fig_dir)
+        similarity = _similarity(study_dir, cells, n_seeds)
+        fertility = _fertility(cfg, study_dir, results, d, n_seeds)
+        for part in (similarity, fertility):
+            notes += part.notes
+            tables |= part.tables
+            figures |= {k: plots.save(fig, k, fig_dir) for k, fig in part.figures.items()}
+        correlations = [
+            p.correlations for p in (similarity, fertility) if p.correlations is not None
+        ]
+        if correlations:
+            tables["correlations"] = pd.concat(correlations, ignore_index=True)
 
     forget = explain.forgetting(results)
     if not forget.empty:
@@ -140,63 +150,87 @@ def _range(values: pd.Series) -> str:
     return str(lo) if lo == hi else f"{lo}–{hi}"
 
 
-def _similarity(study_dir, cells, n_seeds, tables, figures, notes, fig_dir) -> None:
+@dataclass
+class _Part:
+    """Tables, figures, a correlations frame and notes that one explanatory analysis adds."""
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+    correlations: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+MIN_POINTS_FOR_TREND = 8  # fewer points get no fitted line: a band over 4 points misleads
+
+
+def _similarity(study_dir, cells, n_seeds) -> _Part:
     sim = explain.domain_similarity(study_dir)
     if sim.empty:
-        notes.append(f"domain similarity: {sim.attrs.get('note', 'unavailable')}")
-        return
+        return _Part(notes=[f"domain similarity: {sim.attrs.get('note', 'unavailable')}"])
     merged = cells.merge(sim, on=["intermediate", "target"], how="inner")
     rows = []
     for measure in ("jaccard", "jsd"):
         rho, p, n = stats.spearman(merged[measure], merged["delta"])
-        rows.append({"x": f"domain similarity ({measure})", "rho": rho, "p": p, "n": n})
-    tables["similarity"] = merged
-    tables["correlations"] = pd.DataFrame(rows)
+        rows.append(
+            {
+                "x": f"domain similarity ({measure}, English, equal tokens)",
+                "rho": rho,
+                "p": p,
+                "n": n,
+            }
+        )
+    part = _Part({"similarity": merged}, correlations=pd.DataFrame(rows))
     if len(merged) >= 3:
-        rho, p = rows[0]["rho"], rows[0]["p"]
-        fig = plots.similarity_scatter(
+        part.figures["delta_vs_similarity"] = plots.similarity_scatter(
             merged,
             "jaccard",
-            rho,
-            p,
+            rows[0]["rho"],
+            rows[0]["p"],
             n_seeds,
-            "subword Jaccard (intermediate train vs target test)",
+            "subword Jaccard, English intermediate vs English target text (equal token budgets)",
+            trend=len(merged) >= MIN_POINTS_FOR_TREND,
         )
-        figures["delta_vs_similarity"] = plots.save(fig, "delta_vs_similarity", fig_dir)
+    return part
 
 
-def _fertility(cfg, study_dir, results, d, n_seeds, tables, figures, notes, fig_dir) -> None:
+def _fertility(cfg, study_dir, results, d, n_seeds) -> _Part:
     if not cfg.fertility:
-        return
+        return _Part()
     model = cfg.model or results["model"].mode().iloc[0]
     try:
         fert = explain.study_fertility(study_dir, model, cfg.fertility_max_rows)
     except Exception as err:  # tokenizer unavailable offline etc.: explain, don't fail the stage
-        notes.append(f"fertility skipped: cannot tokenise with {model!r} ({err})")
-        return
+        return _Part(notes=[f"fertility skipped: cannot tokenise with {model!r} ({err})"])
     if fert.empty:
-        notes.append(f"fertility: {fert.attrs.get('note', 'no texts')}")
-        return
-    tables["fertility"] = fert
-    per = d.groupby(["target", "language"])["delta"].mean().rename("delta").reset_index()
+        return _Part(notes=[f"fertility: {fert.attrs.get('note', 'no texts')}"])
+    zero_shot = d[d["language"] != "en"]
+    per = zero_shot.groupby(["target", "language"])["delta"].mean().rename("delta").reset_index()
     merged = per.merge(fert[["language", "fertility"]], on="language", how="inner")
     rho, p, n = stats.spearman(merged["fertility"], merged["delta"])
-    corr = tables.get("correlations", pd.DataFrame(columns=["x", "rho", "p", "n"]))
-    tables["correlations"] = pd.concat(
-        [corr, pd.DataFrame([{"x": "fertility (subwords/word)", "rho": rho, "p": p, "n": n}])],
-        ignore_index=True,
-    )
+    corr = pd.DataFrame([{"x": "fertility (subwords per character)", "rho": rho, "p": p, "n": n}])
+    part = _Part({"fertility": fert}, correlations=corr)
     if n >= 3 and np.isfinite(rho):
-        fig = plots.similarity_scatter(
-            merged, "fertility", rho, p, n_seeds, f"fertility of {model} (subwords per word)"
+        part.figures["delta_vs_fertility"] = plots.similarity_scatter(
+            merged,
+            "fertility",
+            rho,
+            p,
+            n_seeds,
+            f"fertility of {model} (subwords per non-space character)",
+            trend=n >= MIN_POINTS_FOR_TREND,
         )
-        figures["delta_vs_fertility"] = plots.save(fig, "delta_vs_fertility", fig_dir)
+    return part
 
 
 def _fmt_ci(row) -> str:
     if not np.isfinite(row["ci_low"]):
         return "no CI"
-    return f"95% CI {row['ci_low']:+.2f} to {row['ci_high']:+.2f}, {row['ci_method']}"
+    return f"95% CI {row['ci_low']:+.2f} to {row['ci_high']:+.2f}"
+
+
+def _sure(row) -> str:
+    excludes = np.isfinite(row["ci_low"]) and (row["ci_low"] > 0 or row["ci_high"] < 0)
+    return "the CI excludes 0" if excludes else "the CI includes 0"
 
 
 def headline(
@@ -205,38 +239,36 @@ def headline(
     contrasts: pd.DataFrame | None,
     alpha: float = 0.05,
 ) -> list[str]:
-    """Plain sentences, written from the numbers: which domain helped which target, how much, how sure."""
+    """Plain sentences, written from the numbers: which domain helped which target, how much, how
+    sure. Per target only: targets have different metrics, so they are never averaged together."""
     if cells is None or cells.empty:
         return [
             "No Δ could be computed: the study needs baseline and intermediate-trained target runs."
         ]
-    out = []
+    seeds, methods = _range(cells["n_seeds"]), sorted(set(cells["method"]))
+    out = [
+        f"Δ is the zero-shot gain over the bare model in points, averaged over the non-English "
+        f"languages of each target (English, the training language, is excluded; the XTREME-style "
+        f"average with English is in the table). Intervals and p-values come from {seeds} seed "
+        f"replicate(s) per cell: {'; '.join(methods)}."
+    ]
     if domains is not None and not domains.empty:
-        # per target: targets measure different things (accuracy, retrieval), so their average
-        # would mix units; "all" is used only when the study has a single target
-        per_target = domains[domains["target"] != "all"]
-        per_target = per_target if not per_target.empty else domains
-        per_target = per_target.sort_values(["target", "delta"], ascending=[True, False])
-        for r in per_target.to_dict("records"):
+        n_langs = cells.groupby("target")["n_languages"].max()
+        for r in domains.sort_values(["target", "delta"], ascending=[True, False]).to_dict(
+            "records"
+        ):
             verb = "raised" if r["delta"] > 0 else "lowered"
-            sure = (
-                "the CI excludes 0"
-                if np.isfinite(r["ci_low"]) and (r["ci_low"] > 0 or r["ci_high"] < 0)
-                else "the CI includes 0"
-            )
             out.append(
-                f"{r['domain'].capitalize()} intermediate training ({r['n_tasks']} task(s)) {verb} "
-                f"zero-shot transfer on {r['target']} by {abs(r['delta']):.2f} points on average "
-                f"over {r['n_units']} languages ({_fmt_ci(r)}; {sure})."
+                f"{r['domain'].capitalize()} intermediate training ({r['n_tasks']} task(s): "
+                f"{r['tasks']}) {verb} zero-shot transfer on {r['target']} by "
+                f"{abs(r['delta']):.2f} points over {n_langs[r['target']]} languages "
+                f"({_fmt_ci(r)}; {_sure(r)})."
             )
     sig = cells[cells["q"] < alpha]
-    n_lang = int(cells["n_languages"].min())
     if sig.empty:
-        floor = 2 / 2**n_lang
         out.append(
             f"No intermediate × target cell is significant after Benjamini–Hochberg correction "
-            f"over {len(cells)} tests (q < {alpha}); with {n_lang} languages per test the "
-            f"smallest attainable exact permutation p is {floor:.3g}."
+            f"over {len(cells)} tests (q < {alpha}; bootstrap p floor 1/{hierarchical.N_BOOT})."
         )
     else:
         parts = [
@@ -247,20 +279,15 @@ def headline(
             f"{len(sig)} of {len(cells)} intermediate × target cells are significant after "
             f"Benjamini–Hochberg (q < {alpha}): " + "; ".join(parts) + "."
         )
-    best, worst = cells.loc[cells["delta"].idxmax()], cells.loc[cells["delta"].idxmin()]
-    out.append(
-        f"Largest gain: {best['intermediate']} ({best['intermediate_domain']}) → {best['target']} "
-        f"{best['delta']:+.2f} points ({_fmt_ci(best)}, q = {best['q']:.3g}); largest loss: "
-        f"{worst['intermediate']} ({worst['intermediate_domain']}) → {worst['target']} "
-        f"{worst['delta']:+.2f} points ({_fmt_ci(worst)}, q = {worst['q']:.3g})."
-    )
-    if contrasts is not None and not contrasts.empty:
-        scoped = contrasts[contrasts["target"] != "all"]
-        for r in (scoped if not scoped.empty else contrasts).to_dict("records"):
-            if {"general"} & {r["a"], r["b"]} or {r["a"], r["b"]} == {"legal", "biomedical"}:
-                out.append(
-                    f"Contrast {r['contrast']} on {r['target']}: {r['difference']:+.2f} points "
-                    f"({_fmt_ci(r)}, "
-                    f"permutation p = {r['p_perm']:.3g}, n = {r['n_units']})."
-                )
+    for r in (contrasts if contrasts is not None else pd.DataFrame()).to_dict("records"):
+        caveat = (
+            ""
+            if r["kind"] == "domain contrast"
+            else f" One task per side ({r['tasks_a']} vs {r['tasks_b']}): this contrasts tasks, "
+            "not domains."
+        )
+        out.append(
+            f"{r['kind'].capitalize()} {r['contrast']} on {r['target']}: "
+            f"{r['delta']:+.2f} points ({_fmt_ci(r)}, bootstrap p = {r['p_boot']:.3g}).{caveat}"
+        )
     return out

@@ -1,0 +1,288 @@
+"""Δ with intervals over seeds: a hierarchical bootstrap, seeds first, then test items.
+
+Why not languages as the unit: every language of a target is scored by the same fine-tuned
+models (and for parallel sets, on translations of the same items), so per-language Δs are not
+independent draws, and seed variance, usually the largest noise in fine-tuning, would be missing.
+
+The replicate is one (intermediate seed, target seed) pair, i.e. one trained target run, with the
+baseline run of the same target seed. For one cell (intermediate × target):
+
+    Δ_r = mean over zero-shot languages (English excluded) of the item mean of
+          (score of the intermediate-trained run − score of the baseline run), on the same items
+
+and the cell's Δ is the mean of Δ_r over replicates. A bootstrap draw resamples the replicates
+with replacement, then, within each drawn replicate, the test items (one draw of item positions
+shared by all languages, since parallel test sets translate the same items). Percentile 95 % CI;
+two-sided bootstrap p = 2·min(P*(Δ ≤ 0), P*(Δ ≥ 0)) (floor 1/B).
+
+Item scores exist where the primary metric is a mean over items: accuracy for classification
+(prediction == reference) and retrieval (mean of the two directions' hits). Elsewhere (F1 of
+spans or entities) the run-level per-language score is used and only seeds are resampled; the
+``method`` column says which. Every cell of a target uses the same random draws (common random
+numbers), so domain means and contrasts are paired draw by draw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..io import read_jsonl
+from .results import BASELINE
+from .stats import bh
+
+N_BOOT = 4000
+SEED_AND_ITEMS = "hierarchical bootstrap (seeds, then items)"
+SEEDS_ONLY = "bootstrap over seeds (no item scores)"
+ZERO_SHOT_EXCLUDES = ("en",)  # the training language is not a zero-shot unit
+
+
+@dataclass(frozen=True)
+class Replicate:
+    """One trained run and its baseline: ``deltas`` is (languages × items) in points."""
+
+    intermediate_seed: int | None
+    seed: int
+    deltas: np.ndarray
+
+
+def item_scores(run_dir: Path, lang: str) -> dict[str, float] | None:
+    """Item id -> score in points from ``predictions/<lang>.jsonl``; None where the file is
+    missing or its rows are not item-mean metrics (classification or retrieval accuracy)."""
+    path = run_dir / "predictions" / f"{lang}.jsonl"
+    if not path.exists():
+        return None
+    out = {}
+    for row in read_jsonl(path):
+        if "x_to_en" in row:  # retrieval: accuracy is the mean of the two directions
+            out[str(row["id"])] = 50.0 * (bool(row["x_to_en"]) + bool(row["en_to_x"]))
+        elif isinstance(row.get("prediction"), int) and isinstance(row.get("reference"), int):
+            out[str(row["id"])] = 100.0 * (row["prediction"] == row["reference"])
+        else:
+            return None
+    return out
+
+
+def _matrix(study_dir: Path, run: str, languages: list[str], ids: list[str]):
+    cols = {i: k for k, i in enumerate(ids)}
+    out = np.full((len(languages), len(ids)), np.nan)
+    for li, lang in enumerate(languages):
+        scores = item_scores(study_dir / run, lang)
+        if scores is None:
+            return None
+        for item, value in scores.items():
+            if item in cols:
+                out[li, cols[item]] = value
+    return out
+
+
+def _target_ids(study_dir: Path, runs: list[str], languages: list[str]) -> list[str]:
+    ids: set[str] = set()
+    for lang in languages:
+        scores = item_scores(study_dir / runs[0], lang)
+        ids |= set(scores or ())
+    return sorted(ids)
+
+
+def replicates(
+    study_dir: Path, scores: pd.DataFrame, target: str, intermediate: str, languages: list[str]
+) -> tuple[list[Replicate], str]:
+    """The replicates of one cell (item-level where every run has item scores)."""
+    frame = scores[scores["target"] == target]
+    base = frame[frame["intermediate"] == BASELINE]
+    trained = frame[frame["intermediate"] == intermediate]
+    base_run = base.groupby("seed")["run"].first()
+    pairs = (
+        trained.groupby(["intermediate_seed", "seed"], dropna=False)["run"].first().reset_index()
+    )
+    pairs = pairs[pairs["seed"].isin(base_run.index)]
+    runs = list(pairs["run"]) + [base_run[s] for s in pairs["seed"]]
+    ids = _target_ids(study_dir, runs, languages) if runs else []
+    reps, method = [], SEED_AND_ITEMS
+    for row in pairs.itertuples():
+        t = _matrix(study_dir, row.run, languages, ids) if ids else None
+        b = _matrix(study_dir, base_run[row.seed], languages, ids) if ids else None
+        if t is None or b is None:
+            method = SEEDS_ONLY
+            break
+        inter_seed = None if pd.isna(row.intermediate_seed) else int(row.intermediate_seed)
+        reps.append(Replicate(inter_seed, int(row.seed), t - b))
+    if method == SEEDS_ONLY:  # run-level per-language scores: one "item" per language
+        reps = []
+        for row in pairs.itertuples():
+            t = trained[trained["run"] == row.run].set_index("language")["score"]
+            b = base[base["run"] == base_run[row.seed]].set_index("language")["score"]
+            d = (t - b).reindex(languages).to_numpy()[:, None]
+            inter_seed = None if pd.isna(row.intermediate_seed) else int(row.intermediate_seed)
+            reps.append(Replicate(inter_seed, int(row.seed), d))
+    return reps, method
+
+
+def _language_mean(deltas: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Mean over kept languages of the item mean (last axis), ignoring absent items."""
+    with np.errstate(invalid="ignore"):
+        per_lang = np.nanmean(deltas[..., keep, :], axis=-1)
+    return np.nanmean(per_lang, axis=-1)
+
+
+def draws(reps: list[Replicate], keep: np.ndarray, rng_seed: int, n_boot: int = N_BOOT):
+    """Bootstrap distribution of the cell Δ (seeds, then items); same draws for the same seed."""
+    rng = np.random.default_rng(rng_seed)
+    stack = np.stack([r.deltas for r in reps])  # (R, L, N)
+    n_reps, _, n_items = stack.shape
+    pick = rng.integers(n_reps, size=(n_boot, n_reps))
+    items = rng.integers(n_items, size=(n_boot, n_reps, n_items))
+    out = np.zeros(n_boot)
+    for j in range(n_reps):
+        gathered = stack[pick[:, j]]  # (B, L, N)
+        gathered = np.take_along_axis(gathered, items[:, j][:, None, :], axis=2)
+        out += _language_mean(gathered, keep)
+    return out / n_reps
+
+
+def _p_boot(boot: np.ndarray) -> float:
+    p = 2 * min(np.mean(boot <= 0), np.mean(boot >= 0))
+    return float(min(1.0, max(p, 1 / boot.size)))
+
+
+def summarise(boot: np.ndarray, point: float) -> dict:
+    low, high = np.percentile(boot, [2.5, 97.5])
+    return {"delta": point, "ci_low": float(low), "ci_high": float(high), "p_boot": _p_boot(boot)}
+
+
+def cell_table(
+    study_dir: str | Path, scores: pd.DataFrame, n_boot: int = N_BOOT
+) -> tuple[pd.DataFrame, dict[tuple[str, str], np.ndarray]]:
+    """One row per (intermediate, target): Δ over zero-shot languages with its seed-level CI
+    and test, the XTREME-style Δ over every language (English included) beside it. Also returns
+    each cell's bootstrap draws (for domain means and contrasts)."""
+    study_dir = Path(study_dir)
+    rows, boots = [], {}
+    for t_index, target in enumerate(sorted(scores["target"].unique())):
+        frame = scores[scores["target"] == target]
+        languages = sorted(frame["language"].unique())
+        zero_shot = np.array([lang not in ZERO_SHOT_EXCLUDES for lang in languages])
+        every = np.ones(len(languages), dtype=bool)
+        trained = frame[frame["intermediate"] != BASELINE]
+        for inter, grp in trained.groupby("intermediate"):
+            reps, method = replicates(study_dir, scores, target, inter, languages)
+            if not reps:
+                continue
+            keep = zero_shot if zero_shot.any() else every
+            per_rep = [float(_language_mean(r.deltas, keep)) for r in reps]
+            boot = draws(reps, keep, rng_seed=t_index, n_boot=n_boot)
+            boots[(inter, target)] = boot
+            rows.append(
+                {
+                    "intermediate": inter,
+                    "intermediate_domain": grp["intermediate_domain"].iloc[0],
+                    "intermediate_format": grp["intermediate_format"].iloc[0],
+                    "target": target,
+                    "group": grp["group"].iloc[0],
+                    "metric": grp["metric"].iloc[0],
+                    **summarise(boot, float(np.mean(per_rep))),
+                    "delta_all_languages": float(
+                        np.mean([_language_mean(r.deltas, every) for r in reps])
+                    ),
+                    "sd_seeds": float(np.std(per_rep, ddof=1)) if len(reps) > 1 else np.nan,
+                    "n_seeds": len(reps),
+                    "n_languages": int(keep.sum()),
+                    "english_excluded": bool(zero_shot.any() and not zero_shot.all()),
+                    "n_items": int(reps[0].deltas.shape[1]) if method == SEED_AND_ITEMS else 0,
+                    "method": method,
+                }
+            )
+    cells = pd.DataFrame(rows)
+    if not cells.empty:
+        cells["q"] = bh(cells["p_boot"])
+    return cells, boots
+
+
+def domain_tables(
+    cells: pd.DataFrame, boots: dict[tuple[str, str], np.ndarray]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per target: each domain's Δ (mean over its intermediate tasks) and pairwise contrasts.
+
+    A contrast between domains with fewer than two tasks each is a contrast of tasks, not of
+    domains; ``kind`` says which. Targets are never pooled: their metrics differ."""
+    d_rows, c_rows = [], []
+    for target, frame in cells.groupby("target"):
+        by_domain = {
+            dom: (
+                list(g["intermediate"]),
+                np.mean([boots[(i, target)] for i in g["intermediate"]], 0),
+            )
+            for dom, g in frame.groupby("intermediate_domain")
+            if dom not in ("none", "unknown")
+        }
+        points = frame.set_index("intermediate")["delta"]
+        for dom, (tasks, boot) in by_domain.items():
+            d_rows.append(
+                {
+                    "domain": dom,
+                    "target": target,
+                    "tasks": ", ".join(tasks),
+                    "n_tasks": len(tasks),
+                    "n_seeds": int(frame["n_seeds"].min()),
+                    **summarise(boot, float(points[tasks].mean())),
+                }
+            )
+        for a, b in combinations(sorted(by_domain), 2):
+            (ta, ba), (tb, bb) = by_domain[a], by_domain[b]
+            kind = "domain contrast" if min(len(ta), len(tb)) >= 2 else "task contrast"
+            c_rows.append(
+                {
+                    "contrast": f"{a} − {b}",
+                    "a": a,
+                    "b": b,
+                    "target": target,
+                    "kind": kind,
+                    "tasks_a": ", ".join(ta),
+                    "tasks_b": ", ".join(tb),
+                    **summarise(ba - bb, float(points[ta].mean() - points[tb].mean())),
+                }
+            )
+    contrasts = pd.DataFrame(c_rows)
+    if not contrasts.empty:
+        contrasts["q"] = bh(contrasts["p_boot"])
+    return pd.DataFrame(d_rows), contrasts
+
+
+def per_language(deltas: pd.DataFrame) -> pd.DataFrame:
+    """Descriptive: Δ per language, mean and sd over replicates (languages are not test units)."""
+    keys = ["intermediate", "intermediate_domain", "target", "language"]
+    out = (
+        deltas.groupby(keys)["delta"]
+        .agg(delta="mean", sd_seeds="std", n_seeds="count")
+        .reset_index()
+    )
+    out["zero_shot"] = ~out["language"].isin(ZERO_SHOT_EXCLUDES)
+    return out
+
+
+def format_matched(cells: pd.DataFrame, boots: dict[tuple[str, str], np.ndarray]) -> pd.DataFrame:
+    """Per target: contrasts of intermediate tasks that share a format but differ in domain."""
+    rows = []
+    for target, frame in cells.groupby("target"):
+        info = frame.set_index("intermediate")
+        for a, b in combinations(sorted(info.index), 2):
+            fa, fb = info.loc[a], info.loc[b]
+            if fa["intermediate_format"] != fb["intermediate_format"]:
+                continue
+            if fa["intermediate_domain"] == fb["intermediate_domain"]:
+                continue
+            rows.append(
+                {
+                    "a": a,
+                    "b": b,
+                    "target": target,
+                    "format": fa["intermediate_format"],
+                    "domains": f"{fa['intermediate_domain']} vs {fb['intermediate_domain']}",
+                    **summarise(boots[(a, target)] - boots[(b, target)], fa["delta"] - fb["delta"]),
+                }
+            )
+    return pd.DataFrame(rows)

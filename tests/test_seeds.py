@@ -1,0 +1,171 @@
+"""Seeds as the unit of replication: Δ per intermediate seed, English out of the headline, the
+hierarchical bootstrap (seeds, then items), and domain vs task contrasts. Each test builds a
+small study on disk in the target stage's real output format (metrics.json, predictions)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xstilts.analysis import hierarchical
+from xstilts.analysis.results import build_results
+from xstilts.analysis.scores import deltas, primary_scores
+from xstilts.stages.analysis import headline
+
+LANGS = ("en", "de", "fr")
+N_ITEMS = 40
+
+
+def _run(study: Path, name: str, inter: str | None, seed: int, correct: dict[str, int]) -> None:
+    """A finished target run on MultiEmo whose first ``correct[lang]`` items are right."""
+    run = study / "target" / name
+    (run / "predictions").mkdir(parents=True)
+    per_language = {}
+    for lang in LANGS:
+        k = correct.get(lang, correct["*"])
+        rows = [
+            {"id": f"m{i:03d}", "prediction": 1 if i < k else 0, "reference": 1}
+            for i in range(N_ITEMS)
+        ]
+        (run / "predictions" / f"{lang}.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in rows)
+        )
+        per_language[lang] = {"accuracy": k / N_ITEMS, "n": N_ITEMS}
+    metrics = {
+        "task": "multiemo",
+        "format": "single",
+        "primary_metric": "accuracy",
+        "intermediate": inter,
+        "seed": seed,
+        "model": "m",
+        "per_language": per_language,
+    }
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    (run / "provenance.json").write_text(json.dumps({"config": {"seed": seed}}))
+    (run / "DONE").write_text("")
+
+
+def _cells(study: Path):
+    scores = primary_scores(build_results(study, write=False))
+    return hierarchical.cell_table(study, scores, n_boot=2000)
+
+
+def test_two_intermediate_seeds_are_averaged_not_dropped(tmp_path):
+    """Intermediate seeds scoring 60 and 80 against a baseline of 70: Δ = 0, not −10 (the old
+    table kept the first run per (intermediate, target, language, seed))."""
+    _run(tmp_path, "base", None, 1, {"*": 28})  # 70 %
+    _run(tmp_path, "v1", "vitaminc-s1", 1, {"*": 24})  # 60 %
+    _run(tmp_path, "v2", "vitaminc-s2", 1, {"*": 32})  # 80 %
+    scores = primary_scores(build_results(tmp_path, write=False))
+    trained = scores[scores["intermediate"] == "vitaminc"]
+    assert sorted(trained["intermediate_seed"].unique()) == [1, 2]
+    assert len(trained) == 2 * len(LANGS)
+    cells, _ = hierarchical.cell_table(tmp_path, scores, n_boot=2000)
+    (cell,) = cells.to_dict("records")
+    assert cell["delta"] == pytest.approx(0.0) and cell["n_seeds"] == 2
+    assert cell["ci_low"] < 0 < cell["ci_high"]
+
+
+def test_english_is_out_of_the_headline_average(tmp_path):
+    for s in (1, 2, 3):
+        _run(tmp_path, f"base{s}", None, s, {"*": 20})
+        _run(tmp_path, f"v{s}", f"vitaminc-s{s}", s, {"en": 40, "*": 20})  # only English gains
+    cells, _ = _cells(tmp_path)
+    (cell,) = cells.to_dict("records")
+    assert cell["delta"] == pytest.approx(0.0) and cell["n_languages"] == 2
+    assert cell["english_excluded"]
+    assert cell["delta_all_languages"] == pytest.approx(50.0 / 3)  # XTREME-style, with English
+
+
+def test_bootstrap_resamples_seeds_by_hand(tmp_path):
+    """Items constant within a replicate, Δ = +10 (seed 1) and +30 (seed 2): the seed resample
+    takes {10, 20, 30} with probabilities 1/4, 1/2, 1/4, so the 95 % interval is [10, 30]."""
+    _run(tmp_path, "b1", None, 1, {"*": 20})
+    _run(tmp_path, "b2", None, 2, {"*": 20})
+    _run(tmp_path, "t1", "vitaminc-s1", 1, {"*": 24})
+    _run(tmp_path, "t2", "vitaminc-s2", 2, {"*": 32})
+    cells, boots = _cells(tmp_path)
+    cell = cells.iloc[0]
+    assert cell["delta"] == pytest.approx(20.0)
+    boot = boots[("vitaminc", "multiemo")]
+    # item resampling moves each replicate's mean (items differ: some right, some wrong) ...
+    assert boot.std() > 0
+    # ... but never outside the hull of what seeds x items allow, and centred on the point
+    assert boot.mean() == pytest.approx(20.0, abs=1.0)
+    assert cell["ci_low"] < 20.0 < cell["ci_high"]
+    assert cell["method"] == hierarchical.SEED_AND_ITEMS and cell["n_items"] == N_ITEMS
+
+
+def test_seed_only_bootstrap_by_hand():
+    """No item noise: replicate Δs 10 and 30 -> resampled means 10, 20, 30 (1/4, 1/2, 1/4)."""
+    reps = [
+        hierarchical.Replicate(1, 1, np.full((2, 1), 10.0)),
+        hierarchical.Replicate(2, 2, np.full((2, 1), 30.0)),
+    ]
+    boot = hierarchical.draws(reps, np.array([True, True]), rng_seed=0, n_boot=20000)
+    assert set(np.unique(boot)) == {10.0, 20.0, 30.0}
+    assert np.mean(boot == 20.0) == pytest.approx(0.5, abs=0.02)
+    assert np.percentile(boot, [2.5, 97.5]).tolist() == [10.0, 30.0]
+
+
+def test_a_clear_effect_is_detected_and_a_null_is_not(tmp_path):
+    for s in (1, 2, 3):
+        _run(tmp_path, f"b{s}", None, s, {"*": 20})
+        _run(tmp_path, f"v{s}", f"vitaminc-s{s}", s, {"*": 30 + s})  # +27.5 to +32.5 points
+        _run(tmp_path, f"m{s}", f"multiemo_medicine-s{s}", s, {"*": 20 + (s - 2)})  # −2.5..+2.5
+    cells, _ = _cells(tmp_path)
+    cells = cells.set_index("intermediate")
+    assert cells.loc["vitaminc", "ci_low"] > 20 and cells.loc["vitaminc", "q"] < 0.05
+    assert cells.loc["multiemo_medicine", "ci_low"] < 0 < cells.loc["multiemo_medicine", "ci_high"]
+    assert cells.loc["multiemo_medicine", "p_boot"] > 0.2
+
+
+def test_missing_item_scores_fall_back_to_seeds_and_say_so(tmp_path):
+    for s in (1, 2):
+        _run(tmp_path, f"b{s}", None, s, {"*": 20})
+        _run(tmp_path, f"v{s}", f"vitaminc-s{s}", s, {"*": 24})
+    for path in (tmp_path / "target" / "v1" / "predictions").glob("*.jsonl"):
+        path.unlink()
+    cells, _ = _cells(tmp_path)
+    assert cells.iloc[0]["method"] == hierarchical.SEEDS_ONLY
+    assert cells.iloc[0]["delta"] == pytest.approx(10.0)
+
+
+def test_one_task_per_domain_is_a_task_contrast_two_make_a_domain_contrast(tmp_path):
+    for s in (1, 2):
+        _run(tmp_path, f"b{s}", None, s, {"*": 20})
+        _run(tmp_path, f"v{s}", f"vitaminc-s{s}", s, {"*": 24})  # general
+        _run(tmp_path, f"m{s}", f"multiemo_medicine-s{s}", s, {"*": 22})  # biomedical
+    cells, boots = _cells(tmp_path)
+    domains, contrasts = hierarchical.domain_tables(cells, boots)
+    (row,) = contrasts.to_dict("records")
+    assert row["kind"] == "task contrast" and row["delta"] == pytest.approx(-5.0)
+    lines = headline(cells, domains, contrasts)
+    assert any("this contrasts tasks, not domains" in line for line in lines)
+    for s in (1, 2):
+        _run(tmp_path, f"f{s}", f"fever-s{s}", s, {"*": 26})  # general
+        _run(tmp_path, f"c{s}", f"covid19_scientific-s{s}", s, {"*": 20})  # biomedical
+    cells, boots = _cells(tmp_path)
+    domains, contrasts = hierarchical.domain_tables(cells, boots)
+    (row,) = contrasts.to_dict("records")
+    assert row["kind"] == "domain contrast"
+    general = domains.set_index("domain").loc["general"]
+    assert general["n_tasks"] == 2 and general["delta"] == pytest.approx((10 + 15) / 2)
+    assert row["contrast"] == "biomedical − general"
+    assert row["delta"] == pytest.approx(2.5 - 12.5)
+
+
+def test_per_language_table_is_descriptive_with_seed_sd(tmp_path):
+    for s in (1, 2):
+        _run(tmp_path, f"b{s}", None, s, {"*": 20})
+        _run(tmp_path, f"v{s}", f"vitaminc-s{s}", s, {"*": 20 + 4 * s})
+    d = deltas(primary_scores(build_results(tmp_path, write=False)))
+    table = hierarchical.per_language(d).set_index("language")
+    assert table.loc["de", "delta"] == pytest.approx(15.0)
+    assert table.loc["de", "sd_seeds"] == pytest.approx(np.std([10.0, 20.0], ddof=1))
+    assert not table.loc["en", "zero_shot"] and table.loc["de", "zero_shot"]
+    assert isinstance(table, pd.DataFrame)
