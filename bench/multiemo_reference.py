@@ -12,10 +12,13 @@ on the English dev reviews only (``bench/hparam_sweep.py``).
   lr 5e-5, linear schedule with 10 % warmup, shuffled batches of 16 with dynamic padding, the
   final weights, no dev selection;
 - **ours**: :func:`xstilts.stages.target.run` with the embedded profile's target settings
-  (``params/profiles/embedded.yaml``), i.e. what the default study runs.
+  (``params/profiles/embedded.yaml``), i.e. what the default study runs (``precision: auto``,
+  bf16 autocast where the CPU has bf16 units);
+- **ours, fp32**: the same in fp32, the accuracy guard for bf16 (its average must fall inside
+  the fp32 seeds' range).
 
-Seeds alternate (plain s1, ours s1, plain s2 ...). Reports per-language accuracy per seed, the
-seed means, and the mean paired difference per language. About 7 minutes per run on 2 cores.
+Seeds alternate (plain s1, ours s1, ours fp32 s1, plain s2 ...). Reports per-language accuracy per
+seed, the seed means, and the mean paired difference per language.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 import torch
 
 from xstilts.paths import cache_dir, repo_root
+from xstilts.precision import resolve
 
 from . import common
 from .harness import Recorder, Row
@@ -121,14 +125,16 @@ def plain_loop(curate_dir: Path, seed: int, epochs: int, max_length: int) -> dic
     return acc
 
 
-def ours(curate_dir: Path, seed: int, epochs: int, max_length: int, out: Path) -> dict[str, float]:
+def ours(
+    curate_dir: Path, seed: int, epochs: int, max_length: int, out: Path, precision: str = "auto"
+) -> dict[str, float]:
     import yaml
 
     from xstilts.stages import target
 
     profile = yaml.safe_load((repo_root() / "params/profiles/embedded.yaml").read_text())
     train = {**profile["target"]["train"], "epochs": epochs, "max_length": max_length}
-    train |= {"freeze_embeddings": True}
+    train |= {"freeze_embeddings": True, "precision": precision}
     metrics = target.run({"task": "multiemo", "seed": seed, **train}, curate_dir, None, out)
     return {lang: m["accuracy"] for lang, m in metrics["per_language"].items()}
 
@@ -143,16 +149,19 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
         quick,
     )
     rec.data["settings"] = {**SETTING, "seeds": list(seeds), "threads": threads, "quick": quick}
-    results: dict[str, dict[int, dict[str, float]]] = {"plain": {}, "ours": {}}
+    results: dict[str, dict[int, dict[str, float]]] = {"plain": {}, "ours": {}, "ours_fp32": {}}
+    length = SETTING["max_length"]
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
-            results["plain"][seed] = plain_loop(curate_dir, seed, epochs, SETTING["max_length"])
-            results["ours"][seed] = ours(
-                curate_dir, seed, epochs, SETTING["max_length"], Path(tmp) / f"s{seed}"
+            results["plain"][seed] = plain_loop(curate_dir, seed, epochs, length)
+            results["ours"][seed] = ours(curate_dir, seed, epochs, length, Path(tmp) / f"s{seed}")
+            results["ours_fp32"][seed] = ours(
+                curate_dir, seed, epochs, length, Path(tmp) / f"f{seed}", precision="fp32"
             )
             print(
                 f"   seed {seed}: plain {_avg(results['plain'][seed]):.3f}, "
-                f"ours {_avg(results['ours'][seed]):.3f}",
+                f"ours {_avg(results['ours'][seed]):.3f}, "
+                f"ours fp32 {_avg(results['ours_fp32'][seed]):.3f}",
                 flush=True,
             )
     langs = list(results["ours"][seeds[0]])
@@ -162,6 +171,20 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
     }
     diff = {lang: mean["ours"][lang] - mean["plain"][lang] for lang in langs}
     rec.data |= {"per_seed": results, "mean": mean, "ours_minus_plain": diff}
+    rec.data["precision"] = resolve("auto", "cpu")
+    fp32 = [_avg(results["ours_fp32"][s]) for s in seeds]
+    bf16 = _avg(mean["ours"])
+    rec.rows.append(
+        Row(
+            "MultiEmo reference setting, precision guard",
+            f"average accuracy, mean of {len(seeds)} seed(s) each",
+            f"fp32 {_avg(mean['ours_fp32']):.3f} (seeds {min(fp32):.3f}–{max(fp32):.3f})",
+            f"{rec.data['precision']} {bf16:.3f}",
+            None,
+            "inside the fp32 seed range",
+            min(fp32) <= bf16 <= max(fp32),
+        )
+    )
     worst = min(diff, key=diff.get)
     rec.rows.append(
         Row(

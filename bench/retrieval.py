@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from xstilts.precision import resolve
+
 from . import common
 from .harness import Recorder, Row, alternate, keeping, ratio
 
@@ -71,7 +73,9 @@ def baseline_sweep(encoder, tokenizer, rows_by_lang: dict[str, list[dict]]) -> d
     return sweep
 
 
-def ours_sweep(encoder, tokenizer, rows_by_lang: dict[str, list[dict]]) -> dict:
+def ours_sweep(
+    encoder, tokenizer, rows_by_lang: dict[str, list[dict]], precision: str = "fp32"
+) -> dict:
     from xstilts.evaluation.retrieval import layer_sweep
 
     return layer_sweep(
@@ -82,7 +86,17 @@ def ours_sweep(encoder, tokenizer, rows_by_lang: dict[str, list[dict]]) -> dict:
         scoring="cosine",
         max_length=common.MAX_LENGTH,
         batch_size=BATCH_SIZE,
+        precision=precision,
     )
+
+
+def layer_differences(a: dict, b: dict) -> dict[int, float]:
+    """Per layer: mean over languages of the accuracy difference b − a, in points."""
+    return {
+        int(layer): 100
+        * float(np.mean([b[layer][k]["accuracy"] - a[layer][k]["accuracy"] for k in a[layer]]))
+        for layer in a
+    }
 
 
 def max_accuracy_difference(a: dict, b: dict) -> float:
@@ -161,6 +175,7 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
             {
                 "one_pass_per_layer": keeping(results, "baseline", partial(baseline_sweep, *args)),
                 "ours_all_layers_one_pass": keeping(results, "ours", partial(ours_sweep, *args)),
+                "ours_bf16": keeping(results, "bf16", partial(ours_sweep, *args, precision="auto")),
             },
             repeats,
         )
@@ -186,6 +201,9 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
         )
         if diff > 1.5 / min(map(len, rows.values())):  # more than a tie flipping one item
             raise AssertionError(f"{name}: accuracies differ by {diff} between the arms")
+        per_layer = layer_differences(results["ours"], results["bf16"])
+        rec.data[name]["bf16_minus_fp32_points_per_layer"] = per_layer
+        rec.data[name]["precision"] = resolve("auto", "cpu")
         r = ratio(runs["one_pass_per_layer"], runs["ours_all_layers_one_pass"])
         rec.rows.append(
             Row(
@@ -198,6 +216,21 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
                 None,
                 f"full set ({full['languages']} langs) extrapolated: ours ≈ {est['ours_s'] / 60:.0f} "
                 f"min, baseline ≈ {est['baseline_s'] / 60:.0f} min",
+            )
+        )
+        worst = max(per_layer, key=lambda k: abs(per_layer[k]))
+        rec.rows.append(
+            Row(
+                f"retrieval layer sweep, bf16 ({label})",
+                "ours fp32 vs ours bf16 autocast (CPU AMX), all 13 layers",
+                common.fmt_s(ours_s),
+                common.fmt_s(s["ours_bf16"]["median_s"]),
+                ratio(runs["ours_all_layers_one_pass"], runs["ours_bf16"]),
+                "",
+                None,
+                "accuracy bf16 − fp32 per layer (points, mean over languages): "
+                + ", ".join(f"{k}: {v:+.1f}" for k, v in sorted(per_layer.items()))
+                + f"; largest at layer {worst}",
             )
         )
     return rec

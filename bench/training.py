@@ -3,12 +3,15 @@
 Baseline = what ``examples/pytorch/text-classification/run_xnli.py`` does by default:
 ``padding="max_length"`` (128), no length grouping, ``default_data_collator``,
 ``AutoModelForSequenceClassification`` (here from the embedded model's directory), HF's AdamW and
-linear schedule. Ours = :func:`xstilts.training.train` with dynamic padding and length-grouped
-batches, once with every weight trainable (**same settings**) and once with our default of frozen
-word embeddings (**our defaults**). All arms: the same real VitaminC pairs (exactly one epoch of
-``steps * batch_size`` examples, so every arm sees the same examples and the same real tokens),
-batch size, lr, warmup, weight decay, clipping, seed and threads. Time = the training loop only
-(model loading, tokenisation and our final checkpoint write are excluded).
+linear schedule, fp32. A second baseline gives the Trainer its own best CPU flags, the peer a
+careful user would pick: ``bf16=True``, ``group_by_length=True`` with dynamic padding
+(``DataCollatorWithPadding``). Ours = :func:`xstilts.training.train` as the stages run it:
+dynamic padding, length-grouped batches, ``precision: auto`` (bf16 autocast where the CPU has
+bf16 units, fp32 master weights and AdamW state), every weight trainable (**same settings**).
+All arms: the same real VitaminC pairs (exactly one epoch of ``steps * batch_size`` examples, so
+every arm sees the same examples and the same real tokens), batch size, lr, warmup, weight decay,
+clipping, seed and threads. Time = the training loop only (model loading, tokenisation and our
+final checkpoint write are excluded). Loss curves are kept to check that they stay alike.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from __future__ import annotations
 import contextlib
 import io
 import tempfile
+
+import numpy as np
+
+from xstilts.precision import resolve
 
 from . import common
 from .harness import Recorder, Row, alternate, ratio
@@ -25,11 +32,15 @@ LABELS = 3
 LR, WARMUP, WEIGHT_DECAY, SEED = 5e-5, 0.1, 0.01, 1
 
 
-def _baseline(train_rows: list[dict], batch_size: int, max_length: int, steps: int) -> dict:
+def _baseline(
+    train_rows: list[dict], batch_size: int, max_length: int, steps: int, best: bool = False
+) -> dict:
+    """run_xnli.py's Trainer (``best``: with bf16, length grouping and dynamic padding)."""
     import datasets
     import transformers
     from transformers import (
         AutoModelForSequenceClassification,
+        DataCollatorWithPadding,
         Trainer,
         TrainingArguments,
         default_data_collator,
@@ -38,7 +49,11 @@ def _baseline(train_rows: list[dict], batch_size: int, max_length: int, steps: i
     transformers.logging.set_verbosity_error()
     datasets.disable_progress_bars()
     tok = common.tokenizer()
-    enc = common.encode_max_length(tok, train_rows, "pair", max_length)
+    if best:
+        texts = ([r["text_a"] for r in train_rows], [r["text_b"] for r in train_rows])
+        enc = tok(*texts, truncation=True, max_length=max_length)
+    else:
+        enc = common.encode_max_length(tok, train_rows, "pair", max_length)
     ds = datasets.Dataset.from_dict(
         {
             "input_ids": enc["input_ids"],
@@ -66,10 +81,11 @@ def _baseline(train_rows: list[dict], batch_size: int, max_length: int, steps: i
             use_cpu=True,
             dataloader_num_workers=0,
             disable_tqdm=True,
+            bf16=best,
+            group_by_length=best,
         )
-        trainer = Trainer(
-            model=model, args=args, train_dataset=ds, data_collator=default_data_collator
-        )
+        collator = DataCollatorWithPadding(tok) if best else default_data_collator
+        trainer = Trainer(model=model, args=args, train_dataset=ds, data_collator=collator)
         with contextlib.redirect_stdout(io.StringIO()):  # Trainer prints its logs without tqdm
             out_metrics = trainer.train().metrics
         losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
@@ -78,13 +94,13 @@ def _baseline(train_rows: list[dict], batch_size: int, max_length: int, steps: i
         "seconds": out_metrics["train_runtime"],
         "examples": len(train_rows),
         "real_tokens": int(real),
-        "padded_tokens": len(train_rows) * max_length,
+        "padded_tokens": len(train_rows) * max_length if not best else int(real),
         "loss": losses,
         "trainable_params": common.n_params(model, True),
     }
 
 
-def _ours(train_rows: list[dict], batch_size: int, max_length: int, freeze: bool) -> dict:
+def _ours(train_rows: list[dict], batch_size: int, max_length: int) -> dict:
     from xstilts.models.heads import TaskModel
     from xstilts.training import TrainConfig, TrainTask, featurize, train
 
@@ -99,7 +115,8 @@ def _ours(train_rows: list[dict], batch_size: int, max_length: int, freeze: bool
         warmup_ratio=WARMUP,
         weight_decay=WEIGHT_DECAY,
         seed=SEED,
-        freeze_embeddings=freeze,
+        freeze_embeddings=False,
+        precision="auto",
         checkpoint_every=10**9,
         device="cpu",
     )
@@ -150,8 +167,10 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
     runs = alternate(
         {
             "hf_trainer": lambda: _baseline(train_rows, batch_size, max_length, steps),
-            "ours_same_settings": lambda: _ours(train_rows, batch_size, max_length, freeze=False),
-            "ours_defaults": lambda: _ours(train_rows, batch_size, max_length, freeze=True),
+            "hf_trainer_bf16_grouped": lambda: _baseline(
+                train_rows, batch_size, max_length, steps, best=True
+            ),
+            "ours_same_settings": lambda: _ours(train_rows, batch_size, max_length),
         },
         repeats,
         warmup=warmup,  # the first run in a process pays one-time costs (allocator, kernels)
@@ -169,23 +188,38 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
             "trainable_params": e["trainable_params"],
         }
     tp = rec.data["throughput"]
-    base = tp["hf_trainer"]
-    for arm, label in (
-        ("ours_same_settings", "same settings: all weights trainable"),
-        ("ours_defaults", "our defaults: word embeddings frozen"),
+    rec.data["precision"] = resolve("auto", "cpu")
+    curves = rec.data["loss_curves"]
+    alike = ", ".join(
+        f"{arm} {np.mean(c[-max(1, len(c) // 4) :]):.3f}" for arm, c in curves.items()
+    )
+
+    def cell(arm: str) -> str:
+        t = tp[arm]
+        return (
+            f"{t['examples_per_s']:.1f} ex/s, {t['real_tokens_per_s']:,.0f} real tok/s "
+            f"({t['padding_fraction']:.0%} pad)"
+        )
+
+    for base, label, goal in (
+        ("hf_trainer", "as run_xnli.py runs it (fp32, padded to 128)", True),
+        (
+            "hf_trainer_bf16_grouped",
+            "its best CPU flags (bf16, group_by_length, dynamic pad)",
+            False,
+        ),
     ):
-        r = ratio(runs["hf_trainer"], runs[arm])
+        r = ratio(runs[base], runs["ours_same_settings"])
         rec.rows.append(
             Row(
-                "training (VitaminC, e5-small)",
-                f"examples/s, {label}",
-                f"{base['examples_per_s']:.1f} ex/s, {base['real_tokens_per_s']:,.0f} real tok/s "
-                f"({base['padding_fraction']:.0%} pad)",
-                f"{tp[arm]['examples_per_s']:.1f} ex/s, {tp[arm]['real_tokens_per_s']:,.0f} real tok/s "
-                f"({tp[arm]['padding_fraction']:.0%} pad)",
+                "training (VitaminC, e5-small, all weights trainable)",
+                f"examples/s vs HF Trainer {label}",
+                cell(base),
+                f"{cell('ours_same_settings')} ({rec.data['precision']})",
                 r,
-                "≥ 1.5× (CPU)",
-                r >= 1.5,
+                "≥ 1.5× (CPU)" if goal else "",
+                r >= 1.5 if goal else None,
+                f"mean loss over the last quarter of steps: {alike}" if goal else "",
             )
         )
     return rec
