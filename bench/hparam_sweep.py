@@ -28,15 +28,18 @@ N_TRAIN = 800  # the default study's English MultiEmo training size
 
 
 def profile_target() -> dict:
+    """The embedded profile's MultiEmo target settings (``target.train`` + ``per_task.multiemo``)."""
     profile = yaml.safe_load((repo_root() / "params/profiles/embedded.yaml").read_text())
-    return dict(profile["target"]["train"])
+    per_task = (profile["target"].get("per_task") or {}).get("multiemo") or {}
+    return dict(profile["target"]["train"]) | dict(per_task)
 
 
 def candidates(base: dict) -> dict[str, dict]:
     """The profile's setting and one change at a time."""
+    other = "mean" if base.get("pooling") == "cls" else "cls"
     return {
         "profile": base,
-        "first-token pooling": base | {"pooling": "cls"},
+        f"{'first-token' if other == 'cls' else 'mean'} pooling": base | {"pooling": other},
         "lr 5e-5": base | {"lr": 5.0e-5},
         "length-grouped batches": base | {"group_by_length": True},
         "all weights trainable": base | {"freeze_embeddings": not base["freeze_embeddings"]},

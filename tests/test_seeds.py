@@ -169,3 +169,23 @@ def test_per_language_table_is_descriptive_with_seed_sd(tmp_path):
     assert table.loc["de", "sd_seeds"] == pytest.approx(np.std([10.0, 20.0], ddof=1))
     assert not table.loc["en", "zero_shot"] and table.loc["de", "zero_shot"]
     assert isinstance(table, pd.DataFrame)
+
+
+def test_frozen_fixture_keeps_the_item_level_analysis(tmp_path):
+    """freeze_study keeps per-item hits (no labels): the frozen study gives the same cells."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+    from freeze_study import freeze
+
+    study = tmp_path / "study"
+    for s in (1, 2):
+        _run(study, f"b{s}", None, s, {"*": 20})
+        _run(study, f"v{s}", f"vitaminc-s{s}", s, {"en": 30, "*": 22 + s})
+    freeze(study, tmp_path / "frozen")
+    rows = (tmp_path / "frozen" / "target" / "v1" / "predictions" / "de.jsonl").read_text()
+    assert '"correct": true' in rows and "reference" not in rows
+    live, _ = _cells(study)
+    frozen, _ = _cells(tmp_path / "frozen")
+    pd.testing.assert_frame_equal(live, frozen)
+    assert frozen.iloc[0]["method"] == hierarchical.SEED_AND_ITEMS

@@ -60,6 +60,8 @@ def item_scores(run_dir: Path, lang: str) -> dict[str, float] | None:
     for row in read_jsonl(path):
         if "x_to_en" in row:  # retrieval: accuracy is the mean of the two directions
             out[str(row["id"])] = 50.0 * (bool(row["x_to_en"]) + bool(row["en_to_x"]))
+        elif isinstance(row.get("correct"), bool):  # a frozen fixture keeps hits, not labels
+            out[str(row["id"])] = 100.0 * row["correct"]
         elif isinstance(row.get("prediction"), int) and isinstance(row.get("reference"), int):
             out[str(row["id"])] = 100.0 * (row["prediction"] == row["reference"])
         else:
