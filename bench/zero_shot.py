@@ -99,7 +99,6 @@ def accuracy(preds: dict[str, list[int]], rows_by_lang: dict[str, list[dict]]) -
     return 100.0 * sum(hits) / len(hits)
 
 
-@torch.inference_mode()
 def _fit_head(model, task: str, rows: list[dict], fmt: str, steps: int = 200) -> None:
     """Fit the head's output layer on fp32 pooled features of ``rows`` (full-batch AdamW); the
     encoder is not touched."""
@@ -108,16 +107,16 @@ def _fit_head(model, task: str, rows: list[dict], fmt: str, steps: int = 200) ->
     tok = common.tokenizer()
     head = model.heads[task]
     enc = common.encode_max_length(tok, rows, fmt, common.MAX_LENGTH, return_tensors="pt")
-    hidden = model.encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
-    feats = pool(hidden.last_hidden_state, enc["attention_mask"], head.pooling)
+    with torch.no_grad():  # features once, fp32; only the output layer learns
+        hidden = model.encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+        feats = pool(hidden.last_hidden_state, enc["attention_mask"], head.pooling)
     labels = torch.tensor([r["label"] for r in rows])
-    with torch.enable_grad():
-        opt = torch.optim.AdamW(head.out.parameters(), lr=1e-2)
-        for _ in range(steps):
-            loss = torch.nn.functional.cross_entropy(head.out(feats), labels)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
+    opt = torch.optim.AdamW(head.out.parameters(), lr=1e-2)
+    for _ in range(steps):
+        loss = torch.nn.functional.cross_entropy(head.out(feats), labels)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
 
 
 def _model(n_labels: int, task: str, fmt: str, train_rows: list[dict]):

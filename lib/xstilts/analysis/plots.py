@@ -213,6 +213,30 @@ def similarity_scatter(
     return fig
 
 
+def fertility_scatter(frame: pd.DataFrame, correlations: pd.DataFrame, xlabel: str):
+    """Δ per zero-shot language against fertility, one panel per target (their metrics differ),
+    one colour per intermediate task; no trend line. Titles give ρ per intermediate task."""
+    targets = sorted(frame["target"].unique())
+    fig, axes = plt.subplots(1, len(targets), figsize=(4.8 * len(targets), 4.0), squeeze=False)
+    for ax, target in zip(axes[0], targets, strict=True):
+        part = frame[frame["target"] == target]
+        sns.scatterplot(part, x="fertility", y="delta", hue="intermediate", ax=ax, s=40)
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel("Δ (points, mean over seeds)")
+        rhos = correlations[correlations["target"] == target]
+        ax.set_title(
+            f"{target}: "
+            + "; ".join(f"{r.intermediate} ρ = {r.rho:+.2f}" for r in rhos.itertuples())
+            + f" (n = {part['language'].nunique()} languages)",
+            fontsize=8,
+        )
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle("Δ per language against tokenisation fertility (descriptive)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def retrieval_layers(forget: pd.DataFrame):
     """Retrieval accuracy per layer (mean over languages): bare model vs after intermediate training."""
     targets = sorted(forget["target"].unique())

@@ -223,8 +223,8 @@ FIGURE_CAPTIONS = {
     "seed_spread": "Seed spread of the language-averaged score per intermediate task.",
     "delta_vs_similarity": "Δ against domain similarity: subword Jaccard of English intermediate "
     "vs English target text at equal token budgets (trend line only from 8 points on).",
-    "delta_vs_fertility": "Δ against tokenisation fertility (subwords per non-space character) "
-    "of each zero-shot language.",
+    "delta_vs_fertility": "Δ per zero-shot language against tokenisation fertility (subwords per "
+    "non-space character), one panel per target; descriptive (languages share the models).",
     "retrieval_layers": "Retrieval accuracy per layer, bare model vs after intermediate training (forgetting).",
 }
 

@@ -204,20 +204,19 @@ def _fertility(cfg, study_dir, results, d, n_seeds) -> _Part:
     if fert.empty:
         return _Part(notes=[f"fertility: {fert.attrs.get('note', 'no texts')}"])
     zero_shot = d[d["language"] != "en"]
-    per = zero_shot.groupby(["target", "language"])["delta"].mean().rename("delta").reset_index()
+    keys = ["target", "intermediate", "language"]
+    per = zero_shot.groupby(keys)["delta"].mean().rename("delta").reset_index()
     merged = per.merge(fert[["language", "fertility"]], on="language", how="inner")
-    rho, p, n = stats.spearman(merged["fertility"], merged["delta"])
-    corr = pd.DataFrame([{"x": "fertility (subwords per character)", "rho": rho, "p": p, "n": n}])
+    rows = []  # per target and intermediate: their metrics and effects differ, never pooled
+    for (target, inter), grp in merged.groupby(["target", "intermediate"]):
+        rho, p, n = stats.spearman(grp["fertility"], grp["delta"])
+        x = f"fertility (subwords per character), {inter} → {target}, languages as points"
+        rows.append({"x": x, "target": target, "intermediate": inter, "rho": rho, "p": p, "n": n})
+    corr = pd.DataFrame(rows)
     part = _Part({"fertility": fert}, correlations=corr)
-    if n >= 3 and np.isfinite(rho):
-        part.figures["delta_vs_fertility"] = plots.similarity_scatter(
-            merged,
-            "fertility",
-            rho,
-            p,
-            n_seeds,
-            f"fertility of {model} (subwords per non-space character)",
-            trend=n >= MIN_POINTS_FOR_TREND,
+    if not corr.empty and (corr["n"] >= 3).any():
+        part.figures["delta_vs_fertility"] = plots.fertility_scatter(
+            merged, corr, f"fertility of {model} (subwords per non-space character)"
         )
     return part
 
