@@ -69,29 +69,40 @@ def item_scores(run_dir: Path, lang: str) -> dict[str, float] | None:
     return out
 
 
-def _matrix(study_dir: Path, run: str, languages: list[str], ids: list[str]):
-    cols = {i: k for k, i in enumerate(ids)}
-    out = np.full((len(languages), len(ids)), np.nan)
-    for li, lang in enumerate(languages):
-        scores = item_scores(study_dir / run, lang)
-        if scores is None:
+class ItemScores:
+    """Per-item score matrices (languages × items, NaN where absent) of one target's runs, each
+    run's predictions read once however many cells use it (a baseline serves every cell)."""
+
+    def __init__(self, study_dir: Path, languages: list[str], first_run: str) -> None:
+        self.study_dir, self.languages = study_dir, languages
+        ids = set()
+        for lang in languages:
+            ids |= set(item_scores(study_dir / first_run, lang) or ())
+        self.columns = {item: k for k, item in enumerate(sorted(ids))}
+        self._cache: dict[str, np.ndarray | None] = {}
+
+    def matrix(self, run: str) -> np.ndarray | None:
+        """The run's matrix; None where a language has no item scores."""
+        if run not in self._cache:
+            self._cache[run] = self._read(run)
+        return self._cache[run]
+
+    def _read(self, run: str) -> np.ndarray | None:
+        if not self.columns:
             return None
-        for item, value in scores.items():
-            if item in cols:
-                out[li, cols[item]] = value
-    return out
-
-
-def _target_ids(study_dir: Path, runs: list[str], languages: list[str]) -> list[str]:
-    ids: set[str] = set()
-    for lang in languages:
-        scores = item_scores(study_dir / runs[0], lang)
-        ids |= set(scores or ())
-    return sorted(ids)
+        out = np.full((len(self.languages), len(self.columns)), np.nan)
+        for li, lang in enumerate(self.languages):
+            scores = item_scores(self.study_dir / run, lang)
+            if scores is None:
+                return None
+            for item, value in scores.items():
+                if item in self.columns:
+                    out[li, self.columns[item]] = value
+        return out
 
 
 def replicates(
-    study_dir: Path, scores: pd.DataFrame, target: str, intermediate: str, languages: list[str]
+    scores: pd.DataFrame, target: str, intermediate: str, items: ItemScores
 ) -> tuple[list[Replicate], str]:
     """The replicates of one cell (item-level where every run has item scores)."""
     frame = scores[scores["target"] == target]
@@ -102,26 +113,34 @@ def replicates(
         trained.groupby(["intermediate_seed", "seed"], dropna=False)["run"].first().reset_index()
     )
     pairs = pairs[pairs["seed"].isin(base_run.index)]
-    runs = list(pairs["run"]) + [base_run[s] for s in pairs["seed"]]
-    ids = _target_ids(study_dir, runs, languages) if runs else []
-    reps, method = [], SEED_AND_ITEMS
-    for row in pairs.itertuples():
-        t = _matrix(study_dir, row.run, languages, ids) if ids else None
-        b = _matrix(study_dir, base_run[row.seed], languages, ids) if ids else None
-        if t is None or b is None:
-            method = SEEDS_ONLY
-            break
-        inter_seed = None if pd.isna(row.intermediate_seed) else int(row.intermediate_seed)
-        reps.append(Replicate(inter_seed, int(row.seed), t - b))
-    if method == SEEDS_ONLY:  # run-level per-language scores: one "item" per language
-        reps = []
-        for row in pairs.itertuples():
-            t = trained[trained["run"] == row.run].set_index("language")["score"]
-            b = base[base["run"] == base_run[row.seed]].set_index("language")["score"]
-            d = (t - b).reindex(languages).to_numpy()[:, None]
-            inter_seed = None if pd.isna(row.intermediate_seed) else int(row.intermediate_seed)
-            reps.append(Replicate(inter_seed, int(row.seed), d))
+    matrices = [(items.matrix(r.run), items.matrix(base_run[r.seed])) for r in pairs.itertuples()]
+    method = SEED_AND_ITEMS
+    if any(t is None or b is None for t, b in matrices):
+        method = SEEDS_ONLY  # run-level scores: one "item" per language
+        matrices = [
+            (
+                _run_scores(trained, r.run, items.languages),
+                _run_scores(base, base_run[r.seed], items.languages),
+            )
+            for r in pairs.itertuples()
+        ]
+    reps = [
+        Replicate(
+            None if pd.isna(r.intermediate_seed) else int(r.intermediate_seed), int(r.seed), t - b
+        )
+        for r, (t, b) in zip(pairs.itertuples(), matrices, strict=True)
+    ]
     return reps, method
+
+
+def _run_scores(frame: pd.DataFrame, run: str, languages: list[str]) -> np.ndarray:
+    """A run's per-language scores as a (languages × 1) matrix."""
+    return (
+        frame[frame["run"] == run]
+        .set_index("language")["score"]
+        .reindex(languages)
+        .to_numpy()[:, None]
+    )
 
 
 def _language_mean(deltas: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -170,8 +189,10 @@ def cell_table(
         zero_shot = np.array([lang not in ZERO_SHOT_EXCLUDES for lang in languages])
         every = np.ones(len(languages), dtype=bool)
         trained = frame[frame["intermediate"] != BASELINE]
+        base_runs = frame.loc[frame["intermediate"] == BASELINE, "run"]
+        items = ItemScores(study_dir, languages, base_runs.iloc[0]) if len(base_runs) else None
         for inter, grp in trained.groupby("intermediate"):
-            reps, method = replicates(study_dir, scores, target, inter, languages)
+            reps, method = replicates(scores, target, inter, items) if items else ([], "")
             if not reps:
                 continue
             keep = zero_shot if zero_shot.any() else every

@@ -6,8 +6,9 @@ Jaccard similarity of word n-gram sets (``>= threshold``; texts shorter than ``n
 shingle), and contained copies by containment: the share of one side's n-grams found in the other
 (``>= containment``, either way round), so that a short target item copied verbatim into a long
 intermediate context (Jaccard about 0.05) is caught. Containment needs at least
-``MIN_CONTAINED_SHINGLES`` n-grams on the contained side, so that a stock phrase is not a copy. Leaking items are removed from the intermediate side. An overlap is *expected* where
-both tasks come from the same source family (e.g. MultiEmo domains vs MultiEmo-all); expected
+``MIN_CONTAINED_SHINGLES`` n-grams on the contained side, so that a stock phrase is not a copy.
+Leaking items are removed from the intermediate side. An overlap is *expected* where both tasks
+come from the same source family (e.g. MultiEmo domains vs MultiEmo-all); expected
 overlaps are labelled so but removed all the same.
 """
 

@@ -64,14 +64,6 @@ def row_texts(row: dict) -> list[str]:
     return texts
 
 
-def subword_counts(rows: list[dict], tokenizer) -> Counter:
-    counts: Counter = Counter()
-    texts = [t for row in rows for t in row_texts(row)]
-    for enc in tokenizer.encode_batch(texts, add_special_tokens=False):
-        counts.update(enc.ids)
-    return counts
-
-
 def vocab_jaccard(a: Counter, b: Counter) -> float:
     union = len(a.keys() | b.keys())
     return len(a.keys() & b.keys()) / union if union else 0.0
@@ -96,19 +88,22 @@ def js_divergence(a: Counter, b: Counter) -> float:
 PROFILE_TOKENS = 20_000  # equal token budget per side (see domain_profile)
 
 
-def budget_counts(rows: list[dict], tokenizer, budget: int) -> Counter:
-    """Subword counts of the first ``budget`` tokens of ``rows`` (curated order is a seeded
-    shuffle, so the prefix is a random sample)."""
-    counts: Counter = Counter()
-    left = budget
+def budget_ids(rows: list[dict], tokenizer, budget: int) -> list[int]:
+    """The first ``budget`` subword ids of ``rows`` (curated order is a seeded shuffle, so the
+    prefix is a random sample); any shorter budget is a prefix of this list."""
+    out: list[int] = []
     texts = [t for row in rows for t in row_texts(row)]
     for enc in tokenizer.encode_batch(texts, add_special_tokens=False):
-        ids = enc.ids[:left]
-        counts.update(ids)
-        left -= len(ids)
-        if left <= 0:
+        out.extend(enc.ids[: budget - len(out)])
+        if len(out) >= budget:
             break
-    return counts
+    return out
+
+
+def _equal_counts(a: list[int], b: list[int]) -> tuple[Counter, Counter]:
+    """Counts of both sides cut to the same number of tokens (the smaller side's)."""
+    equal = min(len(a), len(b))
+    return Counter(a[:equal]), Counter(b[:equal])
 
 
 def _pair_record(task, target, measure, ic: Counter, tc: Counter, domains) -> dict:
@@ -158,20 +153,18 @@ def domain_profile(
     """
     tokenizer = tokenizer or study_tokenizer()
     domains = domains or {}
+    en_ids = {t: budget_ids(rows, tokenizer, budget) for t, rows in targets_en.items()}
+    lang_ids = {k: budget_ids(rows, tokenizer, budget) for k, rows in (targets or {}).items()}
     records = []
     for task, rows in intermediate.items():
-        full = budget_counts(rows, tokenizer, budget)
-        for target, trows in targets_en.items():
-            tc = budget_counts(trows, tokenizer, budget)
-            equal = min(sum(full.values()), sum(tc.values()))
-            ic, tc = budget_counts(rows, tokenizer, equal), budget_counts(trows, tokenizer, equal)
+        ids = budget_ids(rows, tokenizer, budget)
+        for target, tids in en_ids.items():
+            ic, tc = _equal_counts(ids, tids)
             records.append(
                 {**_pair_record(task, target, "domain", ic, tc, domains), "language": "en"}
             )
-        for (target, lang), trows in (targets or {}).items():
-            tc = budget_counts(trows, tokenizer, budget)
-            equal = min(sum(full.values()), sum(tc.values()))
-            ic, tc = budget_counts(rows, tokenizer, equal), budget_counts(trows, tokenizer, equal)
+        for (target, lang), tids in lang_ids.items():
+            ic, tc = _equal_counts(ids, tids)
             records.append(
                 {**_pair_record(task, target, "cross_language", ic, tc, domains), "language": lang}
             )

@@ -107,12 +107,16 @@ def accuracy_both_ways(
     src: np.ndarray, tgt: np.ndarray, scoring: str = "cosine", k: int = MARGIN_K
 ) -> dict[str, float]:
     """``x_to_en``, ``en_to_x`` accuracy@1 and their mean ``accuracy`` (see :func:`hits_both_ways`)."""
-    x_to_en, en_to_x = hits_both_ways(src, tgt, scoring, k)
+    return both_ways_metrics(*hits_both_ways(src, tgt, scoring, k))
+
+
+def both_ways_metrics(x_to_en: np.ndarray, en_to_x: np.ndarray) -> dict[str, float]:
+    """Accuracy@1 per direction from per-item hits, their mean ``accuracy``, and ``n``."""
     return {
         "accuracy": float(x_to_en.mean() + en_to_x.mean()) / 2,
         "x_to_en": float(x_to_en.mean()),
         "en_to_x": float(en_to_x.mean()),
-        "n": int(src.shape[0]),
+        "n": int(x_to_en.size),
     }
 
 
@@ -190,12 +194,7 @@ def layer_sweep(
         src = embeddings[:, slice(*spans[lang])]
         for layer in chosen:
             x_to_en, en_to_x = hits_both_ways(src[layer][src_idx], en[layer][en_idx], scoring)
-            sweep[layer][lang] = {
-                "accuracy": float(x_to_en.mean() + en_to_x.mean()) / 2,
-                "x_to_en": float(x_to_en.mean()),
-                "en_to_x": float(en_to_x.mean()),
-                "n": len(shared),
-            }
+            sweep[layer][lang] = both_ways_metrics(x_to_en, en_to_x)
             hits[layer][lang] = [
                 {"id": i, "x_to_en": bool(a), "en_to_x": bool(b)}
                 for i, a, b in zip(shared, x_to_en, en_to_x, strict=True)
