@@ -13,6 +13,7 @@ from xstilts.data import store
 from xstilts.data.leakage import audit
 from xstilts.data.subsample import stratified_sample
 from xstilts.io import sha256_file
+from xstilts.tasks.multiemo import load_parallel
 
 
 def need_package(name: str) -> None:
@@ -120,11 +121,13 @@ def test_curate_end_to_end(tmp_path):
     assert not {r["id"] for r in train} & {r["id"] for r in tests["en"]}
     med = store.read_split(tmp_path, "multiemo_medicine", "train")
     assert len(med) == 60 and not {r["id"] for r in med} & {r["id"] for r in train}
-    para_en = store.read_split(tmp_path, "multiemo_parallel", "test", "en")
-    assert (
-        len(store.read_split(tmp_path, "multiemo_parallel", "test", "de")) == 25
-        and len(para_en) >= 25
-    )
+    # retrieval: pairs with their English side; English is no language of its own
+    assert store.test_languages(tmp_path, "multiemo_parallel") == ["de", "pl"]
+    para_de = store.read_split(tmp_path, "multiemo_parallel", "test", "de")
+    en_rows = {r["id"]: r["text"] for r in load_parallel("test", "en")}
+    assert len(para_de) == 25 and all(r["english"] == en_rows[r["id"]] for r in para_de)
+    assert manifest["tasks"]["multiemo"]["parallel"] is True
+    assert manifest["tasks"]["multiemo"]["training"] == [{"train": "multiemo", "dev": "multiemo"}]
     entry = manifest["tasks"]["multiemo"]["splits"]["test.de"]
     assert entry["rows"] == 30 and sum(entry["labels"].values()) == 30
     assert entry["sha256"] == sha256_file(tmp_path / entry["file"])
@@ -151,7 +154,8 @@ def test_curate_end_to_end(tmp_path):
     domain = profile[profile.measure == "domain"]
     cross = profile[profile.measure == "cross_language"]
     assert len(domain) == 2 * 2  # 2 intermediates x 2 targets, English vs English
-    assert len(cross) == 2 * (3 + 3)  # 2 intermediates x (multiemo + parallel) x 3 languages
+    # 2 intermediates x (multiemo: en de pl + parallel: de pl; English is each pair's other side)
+    assert len(cross) == 2 * (3 + 2)
     assert (domain.intermediate_tokens == domain.target_tokens).all()  # equal token budgets
     en = domain[domain.target == "multiemo"].set_index("intermediate_task")
     de = cross[(cross.target == "multiemo") & (cross.language == "de")].set_index(
@@ -253,7 +257,10 @@ def test_task_languages_restricts_one_target_to_a_canonical_list(tmp_path):
     )
     _, _, languages = _check(cfg)
     assert set(languages["udhr"]) <= set(task_languages("panx"))
-    assert "en" in languages["udhr"] and "hi" in languages["udhr"] and len(languages["udhr"]) > 20
+    # English is the other side of every retrieval pair, never a test language of its own
+    assert (
+        "en" not in languages["udhr"] and "hi" in languages["udhr"] and len(languages["udhr"]) > 20
+    )
     assert len(languages["multiemo"]) == 11  # untouched
     bad = CurateConfig(target_tasks=["multiemo"], task_languages={"udhr": ["de"]})
     with pytest.raises(CurateError, match="task_languages.*udhr.*not a target task"):

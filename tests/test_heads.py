@@ -61,17 +61,25 @@ def test_tagging_labels_on_first_subword_only():
     assert len(labels) == len(ids)
 
 
-def test_tagging_decode_maps_words_back_and_fills_truncated():
-    feats = featurize(TAGGING, "tagging", TOK, 10, train=False, cache=False)  # truncates t0
-    assert feats[0]["word_positions"][-1] == -1
+def test_tagging_long_sentences_are_cut_into_pieces_and_every_word_predicted():
+    feats = featurize(TAGGING, "tagging", TOK, 10, train=False, cache=False)
+    pieces = [f for f in feats if f["example_index"] == 0]
+    assert len(pieces) == 3  # t0 (17 subwords) does not fit 10 tokens: cut between words
+    assert all(len(f["input_ids"]) <= 10 for f in feats)
+    covered = [max(f["word_positions"][w] for f in pieces) for w in range(4)]
+    assert all(p >= 0 for p in covered)  # every word has a position in exactly one piece
+    assert sum(p >= 0 for f in pieces for p in f["word_positions"]) == 4
     outs = []
     for f in feats:
         logits = np.zeros((len(f["input_ids"]), 3), dtype=np.float32)
         logits[:, 2] = 1.0  # predict B-LOC everywhere
         outs.append(logits)
     preds = decode("tagging", TAGGING, feats, outs, TAG_NAMES)
-    assert preds[0] == ["B-LOC", "B-LOC", "O", "O"]  # truncated words get label 0
+    assert preds[0] == ["B-LOC"] * 4  # no word is left to a default label
     assert [len(p) for p in preds] == [4, 3, 3]
+    train = featurize(TAGGING, "tagging", TOK, 10, train=True, cache=False)
+    gold = [t for f in train if f["example_index"] == 0 for t in f["labels"] if t != -100]
+    assert gold == TAGGING[0]["tags"]  # every gold tag is trained on, in order
 
 
 def test_qa_sliding_windows_cover_the_answer():

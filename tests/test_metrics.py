@@ -274,7 +274,18 @@ REGISTRY_CASES = {
     "mlqa_em_f1": (["北京大学"], [["北京"]], {"lang": "zh"}, 2 / 3),
     "bucc_f1": (DEV_CANDIDATES, DEV_GOLD, {"threshold": 0.75}, 2 / 3),
     "tatoeba_accuracy": ([0, 2, 2], [0, 1, 2], {}, 2 / 3),
+    # doc 1: top-2 {3, 1} holds both gold labels; doc 2: top-1 {0} misses label 2
+    "r_precision": ([[3, 1, 2], [0, 1, 2]], [[1, 3], [2]], {}, 0.5),
 }
+
+
+def test_r_precision_reads_the_top_r_and_skips_documents_without_labels():
+    ranked = [[4, 0, 2, 1, 3], [1, 0], [0, 1]]
+    gold = [[0, 1, 2], [], [1]]
+    # doc 1: top-3 {4, 0, 2} holds 2 of 3; doc 2 has no R and is skipped; doc 3: top-1 misses
+    assert M.compute("r_precision", ranked, gold) == {"r_precision": pytest.approx(1 / 3), "n": 2}
+    with pytest.raises(ValueError, match="at least one"):
+        M.compute("r_precision", [[0]], [[]])
 
 
 @pytest.mark.parametrize("name", sorted(M.METRICS))

@@ -80,17 +80,30 @@ def test_layer_sweep_all_layers_one_pass():
         states = enc(**batch, output_hidden_states=True).hidden_states
     assert np.allclose(emb[0, 1], states[0][0].mean(0).numpy(), atol=1e-5)
     assert np.allclose(emb[2, 1], states[2][0].mean(0).numpy(), atol=1e-5)
-    rows = [{"id": str(i), "text": t} for i, t in enumerate(texts)]
-    other = [dict(r) for r in reversed(rows)] + [{"id": "extra", "text": "only here"}]
-    sweep = layer_sweep(enc, tok, {"en": rows, "xx": other}, pooling="mean")
+    pairs = [{"id": str(i), "text": t, "english": t} for i, t in enumerate(texts)]
+    shifted = [{"id": str(i), "text": t, "english": texts[0]} for i, t in enumerate(texts)]
+    sweep = layer_sweep(enc, tok, {"xx": pairs, "yy": shifted}, pooling="mean")
     assert sorted(sweep) == [0, 1, 2]
-    for layer in sweep:  # identical texts: retrieved at every layer, ids aligned, extra ignored
+    for layer in sweep:  # identical texts: retrieved at every layer
         assert sweep[layer]["xx"]["accuracy"] == 1.0 and sweep[layer]["xx"]["n"] == 4
-    sweep, hits = layer_sweep(enc, tok, {"en": rows, "xx": other}, return_hits=True)
-    assert [h["id"] for h in hits[2]["xx"]] == ["0", "1", "2", "3"]  # per item, shared ids only
-    assert all(h["x_to_en"] and h["en_to_x"] for h in hits[2]["xx"])
+    sweep, hits = layer_sweep(enc, tok, {"xx": pairs}, return_hits=True, direction="en_to_x")
+    assert [h["id"] for h in hits[2]["xx"]] == ["0", "1", "2", "3"]
+    assert all(h["x_to_en"] and h["en_to_x"] and h["score"] == 100.0 for h in hits[2]["xx"])
     with pytest.raises(ValueError, match="out of range"):
-        layer_sweep(enc, tok, {"en": rows, "xx": other}, layers=[7])
+        layer_sweep(enc, tok, {"xx": pairs}, layers=[7])
+    with pytest.raises(ValueError, match="pairs"):
+        layer_sweep(enc, tok, {"xx": [{"id": "0", "text": "alpha"}]})
+
+
+def test_primary_direction_follows_the_protocol():
+    from xstilts.evaluation.retrieval import both_ways_metrics
+
+    x_to_en, en_to_x = np.array([True, False]), np.array([True, True])
+    assert both_ways_metrics(x_to_en, en_to_x)["accuracy"] == 0.75
+    assert both_ways_metrics(x_to_en, en_to_x, "en_to_x")["accuracy"] == 1.0
+    assert both_ways_metrics(x_to_en, en_to_x, "x_to_en")["accuracy"] == 0.5
+    with pytest.raises(ValueError, match="direction"):
+        both_ways_metrics(x_to_en, en_to_x, "sideways")
 
 
 def test_hits_both_ways_per_item_and_direction():

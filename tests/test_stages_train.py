@@ -44,10 +44,8 @@ def setup(tmp_path, monkeypatch):
     for lang, seed in (("en", 3), ("de", 4), ("pl", 6)):
         write_split(cur, "multiemo", "test", sentiment_rows(6, seed), lang)
     texts = ["all humans are born free", "everyone has the right to life", "no one shall be held"]
-    write_split(cur, "udhr", "test", [{"id": str(i), "text": t} for i, t in enumerate(texts)], "en")
-    write_split(
-        cur, "udhr", "test", [{"id": str(i), "text": t.upper()} for i, t in enumerate(texts)], "de"
-    )
+    pairs = [{"id": str(i), "text": t.upper(), "english": t} for i, t in enumerate(texts)]
+    write_split(cur, "udhr", "test", pairs, "de")
     return tmp_path, model_dir, cur
 
 
@@ -116,6 +114,7 @@ def test_retrieval_target_sweeps_layers_without_training(setup):
     assert sorted(metrics["layers"], key=int) == ["0", "1", "2"]
     assert metrics["layer"] == 2 and metrics["per_language"] == metrics["layers"]["2"]
     assert set(metrics["per_language"]["de"]) >= {"accuracy", "x_to_en", "en_to_x", "n"}
+    assert metrics["direction"] == "both" and metrics["protocol_layer"] is None  # no protocol
     assert not (tmp / "udhr" / "checkpoints").exists()
 
 

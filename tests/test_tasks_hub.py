@@ -11,7 +11,7 @@ from datasets import ClassLabel, Dataset, Features, Sequence, Value
 from xstilts.languages import UnknownLanguageError
 from xstilts.paths import repo_root
 from xstilts.tasks import SchemaError, all_tasks, get_task
-from xstilts.tasks.hub import raw
+from xstilts.tasks.hub import HubDatasetUnavailable, raw
 from xstilts.tasks.hub.pubmedqa_split import TEST_PMIDS
 from xstilts.tasks.table import task_table
 
@@ -259,7 +259,7 @@ def test_panx():
     assert rows[0]["tags"] == [5]
 
 
-def test_retrieval_sides_share_ids():
+def test_retrieval_pairs_carry_their_english_side():
     feats = Features(
         {"source_sentence": S, "target_sentence": S, "source_lang": S, "target_lang": S}
     )
@@ -274,12 +274,15 @@ def test_retrieval_sides_share_ids():
         ],
         feats,
     )
-    src = load("tatoeba", "test", "de", dataset=d)
-    eng = load("tatoeba", "test", "de", dataset=d, side="english")
-    assert src[0]["text"] == "Hallo" and eng[0]["text"] == "Hello" and src[0]["id"] == eng[0]["id"]
-    assert load("bucc", "test", "fr", dataset=d)[0]["text"] == "Hallo"
+    rows = load("tatoeba", "test", "de", dataset=d)
+    assert rows == [{"id": "tatoeba-de-0", "text": "Hallo", "english": "Hello"}]
     with pytest.raises(TypeError, match="unknown option"):
-        load("bucc", "test", "fr", dataset=d, sid="english")
+        load("tatoeba", "test", "de", dataset=d, side="english")
+    # BUCC's hub configs hold gold pairs only: mining F1 refuses them and says what to pass
+    with pytest.raises(SchemaError, match="official BUCC 2018 files"):
+        load("bucc", "test", "fr", dataset=d)
+    with pytest.raises(HubDatasetUnavailable, match="data_files"):
+        load("bucc", "test", "fr")
 
 
 def test_multiple_choice_family():
@@ -432,10 +435,9 @@ def test_legal_family():
         {"celex_id": "2", "text": "b", "labels": [4]},
     ]
     rows = load("multi_eurlex", "test", "mt", dataset=ds(recs, me))
-    assert [r["label"] for r in rows] == [3, 4] and rows[0]["labels"] == [3, 5]
-    assert (
-        len(load("multi_eurlex", "test", "mt", dataset=ds(recs, me), single_label_only=True)) == 1
-    )
+    # multi-label: every concept kept; the id has no language (the documents are parallel)
+    assert [r["labels"] for r in rows] == [[3, 5], [4]] and rows[0]["id"] == "multi_eurlex-1"
+    assert get_task("multi_eurlex").format.value == "multi_label"
 
 
 def test_pubmedqa_standard_split_and_mednli_absent(monkeypatch):

@@ -57,7 +57,7 @@ def row_texts(row: dict) -> list[str]:
     """The text fields of a row of any format, in reading order."""
     if "tokens" in row:
         return [" ".join(row["tokens"])]
-    keys = ("title", "context", "question", "text", "text_a", "text_b")
+    keys = ("title", "context", "question", "text", "text_a", "text_b", "english")
     texts = [row[k] for k in keys if isinstance(row.get(k), str) and row[k]]
     if isinstance(row.get("choices"), list):
         texts += [c for c in row["choices"] if isinstance(c, str)]

@@ -4,9 +4,15 @@
   layer 0 = the embedding output), mean or first-token pooling.
 - scoring: cosine similarity, or the ratio margin of LASER / XTREME ``evaluate_retrieval.py``
   (Artetxe & Schwenk 2019): ``cos(x, y) / (mean_kNN(x) / 2 + mean_kNN(y) / 2)`` with k = 4.
-- Tatoeba-style accuracy@1 in both directions (en→X and X→en) over the ids both sides have.
-- BUCC-style mining F1: candidates from both directions, threshold tuned on dev and reused on
-  test (:func:`xstilts.metrics.bucc_evaluate`).
+- pairs (Tatoeba, UDHR): accuracy@1 in both directions (en→X and X→en) over each language's
+  pairs ``{id, text, english}``; ``accuracy`` is the protocol's direction (XTREME Tatoeba: en→X,
+  English queries against the indexed X side, ``third_party/utils_retrieve.py``
+  ``similarity_search``) or, for targets without one, the mean of the two;
+- mining (BUCC): LASER/XTREME margin mining (``third_party/utils_retrieve.py`` ``mine_bitext``:
+  k = 4 nearest neighbours each way by cosine, ratio margin, the best candidate of every
+  sentence in both directions), threshold tuned on dev and applied to test
+  (:func:`xstilts.metrics.bucc_evaluate`). The neighbour search runs in row chunks, so memory is
+  ``chunk × n`` and never ``n × n``.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..metrics import retrieval as rmetrics
-from ..models.heads import pool
+from ..models.heads import num_layers_of, pool
 from ..precision import autocast
 from ..training.batching import _pad, sorted_batches
 
@@ -36,8 +42,10 @@ def embed_layers(
     batch_size: int = 64,
     precision: str = "auto",
     desc: str = "embed",
+    keep: list[int] | None = None,
 ) -> np.ndarray:
-    """``(n_layers + 1, len(texts), hidden)`` float32: pooled states of every layer."""
+    """``(n_layers + 1, len(texts), hidden)`` float32: pooled states of every layer, or of the
+    ``keep`` layers only (in that order), which BUCC-sized sets need."""
     if not texts:
         raise ValueError("no texts to embed")
     device = next(encoder.parameters()).device
@@ -53,6 +61,8 @@ def embed_layers(
             states = encoder(
                 input_ids=input_ids, attention_mask=mask, output_hidden_states=True
             ).hidden_states
+        if keep is not None:
+            states = [states[k] for k in keep]
         pooled = torch.stack([pool(h.float(), mask, pooling) for h in states]).cpu().numpy()
         if out is None:
             out = np.zeros((pooled.shape[0], len(texts), pooled.shape[2]), dtype=np.float32)
@@ -110,34 +120,79 @@ def accuracy_both_ways(
     return both_ways_metrics(*hits_both_ways(src, tgt, scoring, k))
 
 
-def both_ways_metrics(x_to_en: np.ndarray, en_to_x: np.ndarray) -> dict[str, float]:
-    """Accuracy@1 per direction from per-item hits, their mean ``accuracy``, and ``n``."""
+DIRECTIONS = ("both", "en_to_x", "x_to_en")
+
+
+def both_ways_metrics(
+    x_to_en: np.ndarray, en_to_x: np.ndarray, direction: str = "both"
+) -> dict[str, float]:
+    """Accuracy@1 per direction from per-item hits, ``accuracy`` (the ``direction`` given, or
+    the mean of the two for "both"), and ``n``."""
+    primary = {
+        "both": (x_to_en.mean() + en_to_x.mean()) / 2,
+        "en_to_x": en_to_x.mean(),
+        "x_to_en": x_to_en.mean(),
+    }
+    if direction not in primary:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     return {
-        "accuracy": float(x_to_en.mean() + en_to_x.mean()) / 2,
+        "accuracy": float(primary[direction]),
         "x_to_en": float(x_to_en.mean()),
         "en_to_x": float(en_to_x.mean()),
         "n": int(x_to_en.size),
     }
 
 
+def knn_cosine(
+    x: np.ndarray, y: np.ndarray, k: int, *, device: str | torch.device = "cpu", budget: int = 2**28
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` most cosine-similar rows of ``y`` for every row of ``x``: (similarities, indices),
+    each ``(len(x), k)``, best first. ``x`` is processed in chunks of rows so that a chunk's
+    similarity block stays within ``budget`` bytes: memory is O(chunk × len(y)), never
+    O(len(x) × len(y)), and BUCC-sized sets (≈ 200k × 200k) fit a GPU or a laptop."""
+    k = min(k, len(y))
+    xt = torch.nn.functional.normalize(torch.as_tensor(x, dtype=torch.float32), dim=1)
+    yt = torch.nn.functional.normalize(torch.as_tensor(y, dtype=torch.float32), dim=1).to(device)
+    chunk = max(1, min(len(x), budget // (4 * max(1, len(y)))))
+    sims, idx = [], []
+    for start in range(0, len(x), chunk):
+        block = xt[start : start + chunk].to(device) @ yt.T
+        top = torch.topk(block, k, dim=1)
+        sims.append(top.values.cpu())
+        idx.append(top.indices.cpu())
+    return torch.cat(sims).numpy(), torch.cat(idx).numpy()
+
+
 def mine_candidates(
-    src: np.ndarray, tgt: np.ndarray, src_ids: list, tgt_ids: list, k: int = MARGIN_K
+    src: np.ndarray,
+    tgt: np.ndarray,
+    src_ids: list,
+    tgt_ids: list,
+    k: int = MARGIN_K,
+    device: str | torch.device = "cpu",
 ) -> dict[tuple, float]:
-    """BUCC mining: each sentence's best margin partner, in both directions (LASER ``max``)."""
-    scores = margin_matrix(src, tgt, k)
-    fwd = scores.argmax(1)
-    bwd = scores.argmax(0)
-    triples = [(src_ids[i], tgt_ids[j], scores[i, j]) for i, j in enumerate(fwd)]
-    triples += [(src_ids[i], tgt_ids[j], scores[i, j]) for j, i in enumerate(bwd)]
+    """BUCC mining as LASER ``mine_bitexts.py`` / XTREME ``mine_bitext`` do it (``--mode mine
+    --retrieval max --margin ratio``): each sentence's k nearest neighbours by cosine, the ratio
+    margin ``cos / ((mean_kNN(x) + mean_kNN(y)) / 2)`` over those candidates, and the best
+    candidate of every sentence in both directions; a pair found twice keeps its best score."""
+    fwd_sim, fwd_idx = knn_cosine(src, tgt, k, device=device)
+    bwd_sim, bwd_idx = knn_cosine(tgt, src, k, device=device)
+    src_mean, tgt_mean = fwd_sim.mean(axis=1), bwd_sim.mean(axis=1)
+    fwd_margin = fwd_sim / ((src_mean[:, None] + tgt_mean[fwd_idx]) / 2)
+    bwd_margin = bwd_sim / ((tgt_mean[:, None] + src_mean[bwd_idx]) / 2)
+    triples = []
+    for i, (best, row) in enumerate(zip(fwd_margin.argmax(1), fwd_idx, strict=True)):
+        triples.append((src_ids[i], tgt_ids[row[best]], fwd_margin[i, best]))
+    for j, (best, row) in enumerate(zip(bwd_margin.argmax(1), bwd_idx, strict=True)):
+        triples.append((src_ids[row[best]], tgt_ids[j], bwd_margin[j, best]))
     return rmetrics.candidate_scores(triples)
 
 
-def aligned(src_rows: list[dict], en_rows: list[dict]) -> tuple[list[int], list[int], list]:
-    """Indices into both sides for the ids they share (sorted), and those ids."""
-    src_index = {r["id"]: i for i, r in enumerate(src_rows)}
-    en_index = {r["id"]: i for i, r in enumerate(en_rows)}
-    shared = sorted(set(src_index) & set(en_index), key=str)
-    return [src_index[i] for i in shared], [en_index[i] for i in shared], shared
+def _embed_unique(encoder, tokenizer, texts: list[str], **kwargs) -> tuple[np.ndarray, list[int]]:
+    """Embed each distinct text once (a shared English side serves every language)."""
+    unique = list(dict.fromkeys(texts))
+    position = {t: i for i, t in enumerate(unique)}
+    return embed_layers(encoder, tokenizer, unique, **kwargs), [position[t] for t in texts]
 
 
 def layer_sweep(
@@ -151,52 +206,112 @@ def layer_sweep(
     batch_size: int = 64,
     layers: list[int] | None = None,
     precision: str = "auto",
+    direction: str = "both",
     return_hits: bool = False,
 ):
-    """Accuracy@1 both ways for every non-English language at every layer (or ``layers``).
-
-    All texts of all languages are embedded in one pass; returns ``{layer: {lang: metrics}}``,
-    and with ``return_hits`` also ``{layer: {lang: [{"id", "x_to_en", "en_to_x"}]}}`` (per item).
-    """
-    if "en" not in rows_by_lang:
-        raise ValueError(f"retrieval needs the English side (test.en); have {sorted(rows_by_lang)}")
-    texts, spans, start = [], {}, 0
+    """Accuracy@1 both ways for every language's pairs ``{id, text, english}`` at every layer
+    (or ``layers``); all texts embedded in one pass. Returns ``{layer: {lang: metrics}}``, and
+    with ``return_hits`` also ``{layer: {lang: [{"id", "x_to_en", "en_to_x", "score"}]}}``
+    (``score``: the item's points under ``direction``, for the item-level bootstrap)."""
     for lang, rows in rows_by_lang.items():
-        texts.extend(r["text"] for r in rows)
-        spans[lang] = (start, start + len(rows))
-        start += len(rows)
-    embeddings = embed_layers(
-        encoder,
-        tokenizer,
-        texts,
-        pooling=pooling,
-        max_length=max_length,
-        batch_size=batch_size,
-        precision=precision,
-    )
-    n_layers = embeddings.shape[0]
+        if not rows or any("english" not in r for r in rows):
+            raise ValueError(
+                f"retrieval {lang}: rows must be pairs {{id, text, english}} (curate writes them)"
+            )
+    texts = [t for rows in rows_by_lang.values() for r in rows for t in (r["text"], r["english"])]
+    kwargs = {"pooling": pooling, "max_length": max_length, "batch_size": batch_size}
+    embeddings, where = _embed_unique(encoder, tokenizer, texts, precision=precision, **kwargs)
+    chosen = _check_layers(layers, embeddings.shape[0])
+    sweep = {layer: {} for layer in chosen}
+    hits = {layer: {} for layer in chosen}
+    cursor = 0
+    for lang, rows in rows_by_lang.items():
+        pos = where[cursor : cursor + 2 * len(rows)]
+        cursor += 2 * len(rows)
+        for layer in chosen:
+            src, eng = embeddings[layer][pos[0::2]], embeddings[layer][pos[1::2]]
+            x_to_en, en_to_x = hits_both_ways(src, eng, scoring)
+            sweep[layer][lang] = both_ways_metrics(x_to_en, en_to_x, direction)
+            points = {"both": (x_to_en + en_to_x) * 50.0, "en_to_x": en_to_x * 100.0}
+            item = points.get(direction, x_to_en * 100.0)
+            hits[layer][lang] = [
+                {"id": r["id"], "x_to_en": bool(a), "en_to_x": bool(b), "score": float(c)}
+                for r, a, b, c in zip(rows, x_to_en, en_to_x, item, strict=True)
+            ]
+    return (sweep, hits) if return_hits else sweep
+
+
+def _check_layers(layers: list[int] | None, n_layers: int) -> list[int]:
     chosen = list(range(n_layers)) if layers is None else [int(x) for x in layers]
     for layer in chosen:
         if not -n_layers <= layer < n_layers:
             raise ValueError(
                 f"layer {layer} out of range: the encoder has layers 0..{n_layers - 1}"
             )
-    chosen = [layer % n_layers for layer in chosen]
-    en = embeddings[:, slice(*spans["en"])]
-    sweep: dict[int, dict[str, dict[str, float]]] = {layer: {} for layer in chosen}
-    hits: dict[int, dict[str, list[dict]]] = {layer: {} for layer in chosen}
-    for lang, rows in rows_by_lang.items():
-        if lang == "en":
-            continue
-        src_idx, en_idx, shared = aligned(rows, rows_by_lang["en"])
-        if not shared:
-            raise ValueError(f"retrieval: test.{lang} and test.en share no ids")
-        src = embeddings[:, slice(*spans[lang])]
-        for layer in chosen:
-            x_to_en, en_to_x = hits_both_ways(src[layer][src_idx], en[layer][en_idx], scoring)
-            sweep[layer][lang] = both_ways_metrics(x_to_en, en_to_x)
-            hits[layer][lang] = [
-                {"id": i, "x_to_en": bool(a), "en_to_x": bool(b)}
-                for i, a, b in zip(shared, x_to_en, en_to_x, strict=True)
-            ]
-    return (sweep, hits) if return_hits else sweep
+    return [layer % n_layers for layer in chosen]
+
+
+def mining_sweep(
+    encoder: nn.Module,
+    tokenizer,
+    sets: dict[str, dict[str, list[dict]]],
+    *,
+    layers: list[int],
+    pooling: str = "cls",
+    max_length: int = 128,
+    batch_size: int = 64,
+    precision: str = "auto",
+) -> tuple[dict[int, dict[str, dict]], dict[str, list[dict]]]:
+    """BUCC per layer and language: mine dev and test, tune the threshold on dev gold, score test
+    (:func:`xstilts.metrics.retrieval.bucc_evaluate`). ``sets``: lang -> {"validation": rows,
+    "test": rows} with rows ``{id, text, side, gold}``. Returns ``{layer: {lang: metrics}}`` and
+    the test pairs mined at the last layer given, per language."""
+    device = next(encoder.parameters()).device
+    n_layers = num_layers_of(encoder) + 1
+    chosen = _check_layers(layers, n_layers)
+    kwargs = {"pooling": pooling, "max_length": max_length, "batch_size": batch_size}
+    sweep: dict[int, dict[str, dict]] = {layer: {} for layer in chosen}
+    mined: dict[str, list[dict]] = {}
+    for lang, splits in sets.items():
+        found = {}
+        for split, rows in splits.items():
+            x = [r for r in rows if r["side"] == "x"]
+            en = [r for r in rows if r["side"] == "en"]
+            gold = {(r["id"], r["gold"]) for r in x if r.get("gold")}
+            if not (x and en and gold):
+                raise ValueError(f"bucc {lang} {split}: needs both sides and gold pairs")
+            emb = embed_layers(
+                encoder,
+                tokenizer,
+                [r["text"] for r in x + en],
+                precision=precision,
+                keep=chosen,
+                desc=f"bucc.{lang}.{split}",
+                **kwargs,
+            )
+            found[split] = (
+                gold,
+                [
+                    mine_candidates(
+                        e[: len(x)],
+                        e[len(x) :],
+                        [r["id"] for r in x],
+                        [r["id"] for r in en],
+                        device=device,
+                    )
+                    for e in emb
+                ],
+            )
+        for k, layer in enumerate(chosen):
+            sweep[layer][lang] = rmetrics.bucc_evaluate(
+                found["validation"][0],
+                found["validation"][1][k],
+                found["test"][0],
+                found["test"][1][k],
+            )
+        threshold = sweep[chosen[-1]][lang]["threshold"]
+        mined[lang] = [
+            {"id": s, "mined": t, "margin": float(v), "kept": bool(v >= threshold)}
+            for (s, t), v in sorted(found["test"][1][-1].items(), key=lambda kv: -kv[1])
+        ]
+    return sweep, mined

@@ -105,19 +105,28 @@ def decode(
         for feature, out in zip(features, outputs, strict=True):
             preds[feature["example_index"]] = int(np.argmax(out))
         return preds
+    if fmt is Format.MULTI_LABEL:  # the labels ranked by score (R-Precision reads the top R)
+        preds = [None] * len(rows)
+        for feature, out in zip(features, outputs, strict=True):
+            preds[feature["example_index"]] = [int(k) for k in np.argsort(-out, kind="stable")]
+        return preds
     if fmt is Format.QA:
         windows: list[list] = [[] for _ in rows]
         for feature, out in zip(features, outputs, strict=True):
             windows[feature["example_index"]].append((out, feature["offsets"]))
         return [best_span(row["context"], w) for row, w in zip(rows, windows, strict=True)]
     if fmt is Format.TAGGING:
-        preds = []
+        # a sentence's pieces each predict their own words (features._tagging)
+        tags: list[list[int | None]] = [[None] * len(row["tokens"]) for row in rows]
         for feature, out in zip(features, outputs, strict=True):
             token_tags = out.argmax(-1)
-            # words truncated away get the first label (XTREME predicts "O" for them)
-            ids = [int(token_tags[p]) if p >= 0 else 0 for p in feature["word_positions"]]
-            preds.append(_tag_names(ids, label_names))
-        return preds
+            for word, p in enumerate(feature["word_positions"]):
+                if p >= 0:
+                    tags[feature["example_index"]][word] = int(token_tags[p])
+        for row, ids in zip(rows, tags, strict=True):
+            if None in ids:
+                raise ValueError(f"tagging: row {row.get('id')!r} has words no piece predicted")
+        return [_tag_names(ids, label_names) for ids in tags]
     raise ValueError(f"format {fmt.value} is not decoded here (see evaluation.retrieval)")
 
 
@@ -131,6 +140,8 @@ def references(fmt: Format | str, rows: list[dict], label_names=()) -> list:
         return [list(row["answers"]["text"]) for row in rows]
     if fmt is Format.TAGGING:
         return [_tag_names(row["tags"], label_names) for row in rows]
+    if fmt is Format.MULTI_LABEL:
+        return [list(row["labels"]) for row in rows]
     return [row["label"] for row in rows]
 
 

@@ -70,3 +70,25 @@ def classification_metrics(
         "f1_macro": f1(predictions, references, "macro"),
         "n": len(references),
     }
+
+
+def r_precision(ranked: Sequence[Sequence[int]], gold: Sequence[Sequence[int]]) -> float:
+    """Mean R-Precision (MultiEURLEX, Chalkidis et al. 2021, following its ``mean_rprecision``):
+    per document with R gold labels, the share of gold labels among the R highest-ranked ones;
+    documents without gold labels are skipped (they have no R)."""
+    _check_aligned(ranked, gold)
+    scores = [
+        len(set(order[: len(labels)]) & set(labels)) / len(labels)
+        for order, labels in zip(ranked, gold, strict=True)
+        if labels
+    ]
+    if not scores:
+        raise ValueError("R-Precision needs at least one document with gold labels")
+    return sum(scores) / len(scores)
+
+
+def multi_label_metrics(
+    ranked: Sequence[Sequence[int]], gold: Sequence[Sequence[int]]
+) -> dict[str, float]:
+    """``r_precision`` (primary) and ``n`` (documents with gold labels)."""
+    return {"r_precision": r_precision(ranked, gold), "n": sum(1 for g in gold if g)}

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .classification import classification_metrics
+from .classification import classification_metrics, multi_label_metrics
 from .qa import mlqa_metrics, squad_metrics
 from .retrieval import bucc_metrics, retrieval_accuracy_metrics
 from .tagging import tagging_metrics
@@ -32,6 +32,9 @@ METRICS: dict[str, MetricSpec] = {
     for spec in (
         MetricSpec("accuracy", classification_metrics, "accuracy", "single-label accuracy"),
         MetricSpec("f1_macro", classification_metrics, "f1_macro", "macro-averaged class F1"),
+        MetricSpec(
+            "r_precision", multi_label_metrics, "r_precision", "mean R-Precision (MultiEURLEX)"
+        ),
         MetricSpec("seqeval_f1", tagging_metrics, "f1", "seqeval entity F1 (XTREME PAN-X)"),
         MetricSpec("pos_f1", tagging_metrics, "f1", "seqeval F1 on POS tags (XTREME UD-POS)"),
         MetricSpec("token_accuracy", tagging_metrics, "token_accuracy", "per-token tag accuracy"),

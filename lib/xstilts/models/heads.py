@@ -4,6 +4,7 @@
 format             head
 =================  =======================================================================
 single, pair       :class:`ClassificationHead` (a pair is encoded as one text pair)
+multi_label        :class:`MultiLabelHead` (one sigmoid per label, binary cross-entropy)
 multiple_choice    :class:`MultipleChoiceHead` (one score per choice, softmax over choices)
 qa                 :class:`SpanHead` (start / end logits per token)
 tagging            :class:`TaggingHead` (labels on the first subword, -100 elsewhere)
@@ -67,6 +68,21 @@ class ClassificationHead(nn.Module):
     def forward(self, hidden, attention_mask, labels=None) -> HeadOutput:
         logits = self.out(self.dropout(pool(hidden, attention_mask, self.pooling)))
         loss = F.cross_entropy(logits.float(), labels) if labels is not None else None
+        return HeadOutput(logits, loss)
+
+
+class MultiLabelHead(ClassificationHead):
+    """Pooled representation -> one logit per label; loss: binary cross-entropy per label
+    (MultiEURLEX, Chalkidis et al. 2021: sigmoid outputs). ``labels`` is a 0/1 float matrix
+    that may name fewer labels than the head has (absent ones are negative)."""
+
+    def forward(self, hidden, attention_mask, labels=None) -> HeadOutput:
+        logits = self.out(self.dropout(pool(hidden, attention_mask, self.pooling)))
+        loss = None
+        if labels is not None:
+            target = torch.zeros_like(logits, dtype=torch.float32)
+            target[:, : labels.shape[1]] = labels
+            loss = F.binary_cross_entropy_with_logits(logits.float(), target)
         return HeadOutput(logits, loss)
 
 
@@ -146,10 +162,12 @@ def build_head(
 ) -> nn.Module:
     """The head for a task format (``n_labels`` needed for classification and tagging)."""
     fmt = Format(fmt)
-    if fmt in (Format.SINGLE, Format.PAIR, Format.TAGGING) and not n_labels:
+    if fmt in (Format.SINGLE, Format.PAIR, Format.TAGGING, Format.MULTI_LABEL) and not n_labels:
         raise ValueError(f"format {fmt.value} needs n_labels")
     if fmt in (Format.SINGLE, Format.PAIR):
         return ClassificationHead(hidden_size, n_labels, pooling, dropout)
+    if fmt is Format.MULTI_LABEL:
+        return MultiLabelHead(hidden_size, n_labels, pooling, dropout)
     if fmt is Format.MULTIPLE_CHOICE:
         return MultipleChoiceHead(hidden_size, pooling, dropout)
     if fmt is Format.QA:
@@ -157,6 +175,13 @@ def build_head(
     if fmt is Format.TAGGING:
         return TaggingHead(hidden_size, n_labels, dropout)
     raise ValueError(f"format {fmt.value} has no trainable head (retrieval uses the bare encoder)")
+
+
+def num_layers_of(encoder: nn.Module) -> int:
+    """Transformer layers (``hidden_states`` has one more: the embedding output)."""
+    config = encoder.config
+    n = getattr(config, "num_hidden_layers", None)
+    return n if n is not None else config.num_layers
 
 
 def hidden_size_of(encoder: nn.Module) -> int:

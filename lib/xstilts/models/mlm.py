@@ -74,7 +74,6 @@ class MaskedLMHead(nn.Module):
 
 def texts_of(row: dict) -> list[str]:
     """The running text of a curated row of any format (MLM needs text, not labels)."""
-    texts = [row.get(k) for k in ("text", "text_a", "text_b", "context", "question")]
-    if isinstance(row.get("tokens"), list):
-        texts.append(" ".join(row["tokens"]))
-    return [t for t in texts if isinstance(t, str) and t.strip()]
+    from ..data.profile import row_texts
+
+    return [t for t in row_texts(row) if t.strip()]

@@ -22,6 +22,8 @@ from ..data.profile import DEFAULT_TOKENIZER, domain_profile, study_tokenizer
 from ..data.subsample import ranked, stratified_sample
 from ..io import atomic_path, write_json
 from ..tasks.embedded import hash_split
+from ..tasks.hub.loading import hub_snapshots
+from ..tasks.protocol import mining_task, training_phases
 from ..tasks.registry import TaskSpec, UnknownTaskError, get_task
 from ..tasks.schema import Format, validate_row
 from ._common import config_from_dict
@@ -55,6 +57,8 @@ class CurateConfig:
     leakage_containment: float = 0.8  # share of one side's 5-grams inside the other
     tokenizer: str = DEFAULT_TOKENIZER  # for token-length percentiles and the domain profile
     task_options: dict[str, dict] = field(default_factory=dict)  # task -> extra loader options
+    # local snapshots of hub datasets, <hub_snapshots>/<owner>/<name> (xstilts.tasks.hub.loading)
+    hub_snapshots: str | None = None
     # Keys the study orchestration passes: `tasks` (split by role), `model` (= tokenizer) and caps.
     tasks: list[str] | None = None
     model: str | None = None
@@ -173,8 +177,8 @@ def _check(
         if spec.name in cfg.task_languages:
             wanted = _task_language_list(cfg.task_languages[spec.name], spec.name)
             langs = [x for x in langs if x in wanted]
-        if spec.format is Format.RETRIEVAL and "en" not in langs:
-            langs.insert(0, "en")
+        if spec.format is Format.RETRIEVAL:  # English is the other side of every pair
+            langs = [x for x in langs if x != "en"]
         languages[spec.name] = langs
     for name in cfg.task_languages:
         if name not in targets:
@@ -266,26 +270,113 @@ def _select_tests(
 
 
 def _select_retrieval(cfg: CurateConfig, pools: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    """Per language up to ``max_retrieval_items`` ids it shares with English (one seeded id ranking)."""
-    en_ids = {r["id"] for r in pools.get("en", [])}
-    chosen: dict[str, list[dict]] = {}
-    union: set = set()
-    for lang, rows in pools.items():
-        if lang == "en":
-            continue
-        rows = [r for r in ranked(rows, cfg.seed) if r["id"] in en_ids][: cfg.max_retrieval_items]
-        if rows:
-            chosen[lang] = rows
-            union |= {r["id"] for r in rows}
-    if chosen:
-        chosen = {"en": [r for r in ranked(pools["en"], cfg.seed) if r["id"] in union], **chosen}
-    return chosen
+    """Per language up to ``max_retrieval_items`` pairs, by one seeded id ranking (so languages
+    that share ids keep the same items)."""
+    chosen = {
+        lang: ranked(rows, cfg.seed)[: cfg.max_retrieval_items] for lang, rows in pools.items()
+    }
+    return {lang: rows for lang, rows in chosen.items() if rows}
+
+
+def _with_english(cfg: CurateConfig, spec: TaskSpec, split: str, pools: dict) -> dict:
+    """Give every retrieval row its English side (``english``). Hub pairs carry it; tasks whose
+    English is a language of its own (UDHR, MultiEmo) are joined on the shared id."""
+    if all("english" in r for rows in pools.values() for r in rows):
+        return pools
+    english = {r["id"]: r["text"] for r in _load(cfg, spec, split, "en")}
+    return {
+        lang: [{**r, "english": english[r["id"]]} for r in rows if r["id"] in english]
+        for lang, rows in pools.items()
+    }
+
+
+Chosen = dict[tuple[str, str, str | None], tuple[list[dict], TaskSpec]]
+
+
+def _training_rows(cfg: CurateConfig, spec: TaskSpec) -> tuple[Chosen, set[str], list[dict]]:
+    """The English train/dev rows of every protocol phase (``xstilts.tasks.protocol``), each row
+    tagged with its phase's training task; also the ids/text hashes the test items must avoid."""
+    chosen: Chosen = {}
+    exclude: set[str] = set()
+    train_all, dev_all, phases = [], [], []
+    for phase in training_phases(spec.name):
+        source = _spec(phase.train, f"protocol of {spec.name}")
+        if "train" not in source.splits:
+            raise CurateError(
+                f"target {spec.name!r}: its training task {source.name!r} has no train split"
+            )
+        train, dev = _dev_pool(cfg, source, _load(cfg, source, "train", "en"))
+        if phase.dev != phase.train:
+            dev = _load(cfg, _spec(phase.dev, f"protocol of {spec.name}"), "validation", "en")
+        for pool, n, out in (
+            (train, cfg.n_target_train, train_all),
+            (dev, cfg.n_target_dev, dev_all),
+        ):
+            rows = [{**r, "phase": phase.train} for r in stratified_sample(pool, n, cfg.seed)]
+            out.extend(rows)
+            exclude |= {r["id"] for r in rows} | {text_hash(row_text(r)) for r in rows}
+        phases.append({"train": phase.train, "dev": phase.dev})
+    first = _spec(training_phases(spec.name)[-1].train, "protocol")
+    chosen[(spec.name, "train", None)] = (train_all, first)
+    chosen[(spec.name, "validation", None)] = (dev_all, first)
+    return chosen, exclude, phases
+
+
+def _curate_target(
+    cfg: CurateConfig, spec: TaskSpec, langs: list[str], notes: list[str]
+) -> tuple[Chosen, dict]:
+    """One target's curated splits: ``{(task, split, lang): (rows, spec of their source)}``."""
+    if spec.format is Format.RETRIEVAL and mining_task(spec.name):
+        return _curate_mining(cfg, spec, langs, notes)
+    chosen: Chosen = {}
+    exclude: set[str] = set()
+    info: dict = {"training": []}
+    if spec.format is not Format.RETRIEVAL:
+        chosen, exclude, info["training"] = _training_rows(cfg, spec)
+    split = _test_split(spec)
+    pools = {lang: _load(cfg, spec, split, lang) for lang in langs}
+    if spec.format is Format.RETRIEVAL:
+        tests, parallel = _select_retrieval(cfg, _with_english(cfg, spec, split, pools)), False
+    else:
+        tests, parallel = _select_tests(cfg, pools, exclude)
+    notes.extend(f"{lang}: no usable {split} rows (skipped)" for lang in langs if lang not in tests)
+    if not tests:
+        raise _SkipTask(f"{spec.name}: no language with usable {split} rows")
+    for lang, rows in tests.items():
+        chosen[(spec.name, "test", lang)] = (rows, spec)
+    if spec.format is not Format.RETRIEVAL and not parallel:
+        notes.append("test items differ per language (the source is not parallel)")
+    if split != "test":
+        notes.append(f"test.<lang> files hold the source's {split} split")
+    info["parallel"] = parallel if spec.format is not Format.RETRIEVAL else None
+    return chosen, info
+
+
+def _curate_mining(
+    cfg: CurateConfig, spec: TaskSpec, langs: list[str], notes: list[str]
+) -> tuple[Chosen, dict]:
+    """BUCC-style mining: every sentence of both sides (gold pairs and distractors) of the dev
+    (sample) and test sets, never subsampled: dropping distractors would change the task."""
+    chosen: Chosen = {}
+    for lang in langs:
+        for split in ("validation", "test"):
+            chosen[(spec.name, split, lang)] = (_load(cfg, spec, split, lang), spec)
+    notes.append("mining sets kept whole (no max_retrieval_items / n_target_test cap)")
+    return chosen, {"training": [], "parallel": None}
 
 
 def _english_side(written: dict, task: str) -> list[dict]:
-    """A target's English text for the domain profile: its English training rows, else its
-    English test side (retrieval targets), else nothing."""
-    return written.get((task, "train", None)) or written.get((task, "test", "en")) or []
+    """A target's English text for the domain profile: its English training rows, else the
+    English sides of its test pairs (retrieval targets), each text once."""
+    if rows := written.get((task, "train", None)):
+        return rows
+    english: dict[str, dict] = {}
+    for (name, split, lang), rows in written.items():
+        if name == task and split == "test" and lang is not None:
+            for r in rows:
+                if r.get("english"):
+                    english.setdefault(r["english"], {"id": r["id"], "text": r["english"]})
+    return list(english.values())
 
 
 def run(config: CurateConfig | dict | None, out_dir: str | Path) -> dict:
@@ -294,50 +385,31 @@ def run(config: CurateConfig | dict | None, out_dir: str | Path) -> dict:
     cfg = cfg.resolved()
     out_dir = Path(out_dir)
     inter_specs, target_specs, languages = _check(cfg)
+    with hub_snapshots(cfg.hub_snapshots):
+        return _run(cfg, out_dir, inter_specs, target_specs, languages)
+
+
+def _run(cfg, out_dir, inter_specs, target_specs, languages) -> dict:
     tokenizer = study_tokenizer(cfg.tokenizer)
     skipped: list[str] = []
     notes: dict[str, list[str]] = {}
     written: dict[tuple[str, str, str | None], list[dict]] = {}  # (task, split, lang) -> rows
 
     # Targets first: their chosen splits are what intermediate data must not leak into.
+    split_specs: dict[tuple[str, str, str | None], TaskSpec] = {}
+    target_info: dict[str, dict] = {}
     for spec in target_specs.values():
+        notes[spec.name] = []
         try:
-            notes[spec.name] = []
-            exclude: set[str] = set()
-            if spec.format is not Format.RETRIEVAL and "train" in spec.splits:
-                train, dev = _dev_pool(cfg, spec, _load(cfg, spec, "train", "en"))
-                for split, pool, n in (
-                    ("train", train, cfg.n_target_train),
-                    ("validation", dev, cfg.n_target_dev),
-                ):
-                    rows = stratified_sample(pool, n, cfg.seed)
-                    written[(spec.name, split, None)] = rows
-                    exclude |= {r["id"] for r in rows} | {text_hash(row_text(r)) for r in rows}
-            split = _test_split(spec)
-            pools = {lang: _load(cfg, spec, split, lang) for lang in languages[spec.name]}
-            if spec.format is Format.RETRIEVAL:
-                tests, parallel = _select_retrieval(cfg, pools), True
-            else:
-                tests, parallel = _select_tests(cfg, pools, exclude)
-            for lang in languages[spec.name]:
-                if lang not in tests:
-                    notes[spec.name].append(f"{lang}: no usable {split} rows (skipped)")
-            if not tests:
-                raise _SkipTask(f"{spec.name}: no language with usable {split} rows")
-            for lang, rows in tests.items():
-                written[(spec.name, "test", lang)] = rows
-            if not parallel:
-                notes[spec.name].append(
-                    "test items differ per language (the source is not parallel)"
-                )
-            if split != "test":
-                notes[spec.name].append(f"test.<lang> files hold the source's {split} split")
+            chosen, info = _curate_target(cfg, spec, languages[spec.name], notes[spec.name])
         except _SkipTask as err:
             line = f"curate: skipping task {spec.name!r}: {err}"
             log.warning(line)
             skipped.append(line)
-            for key in [k for k in written if k[0] == spec.name]:
-                del written[key]
+            continue
+        for key, (rows, source_spec) in chosen.items():
+            written[key], split_specs[key] = rows, source_spec
+        target_info[spec.name] = info
     targets = {
         (task, f"test.{lang}" if lang else split): rows
         for (task, split, lang), rows in written.items()
@@ -383,9 +455,10 @@ def run(config: CurateConfig | dict | None, out_dir: str | Path) -> dict:
     ):
         entry = manifest["tasks"].setdefault(task, task_entry(specs[task]))
         entry["notes"] = notes.get(task, [])
+        entry.update(target_info.get(task, {}))
         path = store.write_split(out_dir, task, split, rows, lang)
         entry["splits"][f"{split}.{lang}" if lang else split] = split_entry(
-            path, rows, specs[task], tokenizer
+            path, rows, split_specs.get((task, split, lang), specs[task]), tokenizer
         )
     write_json(out_dir / "leakage.json", leakage)
     profile = domain_profile(
@@ -395,7 +468,11 @@ def run(config: CurateConfig | dict | None, out_dir: str | Path) -> dict:
             if split == "train" and task in inter_specs
         },
         {t: side for t in target_specs if (side := _english_side(written, t))},
-        {(task, lang): rows for (task, split, lang), rows in written.items() if lang is not None},
+        {  # the language's own text only (a retrieval pair's English side is not that language)
+            (task, lang): [{k: v for k, v in r.items() if k != "english"} for r in rows]
+            for (task, split, lang), rows in written.items()
+            if lang is not None and split == "test"
+        },
         tokenizer,
         domains={n: s.domain for n, s in specs.items()},
     )

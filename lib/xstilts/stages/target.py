@@ -20,14 +20,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..data.store import test_languages
-from ..evaluation.retrieval import layer_sweep
+from ..evaluation.retrieval import layer_sweep, mining_sweep
 from ..evaluation.zero_shot import evaluate_languages
 from ..io import write_json, write_jsonl
 from ..metrics.registry import primary_key
-from ..models.heads import TaskModel, default_pooling
+from ..models.heads import TaskModel, default_pooling, num_layers_of
 from ..models.loading import EMBEDDED, load_encoder, load_tokenizer
 from ..precision import resolve as resolve_precision
 from ..tasks import Format, get_task
+from ..tasks.protocol import mining_task, protocol_of, retrieval_layer, training_phases
 from ..training.features import featurize
 from ..training.trainer import TrainConfig, TrainTask, resolve_device, train, write_curve
 from ._common import coerce_config, jsonable, n_labels_of, read_rows
@@ -43,7 +44,7 @@ class TargetConfig:
     max_test_samples: int | None = None  # per language
     pooling: str | None = None  # None: first token (mean for T5); retrieval default: mean
     layers: list[int] | None = None  # retrieval sweep (None: all, 0 = embeddings)
-    layer: int | None = None  # retrieval layer reported in per_language (None: last)
+    layer: int | None = None  # retrieval layer reported (None: the protocol's, else last)
     scoring: str = "cosine"  # retrieval: cosine | margin
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -83,9 +84,6 @@ def run(
     tokenizer = load_tokenizer(source)
     encoder = load_encoder(source)
     tc = cfg.train
-    rows_by_lang = {
-        lang: read_rows(curate_dir, spec.name, "test", lang, cfg.max_test_samples) for lang in langs
-    }
     primary = primary_key(spec.metric)
     started = time.perf_counter()
     base = {
@@ -101,110 +99,17 @@ def run(
 
     if spec.format is Format.RETRIEVAL:
         encoder.to(resolve_device(tc.device))
-        sweep, hits = layer_sweep(
-            encoder,
-            tokenizer,
-            rows_by_lang,
-            pooling=cfg.pooling or "mean",
-            scoring=cfg.scoring,
-            max_length=tc.max_length,
-            batch_size=tc.eval_batch_size,
-            layers=cfg.layers,
-            precision=tc.precision,
-            return_hits=True,
-        )
-        n_layers = (
-            encoder.config.num_hidden_layers
-            if hasattr(encoder.config, "num_hidden_layers")
-            else encoder.config.num_layers
-        )
-        report = n_layers if cfg.layer is None else cfg.layer % (n_layers + 1)
-        if report not in sweep:
-            raise ValueError(f"layer {report} is reported but not in the sweep {sorted(sweep)}")
-        per_language = sweep[report]
-        for lang, items in hits[report].items():  # per item, for the item-level bootstrap
-            write_jsonl(out_dir / "predictions" / f"{lang}.jsonl", items)
-        metrics = {
-            **base,
-            "per_language": per_language,
-            "layer": report,
-            "pooling": cfg.pooling or "mean",
-            "scoring": cfg.scoring,
-            "layers": {str(k): v for k, v in sweep.items()},
-        }
+        result = _retrieval(cfg, spec, encoder, tokenizer, curate_dir, langs, out_dir)
     else:
-        train_rows = read_rows(curate_dir, spec.name, "train", limit=tc.max_train_samples)
-        dev_rows = read_rows(curate_dir, spec.name, "validation", limit=tc.max_eval_samples)
-        feats = featurize(
-            train_rows,
-            spec.format,
-            tokenizer,
-            tc.max_length,
-            train=True,
-            stride=tc.doc_stride,
-            name=f"{spec.name}.train",
-        )
-        model = TaskModel.for_tasks(
-            encoder,
-            {spec.name: (spec.format, n_labels_of(spec, train_rows))},
-            pooling=cfg.pooling or default_pooling(encoder),
-            seed=tc.seed,
-        )
-        eval_kwargs = {
-            "task": spec.name,
-            "max_length": tc.max_length,
-            "stride": tc.doc_stride,
-            "batch_size": tc.eval_batch_size,
-            "label_names": spec.label_names,
-            "precision": tc.precision,
+        rows_by_lang = {
+            lang: read_rows(curate_dir, spec.name, "test", lang, cfg.max_test_samples)
+            for lang in langs
         }
-
-        def evaluate(m) -> dict:
-            res = evaluate_languages(
-                m,
-                tokenizer,
-                {"en": dev_rows},
-                spec.format,
-                spec.metric,
-                name=f"{spec.name}.validation",
-                **eval_kwargs,
-            )
-            return {"score": res["en"].metrics[primary], **jsonable(res["en"].metrics)}
-
-        result = train(
-            model,
-            [TrainTask(spec.name, feats)],
-            tc,
-            out_dir / "checkpoints",
-            pad_id=tokenizer.pad_token_id or 0,
-            evaluate=evaluate,
+        result = _fine_tune_and_evaluate(
+            cfg, spec, encoder, tokenizer, rows_by_lang, curate_dir, out_dir
         )
-        results = evaluate_languages(
-            model,
-            tokenizer,
-            rows_by_lang,
-            spec.format,
-            spec.metric,
-            name=f"{spec.name}.test",
-            **eval_kwargs,
-        )
-        for lang, res in results.items():
-            write_jsonl(out_dir / "predictions" / f"{lang}.jsonl", res.predictions)
-        write_curve(out_dir / "curve.csv", result.curve)
-        per_language = {lang: jsonable(res.metrics) for lang, res in results.items()}
-        metrics = {
-            **base,
-            "per_language": per_language,
-            "dev": result.best_eval,
-            "train": {
-                "steps": result.steps,
-                "best_step": result.best_step,
-                "examples": result.examples,
-                "train_examples": len(train_rows),
-                "seconds": round(result.seconds, 2),
-                "tokens_per_s": round(result.tokens_per_s, 1),
-            },
-        }
+    metrics = {**base, **result}
+    per_language = metrics["per_language"]
     values = [m[primary] for m in per_language.values()]
     others = [m[primary] for lang, m in per_language.items() if lang != "en"]
     metrics["average"] = {primary: sum(values) / len(values)}
@@ -227,3 +132,200 @@ def run(
     metrics = {**{k: metrics[k] for k in order if k in metrics}, **metrics}
     write_json(out_dir / "metrics.json", metrics)
     return metrics
+
+
+def _fine_tune_and_evaluate(
+    cfg, spec, encoder, tokenizer, rows_by_lang, curate_dir, out_dir
+) -> dict:
+    """English fine-tuning, phase by phase as the protocol orders them (XCOPA: SIQA, then COPA),
+    each phase's checkpoint chosen on its English dev rows; then every test language."""
+    tc = cfg.train
+    train_rows = read_rows(curate_dir, spec.name, "train", limit=tc.max_train_samples)
+    dev_rows = read_rows(curate_dir, spec.name, "validation", limit=tc.max_eval_samples)
+    phases = training_phases(spec.name)
+    model = TaskModel.for_tasks(
+        encoder,
+        {spec.name: (spec.format, _n_labels(spec, train_rows))},
+        pooling=cfg.pooling or default_pooling(encoder),
+        seed=tc.seed,
+    )
+    eval_kwargs = {
+        "task": spec.name,
+        "max_length": tc.max_length,
+        "stride": tc.doc_stride,
+        "batch_size": tc.eval_batch_size,
+        "precision": tc.precision,
+    }
+    runs = []
+    for k, phase in enumerate(phases):
+        phase_train = _phase_rows(train_rows, phase.train, len(phases))
+        phase_dev = _phase_rows(dev_rows, phase.train, len(phases))
+        dev_spec = get_task(phase.dev)
+        feats = featurize(
+            phase_train,
+            spec.format,
+            tokenizer,
+            tc.max_length,
+            train=True,
+            stride=tc.doc_stride,
+            name=f"{spec.name}.{phase.train}.train",
+        )
+
+        def evaluate(m, rows=phase_dev, dev_spec=dev_spec) -> dict:
+            res = evaluate_languages(
+                m,
+                tokenizer,
+                {"en": rows},
+                spec.format,
+                dev_spec.metric,
+                name=f"{spec.name}.{dev_spec.name}.validation",
+                label_names=dev_spec.label_names,
+                **eval_kwargs,
+            )["en"]
+            return {"score": res.metrics[primary_key(dev_spec.metric)], **jsonable(res.metrics)}
+
+        folder = (
+            out_dir / "checkpoints"
+            if len(phases) == 1
+            else out_dir / "checkpoints" / f"{k}-{phase.train}"
+        )
+        runs.append(
+            (
+                phase,
+                len(phase_train),
+                train(
+                    model,
+                    [TrainTask(spec.name, feats)],
+                    tc,
+                    folder,
+                    pad_id=tokenizer.pad_token_id or 0,
+                    evaluate=evaluate,
+                ),
+            )
+        )
+    results = evaluate_languages(
+        model,
+        tokenizer,
+        rows_by_lang,
+        spec.format,
+        spec.metric,
+        name=f"{spec.name}.test",
+        label_names=spec.label_names,
+        **eval_kwargs,
+    )
+    for lang, res in results.items():
+        write_jsonl(out_dir / "predictions" / f"{lang}.jsonl", res.predictions)
+    write_curve(out_dir / "curve.csv", [row for _, _, r in runs for row in r.curve])
+    last = runs[-1][2]
+    return {
+        "per_language": {lang: jsonable(res.metrics) for lang, res in results.items()},
+        "dev": last.best_eval,
+        "train": {
+            "steps": sum(r.steps for _, _, r in runs),
+            "best_step": last.best_step,
+            "examples": sum(r.examples for _, _, r in runs),
+            "train_examples": len(train_rows),
+            "seconds": round(sum(r.seconds for _, _, r in runs), 2),
+            "tokens_per_s": round(last.tokens_per_s, 1),
+            "phases": [
+                {
+                    "train": ph.train,
+                    "dev": ph.dev,
+                    "train_examples": n,
+                    "steps": r.steps,
+                    "best_step": r.best_step,
+                    "dev_metrics": r.best_eval,
+                }
+                for ph, n, r in runs
+            ],
+        },
+    }
+
+
+def _phase_rows(rows: list[dict], phase: str, n_phases: int) -> list[dict]:
+    """A phase's curated rows (curate tags each with its phase's training task)."""
+    mine = [r for r in rows if r.get("phase", phase) == phase]
+    if not mine and n_phases > 1:
+        raise ValueError(f"no curated rows for training phase {phase!r}: re-run curate")
+    return mine or rows
+
+
+def _n_labels(spec, train_rows: list[dict]) -> int | None:
+    # Multiple-choice phases may differ in choice count (SIQA 3, COPA 2): the head scores choices.
+    return n_labels_of(spec, train_rows)
+
+
+def _retrieval(cfg, spec, encoder, tokenizer, curate_dir, langs, out_dir) -> dict:
+    """The bare encoder, no training: a layer sweep (pairs) or BUCC mining; the reported layer
+    is the protocol's for this model (``xstilts.tasks.protocol``), else the last."""
+    tc = cfg.train
+    proto = protocol_of(spec.name)
+    retrieval = proto.retrieval if proto else None
+    n_layers = num_layers_of(encoder)
+    protocol_layer = retrieval_layer(spec.name, cfg.model)
+    if protocol_layer is not None and protocol_layer > n_layers:  # e.g. a 12-layer base model
+        protocol_layer = None
+    report = cfg.layer % (n_layers + 1) if cfg.layer is not None else protocol_layer or n_layers
+    pooling = cfg.pooling or (retrieval.pooling if retrieval else "mean")
+    common = {
+        "pooling": pooling,
+        "max_length": tc.max_length,
+        "batch_size": tc.eval_batch_size,
+        "precision": tc.precision,
+    }
+    if mining_task(spec.name):
+        sets = {
+            lang: {
+                split: read_rows(curate_dir, spec.name, split, lang)
+                for split in ("validation", "test")
+            }
+            for lang in langs
+        }
+        layers = sorted({*(cfg.layers or []), report})
+        sweep, mined = mining_sweep(
+            encoder, tokenizer, sets, layers=[*[x for x in layers if x != report], report], **common
+        )
+        for lang, items in mined.items():
+            write_jsonl(out_dir / "predictions" / f"{lang}.jsonl", items)
+    else:
+        rows_by_lang = {
+            lang: read_rows(curate_dir, spec.name, "test", lang, cfg.max_test_samples)
+            for lang in langs
+        }
+        direction = retrieval.direction if retrieval else "both"
+        sweep, hits = layer_sweep(
+            encoder,
+            tokenizer,
+            rows_by_lang,
+            scoring=cfg.scoring,
+            layers=cfg.layers,
+            direction=direction,
+            return_hits=True,
+            **common,
+        )
+        if report not in sweep:
+            raise ValueError(f"layer {report} is reported but not in the sweep {sorted(sweep)}")
+        for lang, items in hits[report].items():  # per item, for the item-level bootstrap
+            write_jsonl(out_dir / "predictions" / f"{lang}.jsonl", items)
+    deviations = []
+    if retrieval and pooling != retrieval.pooling:
+        deviations.append(f"pooling {pooling} (protocol: {retrieval.pooling})")
+    if cfg.layer is not None and protocol_layer is not None and report != protocol_layer:
+        deviations.append(f"layer {report} (protocol: {protocol_layer})")
+    return {
+        "per_language": sweep[report],
+        "layer": report,
+        "protocol_layer": protocol_layer,
+        "layer_choice": "config"
+        if cfg.layer is not None
+        else (
+            "protocol" if protocol_layer is not None else "last (no protocol layer for this model)"
+        ),
+        "pooling": pooling,
+        "scoring": "margin mining" if mining_task(spec.name) else cfg.scoring,
+        "direction": "mining"
+        if mining_task(spec.name)
+        else (retrieval.direction if retrieval else "both"),
+        "deviations": deviations,
+        "layers": {str(k): v for k, v in sweep.items()},
+    }

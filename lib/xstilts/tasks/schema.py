@@ -6,6 +6,7 @@ Rows are plain dicts, written as JSONL by curation and read back by the training
 format             row keys
 =================  ==========================================================================
 single             id, text, label (int)
+multi_label        id, text, labels (list[int], the gold concepts; may be empty)
 pair               id, text_a, text_b, label (int)
 multiple_choice    id, context, question, choices (list[str]), label (int)
 qa                 id, title, context, question, answers {text: [str], answer_start: [int]}
@@ -23,6 +24,7 @@ from enum import Enum
 
 class Format(str, Enum):
     SINGLE = "single"
+    MULTI_LABEL = "multi_label"
     PAIR = "pair"
     MULTIPLE_CHOICE = "multiple_choice"
     QA = "qa"
@@ -32,6 +34,7 @@ class Format(str, Enum):
 
 REQUIRED_KEYS: dict[Format, tuple[str, ...]] = {
     Format.SINGLE: ("id", "text", "label"),
+    Format.MULTI_LABEL: ("id", "text", "labels"),
     Format.PAIR: ("id", "text_a", "text_b", "label"),
     Format.MULTIPLE_CHOICE: ("id", "context", "question", "choices", "label"),
     Format.QA: ("id", "title", "context", "question", "answers"),
@@ -62,6 +65,10 @@ def validate_row(
     labels: list[int] = []
     if fmt in (Format.SINGLE, Format.PAIR, Format.MULTIPLE_CHOICE):
         labels = [row["label"]]
+    elif fmt is Format.MULTI_LABEL:
+        if not isinstance(row["labels"], list):
+            raise SchemaError(f"{where}: labels must be a list of label ids")
+        labels = list(row["labels"])
     elif fmt is Format.TAGGING:
         labels = list(row["tags"])
         if len(row["tags"]) != len(row["tokens"]):

@@ -83,6 +83,12 @@ def collate(features: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
         batch["labels"] = torch.tensor([f["label"] for f in features], dtype=torch.long)
     if "labels" in first:
         batch["labels"] = _pad([f["labels"] for f in features], -100, batch["input_ids"].shape[1])
+    if "multi_hot" in first:  # multi-label: padded to the widest (features may know fewer labels)
+        width = max(len(f["multi_hot"]) for f in features)
+        batch["labels"] = torch.tensor(
+            [f["multi_hot"] + [0] * (width - len(f["multi_hot"])) for f in features],
+            dtype=torch.float32,
+        )
     if "start_position" in first:
         batch["start_positions"] = torch.tensor([f["start_position"] for f in features])
         batch["end_positions"] = torch.tensor([f["end_position"] for f in features])

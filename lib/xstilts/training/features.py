@@ -6,12 +6,14 @@ A *feature* is a plain dict of ints / int lists (what :mod:`.batching` pads into
 format             feature keys
 =================  =====================================================================
 single, pair       input_ids, label, example_index
+multi_label        input_ids, multi_hot (0/1 per label), example_index
 multiple_choice    input_ids (one list per choice), label, example_index
 qa (train)         input_ids, start_position, end_position, example_index
 qa (eval)          input_ids, offsets ([start, end] per token, None outside the context),
                    example_index (several windows per example: sliding window with stride)
 tagging            input_ids, labels (-100 except first subwords), word_positions (token index
-                   of each word's first subword, -1 when truncated away), example_index
+                   of each word's first subword, -1 for words in the sentence's other
+                   pieces), example_index (long sentences give several pieces)
 =================  =====================================================================
 
 QA windows follow transformers' ``examples/pytorch/question-answering/run_qa.py``: question first,
@@ -41,7 +43,7 @@ from .batching import feature_length
 
 log = logging.getLogger(__name__)
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2  # 2: tagging sentences cut into pieces that fit
 IGNORE_INDEX = -100
 _TOKENIZER_HASHES: dict[int, str] = {}
 
@@ -118,6 +120,17 @@ def _featurize(rows, fmt, tokenizer, max_length, train, stride) -> list[dict]:
             max_length=max_length,
         )
         return _with_labels(enc["input_ids"], rows)
+    if fmt is Format.MULTI_LABEL:
+        enc = tokenizer([r["text"] for r in rows], truncation=True, max_length=max_length)
+        width = 1 + max((x for r in rows for x in r["labels"]), default=0)
+        return [
+            {
+                "input_ids": ids,
+                "multi_hot": [int(k in r["labels"]) for k in range(width)],
+                "example_index": i,
+            }
+            for i, (ids, r) in enumerate(zip(enc["input_ids"], rows, strict=True))
+        ]
     if fmt is Format.MULTIPLE_CHOICE:
         return _multiple_choice(rows, tokenizer, max_length)
     if fmt is Format.QA:
@@ -211,32 +224,56 @@ def _answer_tokens(answers: dict, offsets, sequence_ids) -> tuple[int, int]:
 
 
 def _tagging(rows, tokenizer, max_length) -> list[dict]:
-    enc = tokenizer(
-        [r["tokens"] for r in rows],
-        is_split_into_words=True,
-        truncation=True,
-        max_length=max_length,
-    )
+    """One feature per piece of a sentence: long sentences are cut between words so that every
+    piece fits ``max_length`` and every gold word is predicted and scored, as XTREME's
+    ``utils_preprocess.py`` does before encoding (``_preprocess_one_file``: a new piece whenever
+    the running subword count would pass the limit). ``word_positions`` has one entry per word of
+    the whole sentence, -1 for words in other pieces; decoding merges the pieces."""
+    room = max_length - tokenizer.num_special_tokens_to_add()
     features = []
     for i, row in enumerate(rows):
-        labels, positions, previous = [], [-1] * len(row["tokens"]), None
-        for pos, word in enumerate(enc.word_ids(i)):
-            if word is not None and word != previous:
-                tag = int(row["tags"][word])
-                labels.append(tag if tag >= 0 else IGNORE_INDEX)
-                positions[word] = pos
-            else:
-                labels.append(IGNORE_INDEX)
-            previous = word
-        features.append(
-            {
-                "input_ids": enc["input_ids"][i],
-                "labels": labels,
-                "word_positions": positions,
-                "example_index": i,
-            }
-        )
+        for first, last in _word_pieces(row["tokens"], tokenizer, room):
+            features.append(_tagging_piece(row, i, first, last, tokenizer, max_length))
     return features
+
+
+def _word_pieces(words: list[str], tokenizer, room: int) -> list[tuple[int, int]]:
+    """``[first, last)`` word ranges whose subwords fit ``room`` (a word longer than ``room`` on
+    its own is a piece of its own and is truncated, keeping its first subword)."""
+    if not words:
+        return [(0, 0)]
+    counts = [
+        max(1, len(ids)) for ids in tokenizer(list(words), add_special_tokens=False)["input_ids"]
+    ]
+    pieces, start, used = [], 0, 0
+    for k, n in enumerate(counts):
+        if used and used + n > room:
+            pieces.append((start, k))
+            start, used = k, 0
+        used += n
+    pieces.append((start, len(words)))
+    return pieces
+
+
+def _tagging_piece(row, index, first, last, tokenizer, max_length) -> dict:
+    enc = tokenizer(
+        row["tokens"][first:last], is_split_into_words=True, truncation=True, max_length=max_length
+    )
+    labels, positions, previous = [], [-1] * len(row["tokens"]), None
+    for pos, word in enumerate(enc.word_ids()):
+        if word is not None and word != previous:
+            tag = int(row["tags"][first + word])
+            labels.append(tag if tag >= 0 else IGNORE_INDEX)
+            positions[first + word] = pos
+        else:
+            labels.append(IGNORE_INDEX)
+        previous = word
+    return {
+        "input_ids": enc["input_ids"],
+        "labels": labels,
+        "word_positions": positions,
+        "example_index": index,
+    }
 
 
 def total_tokens(features: list[dict]) -> int:

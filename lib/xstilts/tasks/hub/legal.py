@@ -6,16 +6,16 @@ Multi-label sources, and the single-label choice made for each:
 * ``unfair_tos``: 8 unfair-term categories, and most clauses have none. We predict **fair (0) vs
   unfair (1)** (any category): the binary question the categories refine, with no arbitrary pick
   between co-occurring categories. The category names stay in the row's ``categories``.
-* ``multi_eurlex``: level-1 EUROVOC concepts (21). The label is the **first concept in the hub's
-  label list**; the full list stays in the row's ``labels`` for multi-label metrics.
-  ``single_label_only=True`` keeps only documents with exactly one concept instead.
+* ``multi_eurlex`` is multi-label (format ``multi_label``): every level-1 EUROVOC concept (21)
+  of a document, scored with mean R-Precision as its paper does (``xstilts.tasks.protocol``).
 """
 
 from __future__ import annotations
 
 from ...languages import TASK_LANGUAGES
+from ..protocol import PROTOCOLS
 from ..registry import Source
-from ..schema import Format, SchemaError
+from ..schema import Format
 from . import raw
 from .loading import hub_fetch, label_index, register_hub_task
 
@@ -92,24 +92,14 @@ def map_contract_nli(rec: dict, language: str, where: str) -> dict:
     }
 
 
-def map_multi_eurlex(
-    rec: dict, language: str, where: str, single_label_only: bool = False
-) -> dict | None:
+def map_multi_eurlex(rec: dict, language: str, where: str) -> dict:
     labels = [
         label_index("multi_eurlex", MULTI_EURLEX_LEVEL1, v, where=where, field_name="labels")
         for v in rec["labels"]
     ]
-    if not labels:
-        raise SchemaError(f"task multi_eurlex {where}: field 'labels' is empty")
-    if single_label_only and len(labels) != 1:
-        return None
     text = rec["text"][language] if isinstance(rec["text"], dict) else rec["text"]
-    return {
-        "id": f"multi_eurlex-{rec['celex_id']}",
-        "text": text,
-        "label": labels[0],
-        "labels": labels,
-    }
+    # no language in the id: the same documents (celex ids) in every language
+    return {"id": f"multi_eurlex-{rec['celex_id']}", "text": text, "labels": labels}
 
 
 def _legalbench_mapper(task: str):
@@ -194,20 +184,19 @@ for _task in LEGALBENCH_TASKS:
     )
 register_hub_task(
     name="multi_eurlex",
-    format=Format.SINGLE,
+    format=Format.MULTI_LABEL,
     domain="legal",
     roles=("target",),
     source=Source(
         "hub", "coastalcph/multi_eurlex", "<lang>", note="script-only: Parquet export, level_1"
     ),
-    metric="accuracy",
+    metric=PROTOCOLS["multi_eurlex"].metric,
     languages=TASK_LANGUAGES["multi_eurlex"],
     label_names=MULTI_EURLEX_LEVEL1,
     license="CC BY-SA 4.0",
-    description="MultiEURLEX level-1 EUROVOC (first concept as label; all kept in `labels`)",
+    description="MultiEURLEX level-1 EUROVOC concepts (multi-label, mean R-Precision)",
     loader_fetch=hub_fetch(
         "coastalcph/multi_eurlex", lambda lang: lang, task="multi_eurlex", parquet_export=True
     ),
     mapper=map_multi_eurlex,
-    mapper_options=("single_label_only",),
 )

@@ -11,6 +11,13 @@ A hub task's loader has three separable parts:
 Offline and uncached fails at once with ``HubDatasetUnavailable``: when the hub cannot be reached
 (``HF_HUB_OFFLINE``/``HF_DATASETS_OFFLINE`` set, or a 3-second connection probe fails) the call runs
 in offline mode, so the cache is used when present and nothing is retried.
+
+**Local snapshots** (compute nodes without internet): with a snapshot root set (the curate
+parameter ``hub_snapshots``, or ``$XSTILTS_HUB_SNAPSHOTS``), every hub dataset is read from
+``<root>/<owner>/<name>``, laid out as ``huggingface-cli download --repo-type dataset <owner>/<name>
+--local-dir <root>/<owner>/<name>`` writes it: a Parquet repo with its README ``configs``, or the
+``refs/convert/parquet`` export (``--revision refs/convert/parquet``: ``<config>/<split>/*.parquet``)
+for script-only repos. The hub is then never contacted.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from ...languages import check_languages
 from ..schema import SchemaError, validate_row
 
 LOCAL_DATA_ENV = "XSTILTS_LOCAL_DATA"
+SNAPSHOTS_ENV = "XSTILTS_HUB_SNAPSHOTS"
 _PROBE_TIMEOUT_S = 3.0
 
 
@@ -85,16 +93,84 @@ def _offline_mode() -> Iterator[None]:
         datasets.config.HF_HUB_OFFLINE, hub_constants.HF_HUB_OFFLINE = saved
 
 
-def _unavailable(hub_id: str, config: str | None, split: str, task: str | None, err: BaseException):
+def fetch_command(hub_id: str, parquet_export: bool = False) -> str:
+    revision = " --revision refs/convert/parquet" if parquet_export else ""
+    return (
+        f"huggingface-cli download --repo-type dataset {hub_id}{revision} "
+        f"--local-dir <snapshots>/{hub_id}"
+    )
+
+
+def _unavailable(
+    hub_id: str,
+    config: str | None,
+    split: str,
+    task: str | None,
+    err: BaseException,
+    parquet_export: bool = False,
+):
     what = f"{hub_id!r}" + (f" (config {config!r})" if config else "") + f", split {split!r}"
     local = f"{LOCAL_DATA_ENV}/{task}" if task else LOCAL_DATA_ENV
     return HubDatasetUnavailable(
         f"hub dataset {what} is not cached and the hub cannot be reached "
         f"({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}). "
-        f"Either run once with internet access to cache it, or point ${local} or the loader's "
-        f"`data_files=` option at local files in the raw format (where the task has a raw reader), "
-        f"or pass `dataset=` records in the hub's schema."
+        f"Fetch it where there is internet with `{fetch_command(hub_id, parquet_export)}` and set "
+        f"curate.hub_snapshots to <snapshots>; or point ${local} or the task's `data_files` option "
+        f"at local files in the raw format (where the task has a raw reader)."
     )
+
+
+_SNAPSHOT_ROOT: list[Path | None] = [None]
+
+
+@contextlib.contextmanager
+def hub_snapshots(root: str | Path | None) -> Iterator[None]:
+    """Within the block, read every hub dataset from the local snapshot root (None: unchanged)."""
+    saved = _SNAPSHOT_ROOT[0]
+    _SNAPSHOT_ROOT[0] = Path(root).expanduser() if root else saved
+    try:
+        yield
+    finally:
+        _SNAPSHOT_ROOT[0] = saved
+
+
+def snapshot_root() -> Path | None:
+    if _SNAPSHOT_ROOT[0] is not None:
+        return _SNAPSHOT_ROOT[0]
+    env = os.environ.get(SNAPSHOTS_ENV)
+    return Path(env).expanduser() if env else None
+
+
+def load_snapshot_split(
+    root: Path, hub_id: str, config: str | None, split: str, parquet_export: bool
+):
+    """One split from ``<root>/<hub_id>`` (see the module docstring for the two layouts)."""
+    import datasets
+
+    folder = root / hub_id
+    if not folder.is_dir():
+        raise HubDatasetUnavailable(
+            f"hub snapshot {folder} does not exist (dataset {hub_id!r}, config {config!r}); "
+            f"fetch it with `{fetch_command(hub_id, parquet_export)}` (<snapshots> = {root})"
+        )
+    exported = sorted((folder / (config or "default") / split).glob("*.parquet"))
+    if exported:
+        return datasets.load_dataset(
+            "parquet", data_files={split: [str(p) for p in exported]}, split=split
+        )
+    if not (folder / "README.md").exists():
+        raise HubDatasetUnavailable(
+            f"hub snapshot {folder}: no {config or 'default'}/{split}/*.parquet and no README.md "
+            f"with `configs` (dataset {hub_id!r}, config {config!r}, split {split!r})"
+        )
+    with _offline_mode():
+        try:
+            return datasets.load_dataset(str(folder), config, split=split)
+        except (ValueError, FileNotFoundError) as err:
+            raise HubDatasetUnavailable(
+                f"hub snapshot {folder}: cannot read config {config!r} split {split!r} "
+                f"({type(err).__name__}: {str(err).splitlines()[0][:200]})"
+            ) from err
 
 
 def parquet_export_files(hub_id: str, config: str, split: str) -> str:
@@ -114,6 +190,8 @@ def load_hub_split(
     """``datasets.load_dataset`` for one split; offline and uncached raises ``HubDatasetUnavailable``."""
     import datasets
 
+    if (root := snapshot_root()) is not None:
+        return load_snapshot_split(root, hub_id, config, split, parquet_export)
     if parquet_export:
         args: tuple = ("parquet",)
         kwargs: dict[str, Any] = {
@@ -128,10 +206,10 @@ def load_hub_split(
         with ctx:
             return datasets.load_dataset(*args, split=split, **kwargs)
     except (ConnectionError, FileNotFoundError, OSError) as err:
-        raise _unavailable(hub_id, config, split, task, err) from err
+        raise _unavailable(hub_id, config, split, task, err, parquet_export) from err
     except Exception as err:  # datasets raises DatasetNotFoundError, ValueError ... when offline
         if not online:
-            raise _unavailable(hub_id, config, split, task, err) from err
+            raise _unavailable(hub_id, config, split, task, err, parquet_export) from err
         raise
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...languages import TASK_LANGUAGES
+from ..protocol import PROTOCOLS
 from ..registry import Source
 from ..schema import Format
 from . import raw
@@ -13,9 +14,11 @@ PAWSX_LABELS = ("0", "1")  # 0 = not a paraphrase, 1 = paraphrase (hub strings)
 
 def map_pawsx(rec: dict, language: str, where: str) -> dict:
     label = label_index("pawsx", PAWSX_LABELS, str(rec["label"]), where=where, field_name="label")
+    # no language in the id: the dev/test sets are translations of the same English pairs (the raw
+    # files share ids; the hub config has none, so the position within the language stands in)
     rid = rec.get("id") or rec["_index"]
     return {
-        "id": f"pawsx-{language}-{rid}",
+        "id": f"pawsx-{rec['_split']}-{rid}",
         "text_a": rec["sentence1"],
         "text_b": rec["sentence2"],
         "label": label,
@@ -38,7 +41,7 @@ register_hub_task(
     domain="general",
     roles=("target",),
     source=Source("hub", "google/xtreme", "PAWS-X.<lang>"),
-    metric="accuracy",
+    metric=PROTOCOLS["pawsx"].metric,
     languages=TASK_LANGUAGES["pawsx"],
     label_names=PAWSX_LABELS,
     license="PAWS-X: free for any purpose (attribution appreciated)",

@@ -8,6 +8,7 @@ and MLQA have no training split (train on SQuAD); their dev sets serve as our ``
 from __future__ import annotations
 
 from ...languages import LANGUAGES, TASK_LANGUAGES
+from ..protocol import PROTOCOLS
 from ..registry import Source
 from ..schema import Format, SchemaError
 from . import raw
@@ -131,7 +132,7 @@ register_hub_task(
     domain="general",
     roles=("target",),
     source=Source("hub", "google/xtreme", "XQuAD.<lang>", note="ro (XTREME-R): google/xquad"),
-    metric="squad_em_f1",
+    metric=PROTOCOLS["xquad"].metric,
     languages=TASK_LANGUAGES["xquad_xtremer"],
     splits=("test",),
     license="CC BY-SA 4.0",
@@ -147,7 +148,7 @@ register_hub_task(
     domain="general",
     roles=("target",),
     source=Source("hub", "google/xtreme", "MLQA.<lang>.<lang>"),
-    metric="mlqa_em_f1",
+    metric=PROTOCOLS["mlqa"].metric,
     languages=TASK_LANGUAGES["mlqa"],
     splits=("validation", "test"),
     license="CC BY-SA 3.0",
@@ -167,7 +168,7 @@ register_hub_task(
     domain="general",
     roles=("target",),
     source=Source("hub", "google/xtreme", "tydiqa"),
-    metric="squad_em_f1",
+    metric=PROTOCOLS["tydiqa"].metric,
     languages=TASK_LANGUAGES["tydiqa"],
     splits=("train", "test"),
     license="Apache-2.0",

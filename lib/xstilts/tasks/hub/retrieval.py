@@ -1,30 +1,36 @@
-"""Sentence retrieval targets: BUCC 2018 and Tatoeba (google/xtreme).
+"""Sentence retrieval targets: Tatoeba (pairs) and BUCC 2018 (bitext mining), as XTREME runs them.
 
-Rows are ``{id, text}`` for one side: ``side="source"`` (default) gives the sentences in
-``language``, ``side="english"`` the English sides of the same gold pairs; a pair shares its id.
-google/xtreme keeps only the gold pairs (no BUCC distractors), BUCC ``validation`` = the BUCC
-sample set and ``test`` = the BUCC training set; Tatoeba has one split (validation = our test),
-whose sentences keep a trailing newline (stripped here). XTREME-R's extra Tatoeba languages
-(az lt pl uk ro) are not on the hub: pass ``data_files=`` (LASER ``tatoeba.<l3>-eng.{<l3>,eng}``).
+**Tatoeba** rows are pairs ``{id, text, english}``: the sentence in ``language`` and its English
+translation. English is a different file for every pair (LASER ``tatoeba.<l3>-eng.{<l3>,eng}``),
+so it is never a language of its own. google/xtreme's ``tatoeba.<l3>`` configs have one split
+(validation = our test) whose sentences keep a trailing newline (stripped here). XTREME-R's
+extra languages (az lt pl uk ro) are not on the hub: pass ``data_files=`` (LASER's layout).
+
+**BUCC** is mining: rows are sentences ``{id, text, side, gold}`` of both sides (``side`` "x" or
+"en"), distractors included; ``gold`` is the partner's id on x-side gold sentences, else None.
+The official files (``<l>-en.{sample,training}.{<l>,en,gold}``, or XTREME's renamed
+``<l>-en.{dev,test}.*``) are read through ``data_files``: validation = the sample set, test =
+the training set (XTREME ``download_data.sh``; the official test gold is not public).
+google/xtreme's ``bucc18.<l>`` configs keep only the gold pairs, on which mining F1 means
+nothing, so the hub route is refused with a message saying what to pass instead.
 """
 
 from __future__ import annotations
 
 from ...languages import TASK_LANGUAGES, TATOEBA_CONFIG_NAMES
+from ..protocol import PROTOCOLS
 from ..registry import Source
-from ..schema import Format
+from ..schema import Format, SchemaError
 from . import raw
 from .loading import HubDatasetUnavailable, hub_fetch, register_hub_task
 
 
-def _side_mapper(task: str):
-    def map_pair_side(rec: dict, language: str, where: str, side: str = "source") -> dict:
-        if side not in ("source", "english"):
-            raise ValueError(f"task {task}: side must be 'source' or 'english', got {side!r}")
-        text = rec["source_sentence"] if side == "source" else rec["target_sentence"]
-        return {"id": f"{task}-{language}-{rec['_index']}", "text": text.strip()}
-
-    return map_pair_side
+def map_tatoeba(rec: dict, language: str, where: str) -> dict:
+    return {
+        "id": f"tatoeba-{language}-{rec['_index']}",
+        "text": rec["source_sentence"].strip(),
+        "english": rec["target_sentence"].strip(),
+    }
 
 
 def read_tatoeba_files(data_files, split: str, language: str):
@@ -55,45 +61,87 @@ def _fetch_tatoeba(split: str, language: str):
     return _tatoeba_hub(split, language)
 
 
-def _register(
-    name: str, *, source: Source, languages, splits, fetch, read_raw, split_map, description
-):
-    return register_hub_task(
-        name=name,
-        format=Format.RETRIEVAL,
-        domain="general",
-        roles=("target",),
-        source=source,
-        metric="f1" if name == "bucc" else "accuracy",
-        languages=languages,
-        splits=splits,
-        license="BUCC: research use" if name == "bucc" else "CC BY 2.0 FR (Tatoeba)",
-        description=description,
-        loader_fetch=fetch,
-        mapper=_side_mapper(name),
-        read_raw=read_raw,
-        split_map=split_map,
-        mapper_options=("side",),
+# --- BUCC ----------------------------------------------------------------------------------------
+
+BUCC_STEMS = {"validation": ("sample", "dev"), "test": ("training", "test")}
+
+
+def _bucc_file(data_files, language: str, split: str, suffix: str):
+    patterns = [f"{language}-en.{stem}.{suffix}" for stem in BUCC_STEMS[split]]
+    return raw.find_files(data_files, patterns, f"BUCC {split} .{suffix}")[0]
+
+
+def _id_lines(path):
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            line = line.rstrip("\n")
+            if not line:
+                continue
+            parts = line.split("\t")
+            if len(parts) != 2:
+                raise raw.RawFormatError(f"{path}:{lineno}: expected '<id>TAB<text>', got {line!r}")
+            yield parts
+
+
+def read_bucc_files(data_files, split: str, language: str):
+    """Every sentence of both sides, with its gold partner (x side) from ``.gold``."""
+    gold = dict(_id_lines(_bucc_file(data_files, language, split, "gold")))
+    for side, suffix in (("x", language), ("en", "en")):
+        for sid, text in _id_lines(_bucc_file(data_files, language, split, suffix)):
+            yield {"sentence_id": sid, "sentence": text, "side": side, "gold": gold.get(sid)}
+
+
+def map_bucc(rec: dict, language: str, where: str) -> dict:
+    if "sentence_id" not in rec:
+        raise SchemaError(
+            f"task bucc {where}: a gold-pair record ({sorted(rec)[:4]}...); BUCC mining F1 needs "
+            "the official BUCC 2018 files with their distractors (see _fetch_bucc)"
+        )
+    return {
+        "id": rec["sentence_id"],
+        "text": rec["sentence"],
+        "side": rec["side"],
+        "gold": rec["gold"],
+    }
+
+
+def _fetch_bucc(split: str, language: str):
+    raise HubDatasetUnavailable(
+        f"bucc ({language}, {split}): google/xtreme's bucc18.{language} config holds only the "
+        "gold pairs, without the distractor sentences that mining F1 is measured against. Download "
+        f"the official files (comparable.limsi.fr/bucc2018: bucc2018-{language}-en.sample-gold and "
+        f".training-gold archives) and set curate.task_options.bucc.data_files to their folder."
     )
 
 
-_register(
-    "bucc",
-    source=Source("hub", "google/xtreme", "bucc18.<lang>"),
+register_hub_task(
+    name="bucc",
+    format=Format.RETRIEVAL,
+    domain="general",
+    roles=("target",),
+    source=Source("hub", "google/xtreme", "bucc18.<lang>", note="mining: official files"),
+    metric=PROTOCOLS["bucc"].metric,
     languages=TASK_LANGUAGES["bucc"],
     splits=("validation", "test"),
-    split_map={},
-    fetch=hub_fetch("google/xtreme", lambda lang: f"bucc18.{lang}", task="bucc"),
-    read_raw=None,
-    description="BUCC 2018 bitext mining, gold pairs only (test = BUCC training set)",
+    license="BUCC: research use",
+    description="BUCC 2018 bitext mining (test = BUCC training set, dev = sample set)",
+    loader_fetch=_fetch_bucc,
+    mapper=map_bucc,
+    read_raw=read_bucc_files,
 )
-_register(
-    "tatoeba",
+register_hub_task(
+    name="tatoeba",
+    format=Format.RETRIEVAL,
+    domain="general",
+    roles=("target",),
     source=Source("hub", "google/xtreme", "tatoeba.<lang3>"),
+    metric=PROTOCOLS["tatoeba"].metric,
     languages=TASK_LANGUAGES["tatoeba_xtremer"],
     splits=("test",),
-    split_map={"test": "validation"},
-    fetch=_fetch_tatoeba,
-    read_raw=read_tatoeba_files,
+    license="CC BY 2.0 FR (Tatoeba)",
     description="Tatoeba sentence retrieval against English (XTREME + XTREME-R languages)",
+    loader_fetch=_fetch_tatoeba,
+    mapper=map_tatoeba,
+    read_raw=read_tatoeba_files,
+    split_map={"test": "validation"},
 )

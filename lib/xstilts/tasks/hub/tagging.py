@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from ...languages import TASK_LANGUAGES, UDPOS_CONFIG_NAMES
+from ..protocol import PROTOCOLS
 from ..registry import Source, TaskSpec, register
 from ..schema import Format, SchemaError
 from . import raw
@@ -90,7 +91,7 @@ register_hub_task(
         "udpos.<Language>",
         note="XTREME-R lt/pl/uk/ro: universal-dependencies/universal_dependencies v2.7",
     ),
-    metric="f1",
+    metric=PROTOCOLS["udpos"].metric,
     languages=TASK_LANGUAGES["udpos_xtremer"],
     label_names=raw.XTREME_UPOS,
     license="per treebank (mostly CC BY-SA 4.0)",
@@ -128,7 +129,7 @@ register_hub_task(
     source=Source(
         "hub", "google/xtreme", "PAN-X.<lang>", note="XTREME-R extra languages: unimelb-nlp/wikiann"
     ),
-    metric="f1",
+    metric=PROTOCOLS["panx"].metric,
     languages=TASK_LANGUAGES["panx_xtremer"],
     label_names=raw.PANX_TAGS,
     license="WikiANN: unclear (research use)",

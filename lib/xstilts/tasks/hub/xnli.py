@@ -9,6 +9,7 @@ google/xtreme's ``XNLI`` config mixes all 15 languages (filter on ``language``) 
 from __future__ import annotations
 
 from ...languages import TASK_LANGUAGES
+from ..protocol import PROTOCOLS
 from ..registry import Source
 from ..schema import Format
 from . import raw
@@ -21,7 +22,20 @@ _facebook = hub_fetch("facebook/xnli", lambda lang: lang, task="xnli")
 
 
 def _fetch(split: str, language: str):
-    return _facebook(split, language) if split == "train" else _xtreme(split, language)
+    if split == "train":
+        return _facebook(split, language)
+    return with_positions(_xtreme(split, language))
+
+
+def with_positions(records):
+    """Number each record within its language: XNLI's dev/test blocks hold the same pairs in the
+    same order in every language, so this position is the item's language-free id."""
+    seen: dict[str, int] = {}
+    for rec in records:
+        rec = dict(rec)
+        rec["_position"] = seen.get(rec["language"], 0)
+        seen[rec["language"]] = rec["_position"] + 1
+        yield rec
 
 
 def map_xnli(rec: dict, language: str, where: str) -> dict | None:
@@ -37,8 +51,9 @@ def map_xnli(rec: dict, language: str, where: str) -> dict | None:
     else:  # facebook/xnli schema
         text_a, text_b, value, field = rec["premise"], rec["hypothesis"], rec["label"], "label"
     label = label_index("xnli", NLI_LABELS, value, where=where, field_name=field)
+    item = rec.get("_position", rec["_index"])
     return {
-        "id": f"xnli-{language}-{rec['_index']}",
+        "id": f"xnli-{rec['_split']}-{item}",
         "text_a": text_a,
         "text_b": text_b,
         "label": label,
@@ -50,7 +65,9 @@ def read_xnli_files(data_files, split: str, language: str):
         files = raw.find_files(data_files, [f"multinli.train.{language}.tsv"], "XNLI-MT train")
         return raw.read_xnli_mt_tsv(files)
     stem = {"validation": "dev", "test": "test"}[split]
-    return raw.read_xnli_tsv(raw.find_files(data_files, [f"xnli.{stem}.tsv"], f"XNLI {split}"))
+    return with_positions(
+        raw.read_xnli_tsv(raw.find_files(data_files, [f"xnli.{stem}.tsv"], f"XNLI {split}"))
+    )
 
 
 register_hub_task(
@@ -59,7 +76,7 @@ register_hub_task(
     domain="general",
     roles=("target",),
     source=Source("hub", "google/xtreme", "XNLI", note="train: facebook/xnli en (= MNLI)"),
-    metric="accuracy",
+    metric=PROTOCOLS["xnli"].metric,
     languages=TASK_LANGUAGES["xnli"],
     label_names=NLI_LABELS,
     license="CC BY-NC 4.0",
