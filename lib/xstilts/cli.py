@@ -1,4 +1,4 @@
-"""``python -m xstilts run|status|report|tasks|assets``."""
+"""``python -m xstilts run|status|report|tasks|protocol|assets``."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     _study_args(report)
     report.add_argument("--executor", choices=("local", "slurm", "submitit-local"), default="local")
     sub.add_parser("tasks", help="the task catalogue")
+    sub.add_parser("protocol", help="how each XTREME/XTREME-R target trains and is scored")
     sub.add_parser("assets", help="fetch and convert the embedded assets into the cache")
     return parser
 
@@ -110,6 +111,13 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_protocol(args) -> int:
+    from .tasks.protocol import protocol_table
+
+    print(protocol_table().to_string(index=False))
+    return 0
+
+
 def cmd_tasks(args) -> int:
     from .tasks.table import format_task_table
 
@@ -132,6 +140,7 @@ COMMANDS = {
     "status": cmd_status,
     "report": cmd_report,
     "tasks": cmd_tasks,
+    "protocol": cmd_protocol,
     "assets": cmd_assets,
 }
 

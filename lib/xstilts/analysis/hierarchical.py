@@ -58,7 +58,9 @@ def item_scores(run_dir: Path, lang: str) -> dict[str, float] | None:
         return None
     out = {}
     for row in read_jsonl(path):
-        if "x_to_en" in row:  # retrieval: accuracy is the mean of the two directions
+        if isinstance(row.get("score"), float):  # retrieval: the item's points, as scored
+            out[str(row["id"])] = row["score"]
+        elif "x_to_en" in row:  # (older runs) retrieval accuracy: the mean of both directions
             out[str(row["id"])] = 50.0 * (bool(row["x_to_en"]) + bool(row["en_to_x"]))
         elif isinstance(row.get("correct"), bool):  # a frozen fixture keeps hits, not labels
             out[str(row["id"])] = 100.0 * row["correct"]

@@ -237,8 +237,9 @@ def fertility_scatter(frame: pd.DataFrame, correlations: pd.DataFrame, xlabel: s
     return fig
 
 
-def retrieval_layers(forget: pd.DataFrame):
-    """Retrieval accuracy per layer (mean over languages): bare model vs after intermediate training."""
+def retrieval_layers(forget: pd.DataFrame, protocol: dict[str, int] | None = None):
+    """Retrieval accuracy per layer (mean over languages): bare model vs after intermediate
+    training; a dotted line marks the protocol's layer where the target has one for this model."""
     targets = sorted(forget["target"].unique())
     fig, axes = plt.subplots(1, len(targets), figsize=(4.8 * len(targets), 3.8), squeeze=False)
     for ax, target in zip(axes[0], targets, strict=True):
@@ -262,6 +263,17 @@ def retrieval_layers(forget: pd.DataFrame):
             ax=ax,
             hue_order=intermediate_order(frame),
         )
+        if target in (protocol or {}):
+            ax.axvline(protocol[target], color="grey", linestyle=":", linewidth=1)
+            ax.annotate(
+                "protocol layer",
+                (protocol[target], 0.02),
+                xycoords=("data", "axes fraction"),
+                fontsize=7,
+                color="grey",
+                rotation=90,
+                ha="right",
+            )
         ax.set_ylabel("accuracy (points)")
         ax.set_title(
             f"{target} (languages={frame['language'].nunique()}, "

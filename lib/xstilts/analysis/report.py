@@ -287,6 +287,7 @@ def render_study(
         "format_matched_pairs",
         "correlations",
         "score_summary",
+        "protocol_reference",
     ):
         if name in tables and tables[name].stat().st_size > 1:
             df = pd.read_csv(tables[name])

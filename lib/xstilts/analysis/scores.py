@@ -12,6 +12,7 @@ from .results import BASELINE
 EM_KEYS = ("exact_match", "em", "exact")
 GROUPS = {
     "single": "classification",
+    "multi_label": "classification",
     "pair": "classification",
     "multiple_choice": "classification",
     "tagging": "structured prediction",

@@ -101,16 +101,25 @@ def score_matrix(
     raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
 
 
-def hits_both_ways(
+def nearest_both_ways(
     src: np.ndarray, tgt: np.ndarray, scoring: str = "cosine", k: int = MARGIN_K
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per item i (row i of ``src`` translates row i of English ``tgt``): did its nearest
-    neighbour hit the gold translation, X→en and en→X (boolean arrays)."""
+    """For aligned sides (row i of ``src`` translates row i of English ``tgt``): the index of each
+    X sentence's nearest English sentence, and of each English sentence's nearest X sentence
+    (the search XTREME runs: ``similarity_search`` indexes X and queries with English)."""
     if src.shape[0] != tgt.shape[0] or src.shape[0] == 0:
         raise ValueError(f"aligned, non-empty sides needed, got {src.shape[0]} and {tgt.shape[0]}")
     scores = score_matrix(src, tgt, scoring, k)
+    return scores.argmax(axis=1), scores.argmax(axis=0)
+
+
+def hits_both_ways(
+    src: np.ndarray, tgt: np.ndarray, scoring: str = "cosine", k: int = MARGIN_K
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per item: did its nearest neighbour hit the gold translation, X→en and en→X."""
+    x_to_en, en_to_x = nearest_both_ways(src, tgt, scoring, k)
     gold = np.arange(src.shape[0])
-    return scores.argmax(axis=1) == gold, scores.argmax(axis=0) == gold
+    return x_to_en == gold, en_to_x == gold
 
 
 def accuracy_both_ways(
@@ -230,13 +239,22 @@ def layer_sweep(
         cursor += 2 * len(rows)
         for layer in chosen:
             src, eng = embeddings[layer][pos[0::2]], embeddings[layer][pos[1::2]]
-            x_to_en, en_to_x = hits_both_ways(src, eng, scoring)
+            to_en, to_x = nearest_both_ways(src, eng, scoring)
+            gold = np.arange(len(rows))
+            x_to_en, en_to_x = to_en == gold, to_x == gold
             sweep[layer][lang] = both_ways_metrics(x_to_en, en_to_x, direction)
             points = {"both": (x_to_en + en_to_x) * 50.0, "en_to_x": en_to_x * 100.0}
             item = points.get(direction, x_to_en * 100.0)
             hits[layer][lang] = [
-                {"id": r["id"], "x_to_en": bool(a), "en_to_x": bool(b), "score": float(c)}
-                for r, a, b, c in zip(rows, x_to_en, en_to_x, item, strict=True)
+                {
+                    "id": r["id"],
+                    "x_to_en": bool(x_to_en[i]),
+                    "en_to_x": bool(en_to_x[i]),
+                    "x_to_en_id": rows[to_en[i]]["id"],
+                    "en_to_x_id": rows[to_x[i]]["id"],
+                    "score": float(item[i]),
+                }
+                for i, r in enumerate(rows)
             ]
     return (sweep, hits) if return_hits else sweep
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import explain, hierarchical, plots, scores, stats
+from ..analysis.reference import protocol_layers, protocol_reference
 from ..analysis.results import BASELINE, build_results
 from ..io import atomic_path, write_json
 from ._common import config_from_dict
@@ -64,6 +65,7 @@ def run(
         "task_scores": per_task,
         "group_scores": scores.group_scores(per_lang),
         "score_summary": scores.summary_table(per_lang),
+        "protocol_reference": protocol_reference(results),
     }
     langs = explain.language_table(results["language"].unique())
     notes += [f"{r.iso}: {r.note}" for r in langs.itertuples() if r.note]
@@ -119,8 +121,9 @@ def run(
     forget = explain.forgetting(results)
     if not forget.empty:
         tables["forgetting"] = forget
+        marks = protocol_layers(results)
         figures["retrieval_layers"] = plots.save(
-            plots.retrieval_layers(forget), "retrieval_layers", fig_dir
+            plots.retrieval_layers(forget, marks), "retrieval_layers", fig_dir
         )
 
     table_paths = {name: _write_table(df, table_dir, name) for name, df in tables.items()}

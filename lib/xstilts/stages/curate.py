@@ -293,11 +293,15 @@ def _with_english(cfg: CurateConfig, spec: TaskSpec, split: str, pools: dict) ->
 Chosen = dict[tuple[str, str, str | None], tuple[list[dict], TaskSpec]]
 
 
-def _training_rows(cfg: CurateConfig, spec: TaskSpec) -> tuple[Chosen, set[str], list[dict]]:
+def _training_rows(
+    cfg: CurateConfig, spec: TaskSpec, tests: dict[str, list[dict]]
+) -> tuple[Chosen, list[dict]]:
     """The English train/dev rows of every protocol phase (``xstilts.tasks.protocol``), each row
-    tagged with its phase's training task; also the ids/text hashes the test items must avoid."""
-    chosen: Chosen = {}
-    exclude: set[str] = set()
+    tagged with its phase's training task. Rows that are test items (same id or text; XQuAD's
+    items are SQuAD dev items) are left out, so the test set stays whole as the protocol has it."""
+    test_keys = {
+        k for rows in tests.values() for r in rows for k in (r["id"], text_hash(row_text(r)))
+    }
     train_all, dev_all, phases = [], [], []
     for phase in training_phases(spec.name):
         source = _spec(phase.train, f"protocol of {spec.name}")
@@ -312,43 +316,46 @@ def _training_rows(cfg: CurateConfig, spec: TaskSpec) -> tuple[Chosen, set[str],
             (train, cfg.n_target_train, train_all),
             (dev, cfg.n_target_dev, dev_all),
         ):
-            rows = [{**r, "phase": phase.train} for r in stratified_sample(pool, n, cfg.seed)]
-            out.extend(rows)
-            exclude |= {r["id"] for r in rows} | {text_hash(row_text(r)) for r in rows}
+            pool = [
+                r
+                for r in pool
+                if r["id"] not in test_keys and text_hash(row_text(r)) not in test_keys
+            ]
+            out.extend({**r, "phase": phase.train} for r in stratified_sample(pool, n, cfg.seed))
         phases.append({"train": phase.train, "dev": phase.dev})
-    first = _spec(training_phases(spec.name)[-1].train, "protocol")
-    chosen[(spec.name, "train", None)] = (train_all, first)
-    chosen[(spec.name, "validation", None)] = (dev_all, first)
-    return chosen, exclude, phases
+    last = _spec(training_phases(spec.name)[-1].train, "protocol")
+    chosen: Chosen = {
+        (spec.name, "train", None): (train_all, last),
+        (spec.name, "validation", None): (dev_all, last),
+    }
+    return chosen, phases
 
 
 def _curate_target(
     cfg: CurateConfig, spec: TaskSpec, langs: list[str], notes: list[str]
 ) -> tuple[Chosen, dict]:
-    """One target's curated splits: ``{(task, split, lang): (rows, spec of their source)}``."""
+    """One target's curated splits: ``{(task, split, lang): (rows, spec of their source)}``.
+    The test items are chosen first; the English training data then avoids them."""
     if spec.format is Format.RETRIEVAL and mining_task(spec.name):
         return _curate_mining(cfg, spec, langs, notes)
-    chosen: Chosen = {}
-    exclude: set[str] = set()
-    info: dict = {"training": []}
-    if spec.format is not Format.RETRIEVAL:
-        chosen, exclude, info["training"] = _training_rows(cfg, spec)
     split = _test_split(spec)
     pools = {lang: _load(cfg, spec, split, lang) for lang in langs}
     if spec.format is Format.RETRIEVAL:
-        tests, parallel = _select_retrieval(cfg, _with_english(cfg, spec, split, pools)), False
+        tests, parallel = _select_retrieval(cfg, _with_english(cfg, spec, split, pools)), None
     else:
-        tests, parallel = _select_tests(cfg, pools, exclude)
+        tests, parallel = _select_tests(cfg, pools, set())
     notes.extend(f"{lang}: no usable {split} rows (skipped)" for lang in langs if lang not in tests)
     if not tests:
         raise _SkipTask(f"{spec.name}: no language with usable {split} rows")
-    for lang, rows in tests.items():
-        chosen[(spec.name, "test", lang)] = (rows, spec)
-    if spec.format is not Format.RETRIEVAL and not parallel:
+    chosen: Chosen = {(spec.name, "test", lang): (rows, spec) for lang, rows in tests.items()}
+    info: dict = {"training": [], "parallel": parallel}
+    if spec.format is not Format.RETRIEVAL:
+        training, info["training"] = _training_rows(cfg, spec, tests)
+        chosen.update(training)
+    if parallel is False:
         notes.append("test items differ per language (the source is not parallel)")
     if split != "test":
         notes.append(f"test.<lang> files hold the source's {split} split")
-    info["parallel"] = parallel if spec.format is not Format.RETRIEVAL else None
     return chosen, info
 
 

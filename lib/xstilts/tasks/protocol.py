@@ -156,7 +156,7 @@ PROTOCOLS: dict[str, Protocol] = {
             "tatoeba",
             "XTREME",
             "tatoeba_accuracy",
-            TASK_LANGUAGES["tatoeba_xtremer"],
+            TASK_LANGUAGES["tatoeba"],  # the 36 of the published average
             retrieval=RetrievalProtocol(
                 pooling="mean",
                 layers=_TATOEBA_LAYERS,
@@ -225,3 +225,28 @@ def retrieval_layer(task: str, model: str) -> int | None:
 def published(task: str, model: str) -> float | None:
     proto = PROTOCOLS.get(task)
     return None if proto is None else proto.published.get(model.lower().rsplit("/", 1)[-1])
+
+
+def protocol_table():
+    """The table as a DataFrame (``xstilts protocol``)."""
+    import pandas as pd
+
+    rows = []
+    for p in PROTOCOLS.values():
+        ret = p.retrieval
+        rows.append(
+            {
+                "target": p.target,
+                "benchmark": p.benchmark,
+                "metric": p.metric,
+                "training": " then ".join(f"{x.train} (dev {x.dev})" for x in p.phases) or "none",
+                "languages": len(p.languages),
+                "retrieval": (
+                    f"{ret.pooling}, layer {ret.layers}, {ret.direction}, {ret.scoring}"
+                    if ret
+                    else ""
+                ),
+                "xlm-roberta-large": p.published.get("xlm-roberta-large"),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 FEATURE_VERSION = 2  # 2: tagging sentences cut into pieces that fit
 IGNORE_INDEX = -100
+MAX_QUERY_LENGTH = 64  # XTREME scripts/train_qa.sh / transformers run_squad.py default
 _TOKENIZER_HASHES: dict[int, str] = {}
 
 
@@ -167,15 +168,15 @@ def _multiple_choice(rows, tokenizer, max_length) -> list[dict]:
 def _qa(rows, tokenizer, max_length, stride, train) -> list[dict]:
     if tokenizer.padding_side != "right":
         raise ValueError("QA windows assume a right-padding tokenizer (question first)")
-    questions = [r["question"].lstrip() for r in rows]
-    if stride >= max_length // 2:  # the tokenizer needs stride < the context room of a window
+    query_room = min(MAX_QUERY_LENGTH, max_length // 4)
+    questions = [_cut_question(r["question"].lstrip(), tokenizer, query_room) for r in rows]
+    # the tokenizer needs stride < the context room a window has left after the question
+    room = max_length - query_room - tokenizer.num_special_tokens_to_add(pair=True)
+    if stride >= room:
         log.warning(
-            "QA stride %d too large for max_length %d; using %d",
-            stride,
-            max_length,
-            max_length // 4,
+            "QA stride %d too large for max_length %d; using %d", stride, max_length, room // 2
         )
-        stride = max_length // 4
+        stride = room // 2
     enc = tokenizer(
         questions,
         [r["context"] for r in rows],
@@ -200,6 +201,14 @@ def _qa(rows, tokenizer, max_length, stride, train) -> list[dict]:
             ]
         features.append(feature)
     return features
+
+
+def _cut_question(question: str, tokenizer, room: int) -> str:
+    """At most ``room`` tokens of a question (XTREME ``run_squad.py`` ``--max_query_length``)."""
+    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+    if len(enc["input_ids"]) <= room:
+        return question
+    return question[: enc["offset_mapping"][room - 1][1]]
 
 
 def _answer_tokens(answers: dict, offsets, sequence_ids) -> tuple[int, int]:

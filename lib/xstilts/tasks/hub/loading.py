@@ -143,9 +143,11 @@ def snapshot_root() -> Path | None:
 
 def load_snapshot_split(
     root: Path, hub_id: str, config: str | None, split: str, parquet_export: bool
-):
-    """One split from ``<root>/<hub_id>`` (see the module docstring for the two layouts)."""
-    import datasets
+) -> list[dict]:
+    """One split from ``<root>/<hub_id>`` (layouts in the module docstring), read straight from
+    its Parquet files: no ``datasets`` cache stands between the files and the rows, so a
+    snapshot refreshed in place is never served stale."""
+    import pyarrow.parquet as pq
 
     folder = root / hub_id
     if not folder.is_dir():
@@ -153,24 +155,39 @@ def load_snapshot_split(
             f"hub snapshot {folder} does not exist (dataset {hub_id!r}, config {config!r}); "
             f"fetch it with `{fetch_command(hub_id, parquet_export)}` (<snapshots> = {root})"
         )
-    exported = sorted((folder / (config or "default") / split).glob("*.parquet"))
-    if exported:
-        return datasets.load_dataset(
-            "parquet", data_files={split: [str(p) for p in exported]}, split=split
-        )
-    if not (folder / "README.md").exists():
+    files = sorted((folder / (config or "default") / split).glob("*.parquet"))
+    if not files:
+        files = _readme_files(folder, config or "default", split)
+    return [row for path in files for row in pq.read_table(path).to_pylist()]
+
+
+def _readme_files(folder: Path, config: str, split: str) -> list[Path]:
+    """The files the README's ``configs`` block lists for ``config``/``split``."""
+    import yaml
+
+    readme = folder / "README.md"
+    text = readme.read_text(encoding="utf-8") if readme.exists() else ""
+    meta = yaml.safe_load(text.split("---")[1]) if text.startswith("---") else None
+    configs = {c.get("config_name"): c for c in (meta or {}).get("configs", [])}
+    if config not in configs:
         raise HubDatasetUnavailable(
-            f"hub snapshot {folder}: no {config or 'default'}/{split}/*.parquet and no README.md "
-            f"with `configs` (dataset {hub_id!r}, config {config!r}, split {split!r})"
+            f"hub snapshot {folder}: no {config}/{split}/*.parquet, and {readme.name} lists no "
+            f"config {config!r} (has {sorted(k for k in configs if k)})"
         )
-    with _offline_mode():
-        try:
-            return datasets.load_dataset(str(folder), config, split=split)
-        except (ValueError, FileNotFoundError) as err:
-            raise HubDatasetUnavailable(
-                f"hub snapshot {folder}: cannot read config {config!r} split {split!r} "
-                f"({type(err).__name__}: {str(err).splitlines()[0][:200]})"
-            ) from err
+    entries = configs[config].get("data_files", [])
+    patterns = [
+        p
+        for e in entries
+        if e.get("split") == split
+        for p in ([e["path"]] if isinstance(e["path"], str) else e["path"])
+    ]
+    files = sorted(f for pattern in patterns for f in folder.glob(pattern))
+    if not files:
+        raise HubDatasetUnavailable(
+            f"hub snapshot {folder}: config {config!r} has no files for split {split!r} "
+            f"(README patterns {patterns or 'none'})"
+        )
+    return files
 
 
 def parquet_export_files(hub_id: str, config: str, split: str) -> str:

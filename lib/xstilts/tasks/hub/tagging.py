@@ -55,7 +55,7 @@ def map_udpos(rec: dict, language: str, where: str) -> dict | None:
         rid = rec["_index"]
     if not tokens:
         return None
-    return {"id": f"udpos-{language}-{rid}", "tokens": tokens, "tags": tags}
+    return {"id": f"udpos-{rec['_split']}-{language}-{rid}", "tokens": tokens, "tags": tags}
 
 
 def _fetch_udpos(split: str, language: str):
@@ -104,7 +104,11 @@ register_hub_task(
 
 def map_panx(rec: dict, language: str, where: str) -> dict:
     tags = _check_tags("panx", rec["ner_tags"], len(raw.PANX_TAGS), where, "ner_tags")
-    return {"id": f"panx-{language}-{rec['_index']}", "tokens": list(rec["tokens"]), "tags": tags}
+    return {
+        "id": f"panx-{rec['_split']}-{language}-{rec['_index']}",
+        "tokens": list(rec["tokens"]),
+        "tags": tags,
+    }
 
 
 _PANX_XTREME = set(TASK_LANGUAGES["panx"])

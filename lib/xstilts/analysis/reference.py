@@ -1,0 +1,72 @@
+"""The protocol each target ran under, and the published number beside the measured baseline.
+
+A reader checks here, before trusting any Δ, that the baseline reproduces: the measured bare-model
+score (mean over the study's languages and seeds, in points) beside the published one for the
+same model (``xstilts.tasks.protocol``: Hu et al. 2020, Table 2, XLM-R large). The two are
+comparable only when the study covered every language of the target's protocol; the table says so.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..metrics.registry import primary_key
+from ..tasks.protocol import PROTOCOLS, published, retrieval_layer
+from .results import BASELINE
+
+SOURCE = "Hu et al. 2020 (XTREME), Table 2"
+
+
+def _training(task: str) -> str:
+    phases = PROTOCOLS[task].phases
+    if not phases:
+        return "none (bare encoder)"
+    return " then ".join(f"{p.train} (dev: {p.dev})" for p in phases)
+
+
+def _retrieval(task: str, model: str) -> str:
+    ret = PROTOCOLS[task].retrieval
+    if ret is None:
+        return ""
+    layer = retrieval_layer(task, model)
+    where = f"hidden_states[{layer}]" if layer is not None else "last layer (no XTREME setting)"
+    return f"{ret.pooling} pooling, {where}, {ret.direction}"
+
+
+def protocol_reference(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per protocol target of the study (empty when there is none)."""
+    main = results[(results["intermediate"] == BASELINE) & results["layer"].isna()]
+    rows = []
+    for target, grp in main.groupby("target"):
+        if target not in PROTOCOLS:
+            continue
+        proto, model = PROTOCOLS[target], str(grp["model"].iloc[0])
+        values = grp[grp["metric"] == primary_key(proto.metric)]
+        per_seed = values.groupby("seed")["value"].mean() * 100.0
+        langs = sorted(values["language"].unique())
+        ref = published(target, model)
+        rows.append(
+            {
+                "target": target,
+                "benchmark": proto.benchmark,
+                "metric": proto.metric,
+                "training": _training(target),
+                "retrieval": _retrieval(target, model),
+                "languages": f"{len(langs)} of {len(proto.languages)}",
+                "baseline_measured": round(float(per_seed.mean()), 2) if len(per_seed) else None,
+                "published": ref,
+                "published_source": SOURCE if ref is not None else "",
+                "comparable": ref is not None and set(langs) == set(proto.languages),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def protocol_layers(results: pd.DataFrame) -> dict[str, int]:
+    """Target -> the protocol's retrieval layer for the study's model (targets that have one)."""
+    marks = {}
+    for target, grp in results[results["layer"].notna()].groupby("target"):
+        layer = retrieval_layer(str(target), str(grp["model"].iloc[0]))
+        if layer is not None:
+            marks[str(target)] = layer
+    return marks

@@ -1,0 +1,86 @@
+"""The protocol table (xstilts.tasks.protocol) against the catalogue, and the reference table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from xstilts.analysis.reference import protocol_reference
+from xstilts.metrics.registry import get_metric
+from xstilts.tasks import Format, all_tasks, get_task
+from xstilts.tasks.protocol import PROTOCOLS, retrieval_layer, training_phases
+
+
+def test_every_registered_task_metric_resolves():
+    for spec in all_tasks():
+        get_metric(spec.metric)  # raises UnknownMetricError naming the metric
+
+
+def test_every_target_trains_from_a_source_or_is_retrieval():
+    for spec in all_tasks():
+        if "target" not in spec.roles or not spec.available:
+            continue
+        if spec.format is Format.RETRIEVAL:
+            assert not PROTOCOLS.get(spec.name) or not PROTOCOLS[spec.name].phases
+            continue
+        for phase in training_phases(spec.name):
+            source = get_task(phase.train)
+            assert "train" in source.splits, (spec.name, phase.train)
+            assert source.format is spec.format, (spec.name, phase.train)
+            if spec.format in (Format.SINGLE, Format.PAIR, Format.TAGGING, Format.MULTI_LABEL):
+                # a classifier trained on one label set is scored on the same label set
+                assert source.label_names == spec.label_names, (spec.name, phase.train)
+            assert "validation" in get_task(phase.dev).splits or phase.dev == phase.train
+
+
+def test_protocol_is_the_catalogue_s_metric_and_languages():
+    for name, proto in PROTOCOLS.items():
+        spec = get_task(name)
+        assert spec.metric == proto.metric, name
+        assert set(proto.languages) <= set(spec.languages), name
+        assert (proto.retrieval is not None) == (spec.format is Format.RETRIEVAL), name
+    assert [p.train for p in PROTOCOLS["xcopa"].phases] == ["siqa", "copa"]
+    assert [(p.train, p.dev) for p in PROTOCOLS["xnli"].phases] == [("mnli", "xnli")]
+    assert PROTOCOLS["xquad"].phases[0].train == PROTOCOLS["mlqa"].phases[0].train == "squad"
+
+
+def test_retrieval_layers_follow_the_xtreme_scripts():
+    # run_tatoeba.sh --specific_layer 13 for XLM-R; run_bucc2018.sh 7; +1 for the embeddings
+    assert retrieval_layer("tatoeba", "xlm-roberta-large") == 14
+    assert retrieval_layer("tatoeba", "FacebookAI/xlm-roberta-large") == 14
+    assert retrieval_layer("bucc", "xlm-roberta-large") == 8
+    assert retrieval_layer("tatoeba", "bert-base-multilingual-cased") == 8
+    assert retrieval_layer("tatoeba", "google/mt5-large") is None  # no XTREME setting
+    assert retrieval_layer("udhr", "xlm-roberta-large") is None  # not a protocol target
+    assert PROTOCOLS["tatoeba"].retrieval.direction == "en_to_x"
+
+
+def _results(model: str, langs: list[str], value: float) -> pd.DataFrame:
+    rows = [
+        {
+            "intermediate": "baseline",
+            "layer": float("nan"),
+            "target": "xnli",
+            "model": model,
+            "metric": "accuracy",
+            "language": lang,
+            "seed": seed,
+            "value": value + seed / 100,
+        }
+        for lang in langs
+        for seed in (1, 2)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_reference_table_puts_the_published_number_beside_the_baseline():
+    every = list(PROTOCOLS["xnli"].languages)
+    table = protocol_reference(_results("xlm-roberta-large", every, 0.79))
+    row = table.iloc[0]
+    assert row["published"] == 79.2 and row["comparable"]
+    assert row["baseline_measured"] == pytest.approx(79.0 + 1.5)
+    assert row["training"] == "mnli (dev: xnli)" and row["languages"] == "15 of 15"
+    partial = protocol_reference(_results("xlm-roberta-large", ["en", "de"], 0.8)).iloc[0]
+    assert not partial["comparable"] and partial["languages"] == "2 of 15"
+    other = protocol_reference(_results("google/mt5-large", every, 0.8)).iloc[0]
+    assert pd.isna(other["published"]) and not other["comparable"]
