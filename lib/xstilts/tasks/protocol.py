@@ -4,8 +4,12 @@ For each target it says where the English training and dev data come from, which
 tested, the official metric, and (retrieval) the direction, pooling and layer. The curate and
 target stages read only this table for these facts; ``xstilts protocol`` prints it.
 
-Sources (google-research/xtreme at the commits the ``search`` tool holds; jiant's
-``jiant/scripts/preproc/xtreme/`` maps each target to its training task the same way):
+Sources (google-research/xtreme; jiant's ``jiant/scripts/benchmarks/xtreme/
+xtreme_runconfig_writer.py`` ``TRAIN_TASK_DICT`` maps each target to the same training task:
+xnli -> mnli, xquad/mlqa -> squad_v1, the others their own English split; it early-stops on the
+training task, while this table selects XNLI on XNLI's English dev as XTREME's train_xnli.sh does
+(run_classify.py --train_language en --save_only_best_checkpoint);
+it mean-pools at layer 14 for both retrieval tasks):
 
 - training data: ``scripts/train_xnli.sh`` (MNLI), ``train_pawsx.sh``, ``train_udpos.sh``,
   ``train_panx.sh`` (their own English train/dev), ``train_qa.sh`` (XQuAD and MLQA: SQuAD v1.1;

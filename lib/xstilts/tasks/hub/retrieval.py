@@ -17,7 +17,7 @@ nothing, so the hub route is refused with a message saying what to pass instead.
 
 from __future__ import annotations
 
-from ...languages import TASK_LANGUAGES, TATOEBA_CONFIG_NAMES
+from ...languages import LANGUAGES, TASK_LANGUAGES, TATOEBA_CONFIG_NAMES
 from ..protocol import PROTOCOLS
 from ..registry import Source
 from ..schema import Format, SchemaError
@@ -34,7 +34,7 @@ def map_tatoeba(rec: dict, language: str, where: str) -> dict:
 
 
 def read_tatoeba_files(data_files, split: str, language: str):
-    l3 = TATOEBA_CONFIG_NAMES.get(language, language)
+    l3 = TATOEBA_CONFIG_NAMES.get(language) or LANGUAGES[language].iso3  # LASER: ISO 639-3
     src = raw.find_files(data_files, [f"tatoeba.{l3}-eng.{l3}"], "Tatoeba source")
     eng = raw.find_files(data_files, [f"tatoeba.{l3}-eng.eng"], "Tatoeba English")
     with open(src[0], encoding="utf-8") as fs, open(eng[0], encoding="utf-8") as fe:
