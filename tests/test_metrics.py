@@ -276,6 +276,8 @@ REGISTRY_CASES = {
     "tatoeba_accuracy": ([0, 2, 2], [0, 1, 2], {}, 2 / 3),
     # doc 1: top-2 {3, 1} holds both gold labels; doc 2: top-1 {0} misses label 2
     "r_precision": ([[3, 1, 2], [0, 1, 2]], [[1, 3], [2]], {}, 0.5),
+    "squad_v2": ([{"text": "", "null_diff": 1.0}], [[]], {"threshold": 0.0}, 1.0),
+    "multilabel_f1": ([[[1, 2.0], [0, -1.0]]], [[1]], {}, 1.0),
 }
 
 
@@ -300,3 +302,28 @@ def test_registry_errors_are_helpful():
         M.get_metric("acuracy")
     with pytest.raises(TypeError, match="options"):
         M.compute("accuracy", [1], [1], lang="en")
+
+
+def test_squad_v2_scores_no_answer_items_as_the_official_script():
+    preds = [
+        {"text": "the cat", "null_diff": -3.0},  # answerable, answered
+        {"text": "a dog", "null_diff": 1.5},  # unanswerable; "no answer" wins at threshold 0
+        {"text": "red", "null_diff": 0.5},  # answerable but the null score is higher
+    ]
+    refs = [["cat"], [], ["red", "the red"]]
+    at0 = M.compute("squad_v2", preds, refs, threshold=0.0)
+    assert at0["HasAns_total"] == 2 and at0["NoAns_total"] == 1
+    assert at0["NoAns_exact"] == 1.0 and at0["HasAns_exact"] == 0.5  # "red" lost to no-answer
+    assert at0["f1"] == pytest.approx(2 / 3)
+    tuned = M.compute("squad_v2", preds, refs)  # tuned on these items: keep "red" (0.5 < t < 1.5)
+    assert tuned["f1"] == 1.0 and 0.5 <= tuned["null_threshold"] < 1.5
+
+
+def test_multilabel_f1_adds_a_none_label_and_macro_averages_every_column():
+    # 3 labels; doc 1 gold {0} predicted {0, 2}; doc 2 gold {} predicted {} (both "none")
+    ranked = [[[0, 3.0], [2, 1.0], [1, -2.0]], [[1, -0.5], [0, -1.0], [2, -3.0]]]
+    out = M.compute("multilabel_f1", ranked, [[0], []])
+    # tp: 0, none; fp: 2 -> micro 2*2/(2*2+1) = 0.8
+    assert out["f1_micro"] == pytest.approx(0.8)
+    # columns 0, 1, 2, none: F1 1, 0 (never seen: zero_division 0), 0, 1 -> macro 0.5
+    assert out["f1_macro"] == pytest.approx(0.5)

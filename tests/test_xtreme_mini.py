@@ -168,7 +168,9 @@ def xtreme_expected(task, lang, rows, metrics):
         return sum(r["en_to_x_id"] == r["id"] for r in rows) / len(rows)
     if task == "multi_eurlex":
         return sum(
-            len(set(r["prediction"][: len(r["reference"])]) & set(r["reference"]))
+            len(
+                {label for label, _ in r["prediction"][: len(r["reference"])]} & set(r["reference"])
+            )
             / len(r["reference"])
             for r in rows
         ) / len(rows)

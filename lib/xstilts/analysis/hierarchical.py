@@ -230,12 +230,14 @@ def cell_table(
 def domain_tables(
     cells: pd.DataFrame, boots: dict[tuple[str, str], np.ndarray]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per target: each domain's Δ (mean over its intermediate tasks) and pairwise contrasts.
+    """Per target: each domain's Δ (mean over its single-task intermediates; a mixture re-uses
+    them and is a cell of its own) and pairwise contrasts.
 
     A contrast between domains with fewer than two tasks each is a contrast of tasks, not of
     domains; ``kind`` says which. Targets are never pooled: their metrics differ."""
     d_rows, c_rows = [], []
-    for target, frame in cells.groupby("target"):
+    singles = cells[cells["intermediate_format"] != "mixed"]  # a mixture re-uses its tasks
+    for target, frame in singles.groupby("target"):
         by_domain = {
             dom: (
                 list(g["intermediate"]),
@@ -310,4 +312,34 @@ def format_matched(cells: pd.DataFrame, boots: dict[tuple[str, str], np.ndarray]
                     **summarise(boots[(a, target)] - boots[(b, target)], fa["delta"] - fb["delta"]),
                 }
             )
+    return pd.DataFrame(rows)
+
+
+def domain_match(
+    cells: pd.DataFrame, boots: dict[tuple[str, str], np.ndarray], target_domains: dict[str, str]
+) -> pd.DataFrame:
+    """Per target: Δ of the intermediates from the target's own domain minus Δ of the others
+    (single tasks), e.g. legal intermediates vs the rest on MultiEURLEX (legal). The same
+    contrast on general targets is the comparison that says whether matching helps more."""
+    rows = []
+    singles = cells[cells["intermediate_format"] != "mixed"]
+    for target, frame in singles.groupby("target"):
+        domain = target_domains.get(str(target))
+        same = list(frame.loc[frame["intermediate_domain"] == domain, "intermediate"])
+        other = list(frame.loc[frame["intermediate_domain"] != domain, "intermediate"])
+        if not same or not other:
+            continue
+        boot = np.mean([boots[(i, target)] for i in same], 0) - np.mean(
+            [boots[(i, target)] for i in other], 0
+        )
+        points = frame.set_index("intermediate")["delta"]
+        rows.append(
+            {
+                "target": target,
+                "target_domain": domain,
+                "matched": ", ".join(same),
+                "others": ", ".join(other),
+                **summarise(boot, float(points[same].mean() - points[other].mean())),
+            }
+        )
     return pd.DataFrame(rows)

@@ -71,7 +71,8 @@ def best_span(
     windows: list[tuple[np.ndarray, list]],
     n_best: int = N_BEST,
     max_answer_length: int = MAX_ANSWER_LENGTH,
-) -> str:
+    return_score: bool = False,
+):
     """run_qa.py's postprocessing: best start+end score over all windows, n-best candidates per
     window, spans inside the context, end >= start, at most ``max_answer_length`` tokens."""
     best_score, best_text = -np.inf, ""
@@ -88,7 +89,15 @@ def best_span(
                 score = start_logits[s] + end_logits[e]
                 if score > best_score:
                     best_score, best_text = score, context[offsets[s][0] : offsets[e][1]]
-    return best_text
+    return (best_text, float(best_score)) if return_score else best_text
+
+
+def null_margin(windows: list[tuple[np.ndarray, list]], best_score: float) -> float:
+    """run_qa.py with ``version_2_with_negative``: the null score (start + end logit of the first
+    token) is the minimum over a question's windows; "no answer" wins by this margin over the
+    best span (``+inf`` where no span is valid)."""
+    null = min(float(logits[0, 0] + logits[0, 1]) for logits, _ in windows)
+    return null - best_score if np.isfinite(best_score) else float("inf")
 
 
 def decode(
@@ -97,24 +106,33 @@ def decode(
     features: list[dict],
     outputs: list[np.ndarray],
     label_names: tuple[str, ...] | list[str] = (),
+    no_answer: bool = False,
 ) -> list:
-    """One prediction per row: label index, choice index, answer text, or tag-name sequence."""
+    """One prediction per row: label index, choice index, answer text (with ``no_answer``:
+    ``{"text", "null_diff"}``), ranked labels, or tag-name sequence."""
     fmt = Format(fmt)
     if fmt in (Format.SINGLE, Format.PAIR, Format.MULTIPLE_CHOICE):
         preds = [None] * len(rows)
         for feature, out in zip(features, outputs, strict=True):
             preds[feature["example_index"]] = int(np.argmax(out))
         return preds
-    if fmt is Format.MULTI_LABEL:  # the labels ranked by score (R-Precision reads the top R)
+    if fmt is Format.MULTI_LABEL:  # [label, logit] ranked by logit (R-Precision reads the top R)
         preds = [None] * len(rows)
         for feature, out in zip(features, outputs, strict=True):
-            preds[feature["example_index"]] = [int(k) for k in np.argsort(-out, kind="stable")]
+            order = np.argsort(-out, kind="stable")
+            preds[feature["example_index"]] = [[int(k), float(out[k])] for k in order]
         return preds
     if fmt is Format.QA:
         windows: list[list] = [[] for _ in rows]
         for feature, out in zip(features, outputs, strict=True):
             windows[feature["example_index"]].append((out, feature["offsets"]))
-        return [best_span(row["context"], w) for row, w in zip(rows, windows, strict=True)]
+        if not no_answer:
+            return [best_span(row["context"], w) for row, w in zip(rows, windows, strict=True)]
+        out = []
+        for row, w in zip(rows, windows, strict=True):
+            text, score = best_span(row["context"], w, return_score=True)
+            out.append({"text": text, "null_diff": null_margin(w, score)})
+        return out
     if fmt is Format.TAGGING:
         # a sentence's pieces each predict their own words (features._tagging)
         tags: list[list[int | None]] = [[None] * len(row["tokens"]) for row in rows]
@@ -199,11 +217,12 @@ def evaluate_languages(
         desc=name,
     )
     results, cursor = {}, 0
+    spec = metric_registry.get_metric(metric)
     for lang, rows in rows_by_lang.items():
         feats = per_lang[lang]
         outs = outputs[cursor : cursor + len(feats)]
         cursor += len(feats)
-        preds = decode(fmt, rows, feats, outs, label_names)
+        preds = decode(fmt, rows, feats, outs, label_names, no_answer=spec.no_answer)
         refs = references(fmt, rows, label_names)
         metrics = score(metric, preds, refs, lang)
         results[lang] = LanguageResult(

@@ -72,13 +72,18 @@ def classification_metrics(
     }
 
 
-def r_precision(ranked: Sequence[Sequence[int]], gold: Sequence[Sequence[int]]) -> float:
+def _labels_of(ranked: Sequence) -> list[int]:
+    """Labels of a ranked prediction: ``[label, logit]`` pairs (what decoding writes) or ids."""
+    return [int(x[0]) if isinstance(x, list | tuple) else int(x) for x in ranked]
+
+
+def r_precision(ranked: Sequence[Sequence], gold: Sequence[Sequence[int]]) -> float:
     """Mean R-Precision (MultiEURLEX, Chalkidis et al. 2021, following its ``mean_rprecision``):
     per document with R gold labels, the share of gold labels among the R highest-ranked ones;
     documents without gold labels are skipped (they have no R)."""
     _check_aligned(ranked, gold)
     scores = [
-        len(set(order[: len(labels)]) & set(labels)) / len(labels)
+        len(set(_labels_of(order)[: len(labels)]) & set(labels)) / len(labels)
         for order, labels in zip(ranked, gold, strict=True)
         if labels
     ]
@@ -92,3 +97,31 @@ def multi_label_metrics(
 ) -> dict[str, float]:
     """``r_precision`` (primary) and ``n`` (documents with gold labels)."""
     return {"r_precision": r_precision(ranked, gold), "n": sum(1 for g in gold if g)}
+
+
+NONE_LABEL = -1  # LexGLUE scores "no label" as a class of its own
+
+
+def multilabel_f1_metrics(
+    ranked: Sequence[Sequence[list]], gold: Sequence[Sequence[int]]
+) -> dict[str, float]:
+    """LexGLUE's multi-label micro- and macro-F1 (UNFAIR-ToS, EUR-LEX): a label is predicted when
+    its sigmoid is above 0.5 (logit > 0); a document with no label, gold or predicted, has the
+    extra "none" label (lex-glue ``experiments/unfair_tos.py`` ``compute_metrics``, sklearn
+    ``f1_score`` with ``zero_division=0``: macro over every label column, seen or not). Each
+    prediction ranks every label, so its length is the label count. Primary: ``f1_micro``."""
+    _check_aligned(ranked, gold)
+    tp, fp, fn = Counter(), Counter(), Counter()
+    for pred, labels in zip(ranked, gold, strict=True):
+        p = {int(label) for label, logit in pred if logit > 0} or {NONE_LABEL}
+        g = set(labels) or {NONE_LABEL}
+        for x in p & g:
+            tp[x] += 1
+        for x in p - g:
+            fp[x] += 1
+        for x in g - p:
+            fn[x] += 1
+    classes = [*range(max(len(p) for p in ranked)), NONE_LABEL]
+    micro = _f1(sum(tp.values()), sum(fp.values()), sum(fn.values()))
+    macro = sum(_f1(tp[c], fp[c], fn[c]) for c in classes) / len(classes)
+    return {"f1_micro": micro, "f1_macro": macro, "n": len(gold)}

@@ -176,3 +176,75 @@ def mlqa_metrics(
     predictions: Sequence[str | None], references: Sequence[Sequence[str]], lang: str
 ) -> dict[str, float]:
     return qa_metrics(predictions, references, lang=lang, style="mlqa")
+
+
+# --- SQuAD v2.0 (unanswerable questions) ----------------------------------------------------
+
+
+def _v2_exact(gold: str, pred: str) -> float:
+    return float(squad_normalize(gold) == squad_normalize(pred))
+
+
+def _v2_f1(gold: str, pred: str) -> float:
+    g, p = squad_normalize(gold).split(), squad_normalize(pred).split()
+    if not g or not p:  # evaluate-v2.0.py: 1 if both are empty (no answer), else 0
+        return float(g == p)
+    return _token_f1(p, g)
+
+
+def _v2_scores(text: str, golds: Sequence[str]) -> tuple[float, float]:
+    golds = [g for g in golds if squad_normalize(g)] or [""]  # unanswerable: the gold is ""
+    return max(_v2_exact(g, text) for g in golds), max(_v2_f1(g, text) for g in golds)
+
+
+def _v2_at(predictions, references, threshold: float) -> tuple[list[float], list[float]]:
+    """Per question EM and F1 when answers whose null-score margin exceeds ``threshold`` are
+    replaced by "no answer" (evaluate-v2.0.py ``apply_no_ans_threshold``)."""
+    ems, f1s = [], []
+    for pred, golds in zip(predictions, references, strict=True):
+        text = "" if pred["null_diff"] > threshold else pred["text"]
+        em, f1 = _v2_scores(text, golds)
+        ems.append(em)
+        f1s.append(f1)
+    return ems, f1s
+
+
+def best_null_threshold(predictions, references) -> float:
+    """evaluate-v2.0.py ``find_best_thresh`` on F1: walk the questions by null-score margin and
+    keep the margin after which predicting "no answer" scores best."""
+    _, f1_answer = _v2_at(predictions, references, float("inf"))
+    _, f1_null = _v2_at(predictions, references, float("-inf"))
+    order = sorted(range(len(predictions)), key=lambda i: predictions[i]["null_diff"])
+    score = best = sum(f1_null)  # every question answered "no answer" (threshold below all)
+    threshold = min((p["null_diff"] for p in predictions), default=0.0) - 1.0
+    for i in order:
+        score += f1_answer[i] - f1_null[i]  # question i now keeps its span
+        if score > best:
+            best, threshold = score, predictions[i]["null_diff"]
+    return threshold
+
+
+def squad_v2_metrics(
+    predictions: Sequence[dict], references: Sequence[Sequence[str]], threshold: float | None = None
+) -> dict[str, float]:
+    """SQuAD v2.0 ``evaluate-v2.0.py``: ``exact_match``/``f1`` overall, ``HasAns_*`` and
+    ``NoAns_*``. Each prediction is ``{"text", "null_diff"}`` (null score minus the best span's,
+    as transformers ``run_qa.py`` with ``version_2_with_negative``); "no answer" is predicted when
+    ``null_diff > threshold``. Without ``threshold`` it is tuned on these very questions (what the
+    official script reports as ``best_f1`` with ``na_prob``; use it on English dev only)."""
+    if len(predictions) != len(references) or not references:
+        raise ValueError("predictions and references must be aligned and non-empty")
+    if threshold is None:
+        threshold = best_null_threshold(predictions, references)
+    ems, f1s = _v2_at(predictions, references, threshold)
+    has = [i for i, g in enumerate(references) if any(squad_normalize(x) for x in g)]
+    no = [i for i in range(len(references)) if i not in set(has)]
+    out = {"exact_match": sum(ems) / len(ems), "f1": sum(f1s) / len(f1s), "n": len(references)}
+    out["em_f1"] = em_f1_mean(out["exact_match"], out["f1"])
+    for name, idx in (("HasAns", has), ("NoAns", no)):
+        out[f"{name}_total"] = len(idx)
+        if idx:
+            out[f"{name}_exact"] = sum(ems[i] for i in idx) / len(idx)
+            out[f"{name}_f1"] = sum(f1s[i] for i in idx) / len(idx)
+    out["null_threshold"] = float(threshold)
+    return out

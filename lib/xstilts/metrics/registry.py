@@ -12,8 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .classification import classification_metrics, multi_label_metrics
-from .qa import mlqa_metrics, squad_metrics
+from .classification import (
+    classification_metrics,
+    multi_label_metrics,
+    multilabel_f1_metrics,
+)
+from .qa import mlqa_metrics, squad_metrics, squad_v2_metrics
 from .retrieval import bucc_metrics, retrieval_accuracy_metrics
 from .tagging import tagging_metrics
 
@@ -25,6 +29,7 @@ class MetricSpec:
     primary: str
     description: str
     options: tuple[str, ...] = ()  # keyword options the scorer takes (e.g. ``lang``)
+    no_answer: bool = False  # QA predictions carry a null score ({"text", "null_diff"})
 
 
 METRICS: dict[str, MetricSpec] = {
@@ -35,10 +40,21 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(
             "r_precision", multi_label_metrics, "r_precision", "mean R-Precision (MultiEURLEX)"
         ),
+        MetricSpec(
+            "multilabel_f1", multilabel_f1_metrics, "f1_micro", "LexGLUE multi-label micro-F1"
+        ),
         MetricSpec("seqeval_f1", tagging_metrics, "f1", "seqeval entity F1 (XTREME PAN-X)"),
         MetricSpec("pos_f1", tagging_metrics, "f1", "seqeval F1 on POS tags (XTREME UD-POS)"),
         MetricSpec("token_accuracy", tagging_metrics, "token_accuracy", "per-token tag accuracy"),
         MetricSpec("squad_em_f1", squad_metrics, "f1", "SQuAD v1.1 EM/F1 (XQuAD, TyDiQA-GoldP)"),
+        MetricSpec(
+            "squad_v2",
+            squad_v2_metrics,
+            "f1",
+            "SQuAD v2.0 EM/F1 with HasAns/NoAns (no-answer threshold tuned on these items)",
+            ("threshold",),
+            no_answer=True,
+        ),
         MetricSpec(
             "mlqa_em_f1", mlqa_metrics, "f1", "MLQA v1 EM/F1 per answer language", ("lang",)
         ),

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..analysis import explain, hierarchical, plots, scores, stats
+from ..analysis import explain, hierarchical, latex, plots, scores, stats
 from ..analysis.reference import protocol_layers, protocol_reference
 from ..analysis.results import BASELINE, build_results
 from ..io import atomic_path, write_json
@@ -97,6 +97,7 @@ def run(
             "domains": domains,
             "domain_contrasts": contrasts,
             "format_matched_pairs": hierarchical.format_matched(cells, boots),
+            "domain_match": hierarchical.domain_match(cells, boots, _target_domains(cells)),
         }
         n_seeds = _range(cells["n_seeds"])
         n_langs = _range(cells["n_languages"])
@@ -126,6 +127,7 @@ def run(
             plots.retrieval_layers(forget, marks), "retrieval_layers", fig_dir
         )
 
+    tables |= _paper_tables(tables.get("domains"), cells, per_task, table_dir)
     table_paths = {name: _write_table(df, table_dir, name) for name, df in tables.items()}
     summary = {
         "study": study_dir.name,
@@ -136,7 +138,11 @@ def run(
         "languages": sorted(results["language"].unique()),
         "alpha": cfg.alpha,
         "headline": headline(
-            cells, tables.get("domains"), tables.get("domain_contrasts"), cfg.alpha
+            cells,
+            tables.get("domains"),
+            tables.get("domain_contrasts"),
+            cfg.alpha,
+            tables.get("domain_match"),
         ),
         "notes": notes,
         "figures": {
@@ -240,6 +246,7 @@ def headline(
     domains: pd.DataFrame | None,
     contrasts: pd.DataFrame | None,
     alpha: float = 0.05,
+    match: pd.DataFrame | None = None,
 ) -> list[str]:
     """Plain sentences, written from the numbers: which domain helped which target, how much, how
     sure. Per target only: targets have different metrics, so they are never averaged together."""
@@ -292,4 +299,39 @@ def headline(
             f"{r['kind'].capitalize()} {r['contrast']} on {r['target']}: "
             f"{r['delta']:+.2f} points ({_fmt_ci(r)}, bootstrap p = {r['p_boot']:.3g}).{caveat}"
         )
+    for r in (match if match is not None else pd.DataFrame()).to_dict("records"):
+        out.append(
+            f"Matching domains on {r['target']} ({r['target_domain']}): intermediates of its own "
+            f"domain ({r['matched']}) minus the others ({r['others']}): {r['delta']:+.2f} points "
+            f"({_fmt_ci(r)}, bootstrap p = {r['p_boot']:.3g})."
+        )
+    return out
+
+
+def _target_domains(cells: pd.DataFrame) -> dict[str, str]:
+    from ..tasks import get_task
+
+    return {str(t): get_task(str(t)).domain for t in cells["target"].unique()}
+
+
+def _paper_tables(domains, cells, per_task, table_dir: Path) -> dict[str, pd.DataFrame]:
+    """The paper's main tables, also as LaTeX (booktabs): ``<name>.tex`` beside ``<name>.csv``."""
+    out = {}
+    for name, df, caption in (
+        (
+            "paper_domain_gains",
+            latex.domain_gains(domains),
+            "Zero-shot gain (points) per intermediate domain and target, 95 % interval over seeds.",
+        ),
+        (
+            "paper_table2",
+            latex.phang_table2(cells, per_task),
+            "Bare-model score and zero-shot gain per intermediate task (layout of Phang et al. 2020, Table 2).",
+        ),
+    ):
+        if df.empty:
+            continue
+        with atomic_path(table_dir / f"{name}.tex") as tmp:
+            tmp.write_text(latex.booktabs(df, caption, f"tab:{name}"), encoding="utf-8")
+        out[name] = df
     return out

@@ -18,6 +18,7 @@ from ..assets.fetch import AssetError
 from ..data import store
 from ..data.leakage import audit, row_text, source_family, text_hash
 from ..data.manifest import split_entry, task_entry
+from ..data.matching import MATCH_MODES, matched_samples, usage
 from ..data.profile import DEFAULT_TOKENIZER, domain_profile, study_tokenizer
 from ..data.subsample import ranked, stratified_sample
 from ..io import atomic_path, write_json
@@ -57,6 +58,11 @@ class CurateConfig:
     leakage_containment: float = 0.8  # share of one side's 5-grams inside the other
     tokenizer: str = DEFAULT_TOKENIZER  # for token-length percentiles and the domain profile
     task_options: dict[str, dict] = field(default_factory=dict)  # task -> extra loader options
+    # intermediate sizes matched on examples, training tokens or steps (xstilts.data.matching),
+    # counted at the intermediate stage's window length and QA stride
+    match_sizes: str = "examples"
+    window_length: int = 128
+    window_stride: int = 128
     # local snapshots of hub datasets, <hub_snapshots>/<owner>/<name> (xstilts.tasks.hub.loading)
     hub_snapshots: str | None = None
     # Keys the study orchestration passes: `tasks` (split by role), `model` (= tokenizer) and caps.
@@ -139,6 +145,14 @@ def _spec(name: str, key: str) -> TaskSpec:
 def _check(
     cfg: CurateConfig,
 ) -> tuple[dict[str, TaskSpec], dict[str, TaskSpec], dict[str, list[str]]]:
+    if cfg.match_sizes not in MATCH_MODES:
+        raise CurateError(
+            f"curate config field 'match_sizes': expected one of {MATCH_MODES}, got {cfg.match_sizes!r}"
+        )
+    for name in ("window_length", "window_stride"):
+        value = getattr(cfg, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 8:
+            raise CurateError(f"curate config field {name!r}: expected an int >= 8, got {value!r}")
     for name in SIZES + ("udhr_min_articles", "leakage_ngram"):
         value = getattr(cfg, name)
         if value is None and name in SIZES:
@@ -440,10 +454,36 @@ def _run(cfg, out_dir, inter_specs, target_specs, languages) -> dict:
         contained=cfg.leakage_containment,
         families=families,
     )
+    matched = matched_samples(
+        {
+            t: (rows, inter_specs[t].format)
+            for (t, split), rows in cleaned.items()
+            if split == "train"
+        },
+        cfg.n_intermediate,
+        cfg.match_sizes,
+        cfg.seed,
+        tokenizer,
+        cfg.window_length,
+        cfg.window_stride,
+    )
+    sizes: dict[str, dict] = {}
     for (task, split), rows in cleaned.items():
         n = cfg.n_intermediate if split == "train" else cfg.n_intermediate_dev
-        chosen = stratified_sample(rows, n, cfg.seed)
-        if n is not None and len(chosen) < n:
+        if split == "train":
+            chosen = matched[task]
+            fmt = inter_specs[task].format
+            sizes[task] = {
+                "match": cfg.match_sizes,
+                **usage(chosen, fmt, tokenizer, cfg.window_length, cfg.window_stride),
+            }
+        else:
+            chosen = stratified_sample(rows, n, cfg.seed)
+        if (
+            n is not None
+            and len(chosen) < n
+            and (split != "train" or cfg.match_sizes == "examples")
+        ):
             notes.setdefault(task, []).append(
                 f"{split}: {len(chosen)} rows, fewer than the requested {n}"
             )
@@ -463,6 +503,8 @@ def _run(cfg, out_dir, inter_specs, target_specs, languages) -> dict:
         entry = manifest["tasks"].setdefault(task, task_entry(specs[task]))
         entry["notes"] = notes.get(task, [])
         entry.update(target_info.get(task, {}))
+        if task in sizes:  # what the matching rule gave this intermediate task
+            entry["training_size"] = sizes[task]
         path = store.write_split(out_dir, task, split, rows, lang)
         entry["splits"][f"{split}.{lang}" if lang else split] = split_entry(
             path, rows, split_specs.get((task, split, lang), specs[task]), tokenizer

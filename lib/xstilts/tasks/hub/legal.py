@@ -1,11 +1,10 @@
 """Legal tasks: LexGLUE LEDGAR and UNFAIR-ToS, ContractNLI, two LegalBench tasks (intermediates)
 and MultiEURLEX (cross-lingual target).
 
-Multi-label sources, and the single-label choice made for each:
+Multi-label sources:
 
-* ``unfair_tos``: 8 unfair-term categories, and most clauses have none. We predict **fair (0) vs
-  unfair (1)** (any category): the binary question the categories refine, with no arbitrary pick
-  between co-occurring categories. The category names stay in the row's ``categories``.
+* ``unfair_tos``: 8 unfair-term categories, and most clauses have none: multi-label (format
+  ``multi_label``), scored with micro-F1 as LexGLUE does (a "none" label where a clause has none).
 * ``multi_eurlex`` is multi-label (format ``multi_label``): every level-1 EUROVOC concept (21)
   of a document, scored with mean R-Precision as its paper does (``xstilts.tasks.protocol``).
 """
@@ -45,7 +44,6 @@ UNFAIR_TOS_CATEGORIES = (
     "Jurisdiction",
     "Arbitration",
 )
-UNFAIR_TOS_LABELS = ("fair", "unfair")
 CONTRACT_NLI_LABELS = ("contradiction", "entailment", "neutral")
 MULTI_EURLEX_LEVEL1 = tuple(
     "100149 100160 100148 100147 100152 100143 100156 100158 100154 100153 100142 100145 100150 100162 "
@@ -66,17 +64,15 @@ def map_ledgar(rec: dict, language: str, where: str) -> dict:
 
 
 def map_unfair_tos(rec: dict, language: str, where: str) -> dict:
-    categories = []
-    for value in rec["labels"]:
-        idx = label_index(
-            "unfair_tos", UNFAIR_TOS_CATEGORIES, value, where=where, field_name="labels"
-        )
-        categories.append(UNFAIR_TOS_CATEGORIES[idx])
+    labels = [
+        label_index("unfair_tos", UNFAIR_TOS_CATEGORIES, v, where=where, field_name="labels")
+        for v in rec["labels"]
+    ]
+    # multi-label as in LexGLUE; an empty list is a fair clause (most rows)
     return {
-        "id": f"unfair_tos-{rec['_index']}",
+        "id": f"unfair_tos-{rec['_split']}-{rec['_index']}",
         "text": rec["text"],
-        "label": int(bool(categories)),
-        "categories": categories,
+        "labels": labels,
     }
 
 
@@ -132,14 +128,14 @@ register_hub_task(
 )
 register_hub_task(
     name="unfair_tos",
-    format=Format.SINGLE,
+    format=Format.MULTI_LABEL,
     domain="legal",
     roles=("intermediate",),
     source=Source("hub", "coastalcph/lex_glue", "unfair_tos"),
-    metric="accuracy",
-    label_names=UNFAIR_TOS_LABELS,
+    metric="multilabel_f1",
+    label_names=UNFAIR_TOS_CATEGORIES,
     license="CC BY-SA 4.0",
-    description="LexGLUE UNFAIR-ToS as fair vs unfair (any of 8 categories; names kept in `categories`)",
+    description="LexGLUE UNFAIR-ToS: unfair-term categories of a ToS clause (multi-label, 8)",
     mapper=map_unfair_tos,
 )
 register_hub_task(

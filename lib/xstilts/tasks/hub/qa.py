@@ -89,7 +89,7 @@ register_hub_task(
     domain="general",
     roles=("intermediate",),
     source=Source("hub", "rajpurkar/squad_v2", "squad_v2"),
-    metric="squad_em_f1",
+    metric="squad_v2",
     splits=("train", "validation"),
     license="CC BY-SA 4.0",
     description="SQuAD v2.0 (unanswerable questions have empty answers)",
@@ -104,7 +104,7 @@ register_hub_task(
     source=Source(
         "hub", "theatticusproject/cuad-qa", "default", note="script-only: Parquet export"
     ),
-    metric="squad_em_f1",
+    metric="squad_v2",
     splits=("train", "test"),
     license="CC BY 4.0",
     description="CUAD contract clause extraction (SQuAD-2 style, whole contracts as context)",
