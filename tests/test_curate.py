@@ -316,3 +316,45 @@ def test_full_profile_curates_every_row(tmp_path, profile):
     removed = manifest["leakage"]["removed"]
     dropped = sum(removed[f"multiemo_medicine/{s}"]["removed"] for s in ("train", "validation"))
     assert splits["train"]["rows"] + splits["validation"]["rows"] == available - dropped
+
+
+def test_size_matching_on_tokens_and_steps():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tiny_models import tiny_tokenizer
+    from xstilts.data.matching import matched_samples, row_costs, usage
+    from xstilts.tasks.schema import Format
+
+    tok = tiny_tokenizer()
+    short = [{"id": f"s{i}", "text": "ab cd", "label": i % 2} for i in range(20)]
+    long = [{"id": f"l{i}", "text": "abcdef " * 6, "label": i % 2} for i in range(20)]
+    pools = {"short": (short, Format.SINGLE), "long": (long, Format.SINGLE)}
+    same_n = matched_samples(pools, 8, "examples", 1, tok)
+    assert {k: len(v) for k, v in same_n.items()} == {"short": 8, "long": 8}
+    assert same_n["short"] == stratified_sample(short, 8, 1)  # unchanged behaviour
+    by_tokens = matched_samples(pools, 8, "tokens", 1, tok)
+    budget = usage(same_n["short"], Format.SINGLE, tok, 128, 128)["tokens"]
+    got = usage(by_tokens["long"], Format.SINGLE, tok, 128, 128)["tokens"]
+    per_long = row_costs(long[:1], Format.SINGLE, tok, 128, 128)[0][0]
+    assert got <= budget < got + per_long  # as many long rows as the short task's tokens allow
+    assert len(by_tokens["short"]) == 8 and len(by_tokens["long"]) < 8
+    # steps: a long QA context yields several windows, so it gets fewer examples
+    qa = [
+        {
+            "id": f"q{i}",
+            "title": "",
+            "question": "what?",
+            "context": "word " * 10,
+            "answers": {"text": ["word"], "answer_start": [0]},
+        }
+        for i in range(10)
+    ]
+    steps = matched_samples(
+        {"qa": (qa, Format.QA), "short": (short, Format.SINGLE)}, 6, "steps", 1, tok, 32, 8
+    )
+    windows = usage(steps["qa"], Format.QA, tok, 32, 8)["windows"]
+    assert len(steps["short"]) == 6 and windows <= 6 and len(steps["qa"]) < 6
+    with pytest.raises(ValueError, match="match_sizes"):
+        matched_samples(pools, 8, "bytes", 1, tok)

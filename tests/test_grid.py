@@ -55,12 +55,17 @@ def test_mixture_is_one_intermediate_per_seed(tmp_path):
     mixes = [r for r in grid.of("intermediate") if r.config["task"] == "mix"]
     assert len(mixes) == 2 and mixes[0].config["tasks"] == ["vitaminc", "fever"]
     assert mixes[0].config["sampling"] == "uniform"
-    assert grid.of("curate")[0].config["tasks"] == [
-        "fever",
-        "multiemo",
-        "multiemo_parallel",
-        "vitaminc",
-    ]
+    curate = grid.of("curate")[0].config
+    assert curate["intermediate_tasks"] == ["fever", "vitaminc"]
+    assert curate["target_tasks"] == ["multiemo", "multiemo_parallel"]
+
+
+def test_a_task_is_curated_in_the_role_the_study_gives_it(tmp_path):
+    """SQuAD is registered as intermediate and target; as an intermediate it is curated as one
+    (curating it as a target made its training items 'leak' into its own test split)."""
+    grid = grid_of(tmp_path, text=STUDY.replace("[vitaminc, fever]", "[squad]"))
+    curate = grid.of("curate")[0].config
+    assert curate["intermediate_tasks"] == ["squad"] and "squad" not in curate["target_tasks"]
 
 
 def test_keys_stable_and_exactly_downstream_invalidation(tmp_path):
@@ -105,11 +110,11 @@ def test_notebook_parameters(tmp_path):
 
 
 def test_mlm_continuation_settings_reach_the_stage_and_curate_its_corpus(tmp_path):
-    assert "udhr" not in grid_of(tmp_path).of("curate")[0].config["tasks"]
+    assert "udhr" not in grid_of(tmp_path).of("curate")[0].config["target_tasks"]
     grid = grid_of(
         tmp_path, "intermediate.train.mlm=true", "intermediate.train.mlm_probability=0.2"
     )
-    assert "udhr" in grid.of("curate")[0].config["tasks"]  # the default MLM corpus is curated
+    assert "udhr" in grid.of("curate")[0].config["target_tasks"]  # the MLM corpus is curated
     fitted, unknown = fit_config("intermediate", grid.of("intermediate")[0].config)
     assert not unknown and fitted["mlm"] is True and fitted["mlm_probability"] == 0.2
     assert "udhr" not in [r.config["task"] for r in grid.of("target")]  # not a target

@@ -452,3 +452,388 @@ def build(root: Path) -> dict:
         },
         "task_languages": {**LANGS, "bucc": ["de"], "tatoeba": ["de"]},
     }
+
+
+# --- the intermediate tasks ----------------------------------------------------------------------
+
+
+def _rows(n, make):
+    return [make(i) for i in range(n)]
+
+
+def _cls(names):
+    return ClassLabel(names=list(names))
+
+
+def build_intermediates(root: Path, n: int = 16) -> dict:
+    """Snapshots of every hub intermediate task (and MedNLI's local files); returns env vars."""
+    from xstilts.tasks.hub.glue import NLI_LABELS, QQP_LABELS, SST2_LABELS
+    from xstilts.tasks.hub.legal import CONTRACT_NLI_LABELS, LEDGAR_LABELS, UNFAIR_TOS_CATEGORIES
+    from xstilts.tasks.hub.pubmedqa_split import TEST_PMIDS
+
+    rng = random.Random(1)
+    en = lambda k=6: sentence("en", rng, k)  # noqa: E731
+    snaps = root / "snapshots"
+    pair = lambda names, a="premise", b="hypothesis", extra=None: (  # noqa: E731
+        Features({a: S, b: S, "label": _cls(names), **(extra or {})})
+    )
+    glue = {
+        "qqp": {
+            s: (
+                _rows(
+                    n, lambda i: {"question1": en(), "question2": en(), "label": i % 2, "idx": i}
+                ),
+                pair(QQP_LABELS, "question1", "question2", {"idx": I32}),
+            )
+            for s in ("train", "validation")
+        },
+        "sst2": {
+            s: (
+                _rows(n, lambda i: {"sentence": en(), "label": i % 2, "idx": i}),
+                Features({"sentence": S, "label": _cls(SST2_LABELS), "idx": I32}),
+            )
+            for s in ("train", "validation")
+        },
+    }
+    write_repo(snaps / "nyu-mll" / "glue", {**_glue_mnli(rng), **glue})
+    nli = lambda i: {"premise": en(), "hypothesis": en(3), "label": i % 3}  # noqa: E731
+    anli_feats = pair(NLI_LABELS, extra={"uid": S, "reason": S})
+    write_repo(
+        snaps / "facebook" / "anli",
+        {
+            "plain_text": {
+                f"{s}_{r}": (
+                    _rows(
+                        n // 2, lambda i, s=s, r=r: {**nli(i), "uid": f"{s}{r}{i}", "reason": ""}
+                    ),
+                    anli_feats,
+                )
+                for s in ("train", "dev", "test")
+                for r in ("r1", "r2", "r3")
+            }
+        },
+    )
+    snli = _rows(n, nli) + [{"premise": en(), "hypothesis": en(3), "label": -1}]  # no gold: dropped
+    write_repo(snaps / "stanfordnlp" / "snli", {"plain_text": {"train": (snli, pair(NLI_LABELS))}})
+    squad2 = {
+        s: (
+            _qa_rows("en", rng, n, f"v2-{s}")
+            + [
+                {
+                    "id": f"v2-{s}-none{i}",
+                    "title": "t",
+                    "context": en(12),
+                    "question": en(3) + "?",
+                    "answers": {"text": [], "answer_start": []},
+                }
+                for i in range(n // 2)
+            ],
+            QA_FEATS,
+        )
+        for s in ("train", "validation")
+    }
+    write_repo(snaps / "rajpurkar" / "squad_v2", {"squad_v2": squad2})
+    hs = Features(
+        {
+            "ind": I32,
+            "activity_label": S,
+            "ctx_a": S,
+            "ctx_b": S,
+            "ctx": S,
+            "endings": Sequence(S),
+            "source_id": S,
+            "split": S,
+            "split_type": S,
+            "label": S,
+        }
+    )
+    write_repo(
+        snaps / "Rowan" / "hellaswag",
+        {
+            "default": {
+                s: (
+                    _rows(
+                        n,
+                        lambda i, s=s: {
+                            "ind": i,
+                            "activity_label": "a",
+                            "ctx_a": en(),
+                            "ctx_b": "x",
+                            "ctx": en(),
+                            "endings": [en(3) for _ in range(4)],
+                            "source_id": "s",
+                            "split": s,
+                            "split_type": "indomain",
+                            "label": str(i % 4),
+                        },
+                    ),
+                    hs,
+                )
+                for s in ("train", "validation")
+            }
+        },
+    )
+    cq = Features(
+        {"id": S, "context": S, "question": S, **{f"answer{k}": S for k in range(4)}, "label": I32}
+    )
+    write_export(
+        snaps / "allenai" / "cosmos_qa",
+        {
+            "default": {
+                s: (
+                    _rows(
+                        n,
+                        lambda i, s=s: {
+                            "id": f"{s}{i}",
+                            "context": en(),
+                            "question": en(3),
+                            **{f"answer{k}": en(2) for k in range(4)},
+                            "label": i % 4,
+                        },
+                    ),
+                    cq,
+                )
+                for s in ("train", "validation")
+            }
+        },
+    )
+    csqa = Features(
+        {
+            "id": S,
+            "question": S,
+            "question_concept": S,
+            "choices": Sequence({"label": S, "text": S}),
+            "answerKey": S,
+        }
+    )
+    write_repo(
+        snaps / "tau" / "commonsense_qa",
+        {
+            "default": {
+                s: (
+                    _rows(
+                        n,
+                        lambda i, s=s: {
+                            "id": f"{s}{i}",
+                            "question": en(),
+                            "question_concept": "c",
+                            "choices": {"label": list("ABCDE"), "text": [en(2) for _ in range(5)]},
+                            "answerKey": "ABCDE"[i % 5],
+                        },
+                    ),
+                    csqa,
+                )
+                for s in ("train", "validation")
+            }
+        },
+    )
+    lex = {
+        "case_hold": {
+            s: (
+                _rows(
+                    n,
+                    lambda i: {
+                        "context": en(12),
+                        "endings": [en(4) for _ in range(5)],
+                        "label": i % 5,
+                    },
+                ),
+                Features(
+                    {
+                        "context": S,
+                        "endings": Sequence(S),
+                        "label": _cls([str(k) for k in range(5)]),
+                    }
+                ),
+            )
+            for s in ("train", "validation")
+        },
+        "ledgar": {
+            s: (
+                _rows(n, lambda i: {"text": en(10), "label": i % 7}),
+                Features({"text": S, "label": _cls(LEDGAR_LABELS)}),
+            )
+            for s in ("train", "validation")
+        },
+        "unfair_tos": {
+            s: (
+                _rows(
+                    n, lambda i: {"text": en(10), "labels": [] if i % 2 else [i % 8, (i + 3) % 8]}
+                ),
+                Features({"text": S, "labels": Sequence(_cls(UNFAIR_TOS_CATEGORIES))}),
+            )
+            for s in ("train", "validation")
+        },
+    }
+    write_repo(snaps / "coastalcph" / "lex_glue", lex)
+    write_export(
+        snaps / "kiddothe2b" / "contract-nli",
+        {
+            "contractnli_a": {
+                s: (_rows(n, nli), pair(CONTRACT_NLI_LABELS)) for s in ("train", "validation")
+            }
+        },
+    )
+    cuad = _qa_rows("en", rng, n, "cuad") + [
+        {
+            "id": f"cuad-none{i}",
+            "title": "c",
+            "context": en(40),
+            "question": "Highlight the parts?",
+            "answers": {"text": [], "answer_start": []},
+        }
+        for i in range(n)
+    ]
+    write_export(snaps / "theatticusproject" / "cuad-qa", {"default": {"train": (cuad, QA_FEATS)}})
+    lb = Features({"index": S, "text": S, "answer": S, "document_name": S})
+    legalbench = {}
+    for task in ("contract_nli_confidentiality_of_agreement", "cuad_audit_rights"):
+        real = SHARED / "HazyResearch__legalbench" / task / "train.tsv"
+        train = list(raw.read_legalbench_tsv(real)) if real.exists() else []
+        train += _rows(
+            n,
+            lambda i: {
+                "index": str(100 + i),
+                "text": en(10),
+                "answer": ("No", "Yes")[i % 2],
+                "document_name": "d",
+            },
+        )
+        legalbench[task] = {"train": (train, lb)}
+    write_export(snaps / "nguha" / "legalbench", legalbench)
+    write_repo(snaps / "qiaojin" / "PubMedQA", _pubmedqa(rng, 3 * n, sorted(TEST_PMIDS)))
+    mm = Features(
+        {
+            "id": S,
+            "question": S,
+            "opa": S,
+            "opb": S,
+            "opc": S,
+            "opd": S,
+            "cop": _cls("abcd"),
+            "choice_type": S,
+            "exp": S,
+            "subject_name": S,
+            "topic_name": S,
+        }
+    )
+    write_repo(
+        snaps / "openlifescienceai" / "medmcqa",
+        {
+            "default": {
+                s: (
+                    _rows(
+                        n,
+                        lambda i, s=s: {
+                            "id": f"{s}{i}",
+                            "question": en(),
+                            **{k: en(2) for k in ("opa", "opb", "opc", "opd")},
+                            "cop": i % 4,
+                            "choice_type": "single",
+                            "exp": "",
+                            "subject_name": "s",
+                            "topic_name": "t",
+                        },
+                    ),
+                    mm,
+                )
+                for s in ("train", "validation")
+            }
+        },
+    )
+    write_repo(
+        snaps / "allenai" / "scitail",
+        {
+            "tsv_format": {
+                s: (
+                    _rows(
+                        n,
+                        lambda i: {
+                            "premise": en(),
+                            "hypothesis": en(3),
+                            "label": ("entails", "neutral")[i % 2],
+                        },
+                    ),
+                    Features({"premise": S, "hypothesis": S, "label": S}),
+                )
+                for s in ("train", "validation")
+            }
+        },
+    )
+    mednli = root / "files" / "mednli"
+    mednli.mkdir(parents=True, exist_ok=True)
+    for stem in ("train", "dev", "test"):
+        lines = [
+            json.dumps(
+                {
+                    "pairID": f"{stem}{i}",
+                    "sentence1": en(),
+                    "sentence2": en(3),
+                    "gold_label": ("entailment", "contradiction", "neutral")[i % 3],
+                }
+            )
+            for i in range(n)
+        ]
+        (mednli / f"mli_{stem}_v1.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+    return {"XSTILTS_MEDNLI_DIR": str(mednli)}
+
+
+def _pubmedqa(rng, n, test_pmids):
+    ctx = {"contexts": Sequence(S), "labels": Sequence(S), "meshes": Sequence(S)}
+    labelled = Features(
+        {
+            "pubid": I32,
+            "question": S,
+            "context": {
+                **ctx,
+                "reasoning_required_pred": Sequence(S),
+                "reasoning_free_pred": Sequence(S),
+            },
+            "long_answer": S,
+            "final_decision": S,
+        }
+    )
+    artificial = Features(
+        {"pubid": I32, "question": S, "context": ctx, "long_answer": S, "final_decision": S}
+    )
+    real = SHARED / "pubmedqa__pubmedqa" / "ori_pqal.json"
+    if real.exists():  # real PQA-L items: both sides of the standard split
+        recs = list(raw.read_pubmedqa(real, real.parent / "test_ground_truth.json", "train"))[:n]
+        recs += list(raw.read_pubmedqa(real, real.parent / "test_ground_truth.json", "test"))[:n]
+        for r in recs:
+            r["context"]["reasoning_required_pred"] = list(
+                r["context"]["reasoning_required_pred"] or []
+            )
+            r["context"]["reasoning_free_pred"] = list(r["context"]["reasoning_free_pred"] or [])
+    else:
+        ids = [int(p) for p in test_pmids[:n]] + [90000000 + i for i in range(n)]
+        recs = [
+            {
+                "pubid": p,
+                "question": sentence("en", rng) + "?",
+                "context": {
+                    "contexts": [sentence("en", rng, 12)],
+                    "labels": ["BACKGROUND"],
+                    "meshes": [],
+                    "reasoning_required_pred": [],
+                    "reasoning_free_pred": [],
+                },
+                "long_answer": sentence("en", rng),
+                "final_decision": ("yes", "no", "maybe")[i % 3],
+            }
+            for i, p in enumerate(ids)
+        ]
+    art = [
+        {
+            "pubid": 80000000 + i,
+            "question": sentence("en", rng) + "?",
+            "context": {"contexts": [sentence("en", rng, 12)], "labels": ["X"], "meshes": []},
+            "long_answer": sentence("en", rng),
+            "final_decision": ("yes", "no")[i % 2],
+        }
+        for i in range(n)
+    ]
+    return {
+        "pqa_labeled": {"train": (recs, labelled)},
+        "pqa_artificial": {"train": (art, artificial)},
+    }

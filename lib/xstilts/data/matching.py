@@ -40,6 +40,8 @@ def row_costs(rows: list[dict], fmt: Format, tokenizer, window_length: int, stri
     from ..training.batching import feature_length
     from ..training.features import featurize
 
+    if not rows:
+        return [], []
     feats = featurize(
         rows, fmt, _hf_tokenizer(tokenizer), window_length, train=True, stride=stride, cache=False
     )
@@ -51,7 +53,7 @@ def row_costs(rows: list[dict], fmt: Format, tokenizer, window_length: int, stri
 
 
 def usage(rows: list[dict], fmt: Format, tokenizer, window_length: int, stride: int) -> dict:
-    tokens, windows = row_costs(rows, fmt, tokenizer, window_length, stride) if rows else ([], [])
+    tokens, windows = row_costs(rows, fmt, tokenizer, window_length, stride)
     return {"examples": len(rows), "tokens": sum(tokens), "windows": sum(windows)}
 
 

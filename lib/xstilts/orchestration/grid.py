@@ -122,8 +122,15 @@ def expand(resolved: ResolvedStudy | Study) -> Grid:
     study = resolved.study if isinstance(resolved, ResolvedStudy) else resolved
     runs: list[StageRun] = []
 
+    # each task in the role the study gives it (SQuAD may be both an intermediate and a target)
     curate_cfg = {
-        "tasks": study.all_tasks(),
+        "intermediate_tasks": sorted(
+            {t for ts in study.intermediate_sources().values() for t in ts}
+        ),
+        "target_tasks": sorted(
+            set(study.all_tasks()) - {t for ts in study.intermediate_sources().values() for t in ts}
+            | set(study.target.tasks)
+        ),
         "model": study.model,
         **_set(study.curate.model_dump()),
         **(study.curate.model_extra or {}),

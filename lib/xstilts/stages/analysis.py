@@ -266,11 +266,15 @@ def headline(
         for r in domains.sort_values(["target", "delta"], ascending=[True, False]).to_dict(
             "records"
         ):
-            verb = "raised" if r["delta"] > 0 else "lowered"
+            verb = "raised" if r["delta"] >= 0.005 else "lowered" if r["delta"] <= -0.005 else None
+            change = (
+                f"{verb} zero-shot transfer on {r['target']} by {abs(r['delta']):.2f} points"
+                if verb
+                else f"left zero-shot transfer on {r['target']} unchanged (Δ {r['delta']:+.2f})"
+            )
             out.append(
                 f"{r['domain'].capitalize()} intermediate training ({r['n_tasks']} task(s): "
-                f"{r['tasks']}) {verb} zero-shot transfer on {r['target']} by "
-                f"{abs(r['delta']):.2f} points over {n_langs[r['target']]} languages "
+                f"{r['tasks']}) {change} over {n_langs[r['target']]} language(s) "
                 f"({_fmt_ci(r)}; {_sure(r)})."
             )
     sig = cells[cells["q"] < alpha]

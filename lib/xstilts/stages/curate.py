@@ -246,6 +246,8 @@ def _dev_pool(
         for r in train
         if hash_split(str(r["id"]), "dev-" + spec.name, (0.9, 0.1, 0.0)) == "validation"
     ]
+    if not dev and len(train) >= 2:  # a small pool: 10 % may round to nothing; keep one dev row
+        dev = ranked(train, 0)[:1]
     dev_ids = {r["id"] for r in dev}
     return [r for r in train if r["id"] not in dev_ids], dev
 

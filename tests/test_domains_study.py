@@ -1,0 +1,129 @@
+"""``params/domains.yaml`` itself, the mission's study file, through every stage and the report.
+
+The file is not copied: only ``-p`` overrides shrink it for CI (the tiny test model on CPU, the
+mini hub snapshots of ``xtreme_snapshot``, one seed, a few rows, two steps per run, two of its
+targets: XNLI and the legal MultiEURLEX). Every intermediate task and mixture of the file runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+
+from tiny_models import tiny_encoder, tiny_tokenizer
+from xstilts.paths import repo_root
+from xtreme_snapshot import build, build_intermediates
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+STUDY = repo_root() / "params" / "domains.yaml"
+
+
+def test_dry_run_prints_the_grid_and_a_gpu_hour_estimate_offline():
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "xstilts", "run", str(STUDY), "--dry-run"],
+        cwd=repo_root(),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    spec = yaml.safe_load(STUDY.read_text())
+    n_inter = len(spec["intermediate"]["tasks"]) + len(spec["intermediate"]["mixtures"])
+    n_targets = len(spec["target"]["tasks"])
+    n_seeds = len(spec["seeds"]["target"])
+    # matched seeds: each checkpoint once per target; the baseline every seed
+    assert f"{n_inter * n_seeds} intermediate" in done.stdout
+    assert f"{n_targets * (n_inter + 1) * n_seeds} target" in done.stdout
+    assert "GPU-hours on cuda" in done.stdout and "without an estimate" not in done.stdout
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory):
+    base = tmp_path_factory.mktemp("domains")
+    opts = build(base / "data")
+    env_extra = build_intermediates(base / "data")
+    tok = tiny_tokenizer()
+    model = base / "tiny-xlmr"
+    tiny_encoder("xlmr", len(tok), seed=0, dropout=0.1).save_pretrained(model)
+    tok.save_pretrained(model)
+    small = {
+        "max_steps": 2,
+        "max_length": 64,
+        "batch_size": 4,
+        "grad_accum": 1,
+        "device": "cpu",
+        "precision": "auto",
+        "eval_every": 2,
+    }
+    overrides = {
+        "model": str(model),
+        "seeds.intermediate": [1],
+        "seeds.target": [1],
+        "target.tasks": ["xnli", "multi_eurlex"],
+        "curate.hub_snapshots": opts["hub_snapshots"],
+        "curate.task_languages": {"xnli": ["en", "de"], "multi_eurlex": ["en", "de"]},
+        "curate.n_intermediate": 12,
+        "curate.n_intermediate_dev": 4,
+        "curate.n_target_train": 12,
+        "curate.n_target_dev": 4,
+        "curate.n_target_test": 6,
+        "curate.window_length": 64,
+        "curate.window_stride": 16,
+        "intermediate.train": small,
+        "target.train": small,
+        "resources.default": {"gpus": 0},
+    }
+    args = [a for k, v in overrides.items() for a in ("-p", f"{k}={json.dumps(v)}")]
+    dirs = ["--runs-dir", str(base / "runs"), "--reports-dir", str(base / "reports")]
+    env = {
+        **os.environ,
+        **env_extra,
+        "TQDM_DISABLE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "xstilts", "run", str(STUDY), *args, *dirs, "--jobs", "2"],
+        cwd=repo_root(),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return base / "runs" / "domains", base / "reports" / "domains"
+
+
+def test_capped_study_runs_every_intermediate_and_names_the_domain_contrasts(capped):
+    study_dir, report_dir = capped
+    spec = yaml.safe_load(STUDY.read_text())
+    wanted = set(spec["intermediate"]["tasks"]) | set(spec["intermediate"]["mixtures"])
+    ran = {
+        json.loads((r / "metrics.json").read_text())["config"]["task"]
+        for r in (study_dir / "intermediate").iterdir()
+    }
+    assert ran == wanted
+    manifest = json.loads(
+        next((study_dir / "curate").iterdir()).joinpath("manifest.json").read_text()
+    )
+    sizes = {t: manifest["tasks"][t]["training_size"] for t in spec["intermediate"]["tasks"]}
+    assert {s["match"] for s in sizes.values()} == {"steps"}
+    summary = json.loads((report_dir / "summary.json").read_text())
+    text = " ".join(summary["headline"])
+    for domain in ("General", "Legal", "Biomedical"):
+        assert f"{domain} intermediate training" in text
+    assert "Domain contrast legal − general" in text or "Domain contrast general − legal" in text
+    assert "Matching domains on multi_eurlex (legal)" in text
+    contrasts = pd.read_csv(report_dir / "tables" / "domain_contrasts.csv")
+    assert set(contrasts["kind"]) == {"domain contrast"}  # >= 2 tasks per domain, mixtures apart
+    tex = (report_dir / "tables" / "paper_table2.tex").read_text()
+    assert r"\toprule" in tex and "bare model" in tex and "legal\\_mix" in tex
+    assert (report_dir / "tables" / "paper_domain_gains.tex").exists()
