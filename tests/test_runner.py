@@ -190,3 +190,28 @@ def test_dry_run_lists_and_estimates(setup):
         and "multiemo__from-vitaminc-s1__s1" in res.stdout
     )
     assert not (setup[0] / "runs" / "t").exists()
+
+
+def test_changed_output_is_reported_and_refused_before_compute(setup):
+    """Verify before use: a finished run's file edited afterwards is named by `status --verify`,
+    and a stage reading that run refuses to start (nothing executes)."""
+    tmp, _, _, log, _ = setup
+    assert cli(setup, "run").returncode == 0
+    clean = cli(setup, "status", "--verify")
+    assert clean.returncode == 0 and "every finished run is intact" in clean.stdout
+    study_dir = tmp / "runs" / "t"
+    inter = next(study_dir.glob("intermediate/fever__s1-*"))
+    with open(inter / "notebook.ipynb", "a", encoding="utf-8") as fh:
+        fh.write(" ")  # one byte changed after the run finished
+    report = cli(setup, "status", "--verify")
+    assert report.returncode == 1
+    assert f"{inter / 'notebook.ipynb'}: sha256" in report.stdout and "recorded" in report.stdout
+    target = next(study_dir.glob("target/multiemo__from-fever-s1__s1-*"))
+    (target / "DONE").unlink()  # ask for the target again: it must not run on the changed input
+    before = len(executions(log))
+    again = cli(setup, "run")
+    assert again.returncode != 0
+    failed = (target / "FAILED").read_text()
+    assert "input verification failed" in failed and "notebook.ipynb" in failed
+    assert f"delete {inter / 'DONE'}" in failed
+    assert len(executions(log)) == before  # refused before any notebook ran

@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status = sub.add_parser("status", help="state of every run of a study")
     _study_args(status)
+    status.add_argument(
+        "--verify",
+        action="store_true",
+        help="also check every finished run's files against the sha256 it recorded (no compute)",
+    )
     report = sub.add_parser("report", help="re-run the analysis and the report from what is done")
     _study_args(report)
     report.add_argument("--executor", choices=("local", "slurm", "submitit-local"), default="local")
@@ -93,8 +98,19 @@ def cmd_status(args) -> int:
 
     resolved, paths = _load(args)
     study_dir = paths.runs_dir / resolved.name
-    print(format_status(study_status(expand(resolved), study_dir), study_dir))
-    return 0
+    statuses = study_status(expand(resolved), study_dir)
+    print(format_status(statuses, study_dir))
+    if not args.verify:
+        return 0
+    from .orchestration.integrity import stale_inputs, verify_run
+
+    problems = []
+    for st in statuses:
+        run_dir = study_dir / st.run.stage / st.run.dirname
+        if (run_dir / "DONE").exists():
+            problems += verify_run(run_dir) + stale_inputs(run_dir)
+    print("\n".join(["verify:", *problems]) if problems else "verify: every finished run is intact")
+    return 1 if problems else 0
 
 
 def cmd_report(args) -> int:

@@ -510,6 +510,7 @@ def _semantic_problems(study: Study, layers: Layers, check_tasks: bool) -> list[
     problems += _mlm_problems(study, layers)
     if check_tasks:
         problems += _task_problems(study, layers, known)
+        problems += _curate_problems(study, layers)
     return problems
 
 
@@ -662,6 +663,7 @@ def load_study(
     for path, value in parsed:
         layers.add(_nest(path, value), f"{OVERRIDE_SOURCE} (-p {dotted(path)}=...)", {})
     layers.data["profile"] = Path(profile_file).stem
+    _absolute_paths(layers.data, Path.cwd())
 
     try:
         study = Study.model_validate(layers.data)
@@ -673,8 +675,97 @@ def load_study(
     return ResolvedStudy(study, layers, study_file, Path(profile_file))
 
 
-def check_tasks(resolved: ResolvedStudy) -> None:
-    """The task-registry checks (imports the task catalogue)."""
+PATH_BASE = "the folder `xstilts run` was started in"
+
+
+def _absolute(value: Any, base: Path) -> Any:
+    if isinstance(value, str) and value:
+        path = Path(value).expanduser()
+        return str(path if path.is_absolute() else (base / path).resolve())
+    if isinstance(value, list):
+        return [_absolute(v, base) for v in value]
+    if isinstance(value, dict):
+        return {k: _absolute(v, base) for k, v in value.items()}
+    return value
+
+
+def _absolute_paths(data: dict, base: Path) -> None:
+    """Relative paths in a study (``curate.task_options.*.data_files``, ``curate.hub_snapshots``,
+    a local model directory) mean paths from ``PATH_BASE``; they are made absolute here, so the
+    resolved params, the run ids and the provenance hold what was meant."""
+    curate = data.get("curate") or {}
+    if isinstance(curate.get("hub_snapshots"), str):
+        curate["hub_snapshots"] = _absolute(curate["hub_snapshots"], base)
+    for options in (curate.get("task_options") or {}).values():
+        if isinstance(options, dict) and "data_files" in options:
+            options["data_files"] = _absolute(options["data_files"], base)
+    model = data.get("model")
+    if isinstance(model, str) and _looks_local(model) and (base / model).expanduser().is_dir():
+        data["model"] = _absolute(model, base)
+
+
+def _looks_local(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or name.count("/") != 1
+
+
+def _curate_problems(study: Study, layers: Layers, paths: bool = True) -> list[Problem]:
+    """Curate settings that would fail inside the curate notebook, found before anything runs
+    (``paths``: also that every data path exists)."""
+    from ..data.matching import MATCH_MODES
+    from ..tasks.registry import option_problems
+
+    extra = study.curate.model_extra or {}
+    problems = []
+    for name in (
+        "n_intermediate",
+        "n_intermediate_dev",
+        "n_target_train",
+        "n_target_dev",
+        "n_target_test",
+        "max_retrieval_items",
+    ):
+        value = extra.get(name)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
+            problems.append(
+                layers.problem(("curate", name), f"expected an int >= 0 or null, got {value!r}")
+            )
+    if extra.get("match_sizes", "examples") not in MATCH_MODES:
+        problems.append(layers.problem(("curate", "match_sizes"), f"expected one of {MATCH_MODES}"))
+    snapshots = extra.get("hub_snapshots")
+    if paths and snapshots and not Path(snapshots).is_dir():
+        problems.append(
+            layers.problem(("curate", "hub_snapshots"), f"folder {snapshots} does not exist")
+        )
+    options = extra.get("task_options") or {}
+    if not isinstance(options, dict):
+        return [
+            *problems,
+            layers.problem(("curate", "task_options"), "expected a mapping task -> options"),
+        ]
+    curated = set(study.all_tasks())
+    for task, opts in options.items():
+        # options of a task this study does not curate (e.g. a target dropped by -p) are kept
+        # for the file's other uses, and their paths are not required; a typo is still refused
+        check_paths = paths and task in curated
+        problems += [
+            layers.problem(("curate", "task_options", task), why)
+            for why in option_problems(task, opts, check_paths)
+        ]
+    return problems
+
+
+def check_tasks(resolved: ResolvedStudy, paths: bool = True) -> None:
+    """The task-registry checks (imports the task catalogue); ``paths``: data paths exist."""
     problems = _task_problems(resolved.study, resolved.layers, _known_languages())
+    problems += _curate_problems(resolved.study, resolved.layers, paths)
     if problems:
         raise ParamsError(problems)
+
+
+def missing_data(resolved: ResolvedStudy) -> list[str]:
+    """Data paths the study names that do not exist (a dry run lists them; a run refuses)."""
+    with_paths = _curate_problems(resolved.study, resolved.layers, True)
+    without = _curate_problems(resolved.study, resolved.layers, False)
+    return [str(p) for p in with_paths if p not in without]

@@ -20,7 +20,7 @@ from ..io import write_json
 from ..paths import notebooks_dir as default_notebooks_dir
 from ..paths import repo_root
 from .grid import Grid, StageRun, expand, notebook_parameters
-from .params import ParamsError, Problem, ResolvedStudy, check_tasks
+from .params import ParamsError, Problem, ResolvedStudy, check_tasks, missing_data
 from .status import DONE, FAILED, RunStatus, format_status, study_status
 
 
@@ -102,12 +102,17 @@ def check_notebooks(runs: list[StageRun], paths: StudyPaths) -> None:
 
 
 def validate_pending(
-    resolved: ResolvedStudy, grid: Grid, pending: list[StageRun], paths: StudyPaths
+    resolved: ResolvedStudy,
+    grid: Grid,
+    pending: list[StageRun],
+    paths: StudyPaths,
+    data_paths: bool = True,
 ) -> None:
-    """Everything checkable before compute: task registry, stage dataclasses, notebooks."""
+    """Everything checkable before compute: task registry and options, data paths (unless
+    ``data_paths`` is False: a dry run lists missing data instead), stage dataclasses, notebooks."""
     from .stageconfig import check_stage_configs
 
-    check_tasks(resolved)
+    check_tasks(resolved, data_paths)
     check_stage_configs(resolved, grid, pending)
     check_notebooks(pending, paths)
 
@@ -178,7 +183,9 @@ def run_study(
     if dry_run:
         _print_dry_run(resolved, grid, statuses, study_dir, pending, echo)
         if pending:
-            validate_pending(resolved, grid, pending, paths)
+            validate_pending(resolved, grid, pending, paths, data_paths=False)
+            for line in missing_data(resolved):
+                echo(f"before running, provide: {line}")
         return outcome
     if not pending:
         echo(outcome.summary())

@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 
 from ..io import read_json, write_json, write_text
-from . import provenance
+from . import integrity, provenance
 from .stageconfig import fit_config
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -67,8 +67,10 @@ def execute_stage(spec_path: str | os.PathLike) -> bool:
         parameters = dict(spec["parameters"])
         parameters["config"] = fit_config(spec["stage"], spec["config"])[0]
         started, t0 = provenance.now_iso(), time.perf_counter()
-        error = None
+        error = integrity.verify_inputs(spec.get("inputs", []))  # before any compute
         try:
+            if error:
+                raise RuntimeError(f"input verification failed:\n{error}")
             import papermill
 
             papermill.execute_notebook(
@@ -89,8 +91,10 @@ def execute_stage(spec_path: str | os.PathLike) -> bool:
         if error:
             write_text(run_dir / "FAILED", error)
             return False
+        record = integrity.done_record(run_dir, spec.get("inputs", []))
         write_json(
-            run_dir / "DONE", {"run": spec["id"], "ended": prov["ended"], "wall_s": prov["wall_s"]}
+            run_dir / "DONE",
+            {"run": spec["id"], "ended": prov["ended"], "wall_s": prov["wall_s"], **record},
         )
         return True
 

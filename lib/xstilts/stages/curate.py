@@ -25,7 +25,7 @@ from ..io import atomic_path, write_json
 from ..tasks.embedded import hash_split
 from ..tasks.hub.loading import hub_snapshots
 from ..tasks.protocol import mining_task, training_phases
-from ..tasks.registry import TaskSpec, UnknownTaskError, get_task
+from ..tasks.registry import TaskSpec, UnknownTaskError, get_task, option_problems
 from ..tasks.schema import Format, validate_row
 from ._common import config_from_dict
 
@@ -149,6 +149,9 @@ def _check(
         raise CurateError(
             f"curate config field 'match_sizes': expected one of {MATCH_MODES}, got {cfg.match_sizes!r}"
         )
+    for task, opts in cfg.task_options.items():
+        if why := option_problems(task, opts):
+            raise CurateError(f"curate config field 'task_options.{task}': {'; '.join(why)}")
     for name in ("window_length", "window_stride"):
         value = getattr(cfg, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 8:

@@ -59,7 +59,7 @@ def _loader(
     labels: tuple[str, ...],
     parse: Callable[[dict, str], tuple[dict, str]],
 ):
-    def load(split: str, language: str = "en", **_: object) -> list[dict]:
+    def load(split: str, language: str = "en") -> list[dict]:
         check_split(name, split)
         check_language(name, language, ("en",))
         rows = []

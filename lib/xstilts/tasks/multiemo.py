@@ -170,7 +170,7 @@ def domain_split_of(item: str) -> str | None:
     return "validation" if hash_unit(item, SALT + "-domain") < 0.1 else "train"
 
 
-def load_all(split: str, language: str = "en", **_: object) -> list[dict]:
+def load_all(split: str, language: str = "en") -> list[dict]:
     check_split("multiemo", split)
     check_language("multiemo", language, LANGUAGES)
     c = corpus()
@@ -185,7 +185,7 @@ def load_all(split: str, language: str = "en", **_: object) -> list[dict]:
     ]
 
 
-def load_parallel(split: str, language: str = "en", **_: object) -> list[dict]:
+def load_parallel(split: str, language: str = "en") -> list[dict]:
     if split != "test":
         raise ValueError(
             f"task 'multiemo_parallel' is evaluation-only: split {split!r}; it has test"
@@ -206,7 +206,7 @@ def load_parallel(split: str, language: str = "en", **_: object) -> list[dict]:
 def domain_loader(domain_file: str):
     name = f"multiemo_{domain_file}"
 
-    def load(split: str, language: str = "en", **_: object) -> list[dict]:
+    def load(split: str, language: str = "en") -> list[dict]:
         if split == "test":
             raise ValueError(
                 f"task {name!r} is an intermediate task: split 'test' is held out for multiemo"

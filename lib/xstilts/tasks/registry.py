@@ -88,3 +88,47 @@ def all_tasks() -> list[TaskSpec]:
 
 def _ensure_loaded() -> None:
     from . import catalogue  # noqa: F401  (imports every task-family module)
+
+
+def accepted_options(spec: TaskSpec) -> tuple[str, ...]:
+    """The keyword options a task's loader accepts (``curate.task_options.<task>``)."""
+    import inspect
+
+    from .hub.loading import HubLoader
+
+    if isinstance(spec.loader, HubLoader):
+        return ("dataset", "data_files", "limit", "drop_unlabelled", *spec.loader.mapper_options)
+    if spec.loader is None:
+        return ()
+    params = inspect.signature(spec.loader).parameters.values()
+    return tuple(
+        p.name
+        for p in params
+        if p.name not in ("split", "language") and p.kind is not p.VAR_KEYWORD
+    )
+
+
+def option_problems(task: str, options: object, paths: bool = True) -> list[str]:
+    """Why ``curate.task_options.<task>`` cannot be used (unknown task or option, a data path that
+    does not exist); empty when it can. Paths are checked as given (absolute by then)."""
+    from pathlib import Path
+
+    try:
+        spec = get_task(task)
+    except UnknownTaskError as err:
+        return [str(err)]
+    if not isinstance(options, dict):
+        return [f"task {task!r}: options must be a mapping, got {type(options).__name__}"]
+    accepted = accepted_options(spec)
+    problems = [
+        f"task {task!r} has no option {name!r}; its loader accepts {list(accepted) or 'none'}"
+        for name in options
+        if name not in accepted
+    ]
+    files = options.get("data_files") if paths else None
+    entries = files.values() if isinstance(files, dict) else [files] if files else []
+    for entry in entries:
+        for path in entry if isinstance(entry, list | tuple) else [entry]:
+            if not Path(str(path)).expanduser().exists():
+                problems.append(f"task {task!r}: data_files path {path} does not exist")
+    return problems

@@ -168,9 +168,7 @@ def covered_languages(max_unk_rate: float = MAX_UNK_RATE, min_articles: int = 1)
     return (en, *sorted(keep))
 
 
-def load(
-    split: str, language: str = "en", min_articles: int = MIN_ARTICLES, **_: object
-) -> list[dict]:
+def load(split: str, language: str = "en", min_articles: int = MIN_ARTICLES) -> list[dict]:
     """The articles of one declaration as retrieval rows; ``[]`` below ``min_articles`` articles."""
     if split != "test":
         raise ValueError(f"task 'udhr' is evaluation-only: split {split!r}; it has test")
