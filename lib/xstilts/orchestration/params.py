@@ -757,15 +757,27 @@ def _curate_problems(study: Study, layers: Layers, paths: bool = True) -> list[P
 
 
 def check_tasks(resolved: ResolvedStudy, paths: bool = True) -> None:
-    """The task-registry checks (imports the task catalogue); ``paths``: data paths exist."""
+    """The task-registry checks (imports the task catalogue); ``paths``: data paths exist and
+    the model can be loaded here (cached or reachable)."""
     problems = _task_problems(resolved.study, resolved.layers, _known_languages())
     problems += _curate_problems(resolved.study, resolved.layers, paths)
+    if paths:
+        problems += _model_problems(resolved)
     if problems:
         raise ParamsError(problems)
 
 
+def _model_problems(resolved: ResolvedStudy) -> list[Problem]:
+    from ..models.loading import model_unavailable
+
+    why = model_unavailable(resolved.study.model)
+    return [resolved.layers.problem(("model",), why)] if why else []
+
+
 def missing_data(resolved: ResolvedStudy) -> list[str]:
-    """Data paths the study names that do not exist (a dry run lists them; a run refuses)."""
+    """Data paths and the model that are not here (a dry run lists them; a run refuses)."""
     with_paths = _curate_problems(resolved.study, resolved.layers, True)
     without = _curate_problems(resolved.study, resolved.layers, False)
-    return [str(p) for p in with_paths if p not in without]
+    return [str(p) for p in with_paths if p not in without] + [
+        str(p) for p in _model_problems(resolved)
+    ]

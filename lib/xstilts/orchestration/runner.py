@@ -184,8 +184,15 @@ def run_study(
         _print_dry_run(resolved, grid, statuses, study_dir, pending, echo)
         if pending:
             validate_pending(resolved, grid, pending, paths, data_paths=False)
-            for line in missing_data(resolved):
+            echo(
+                "checked before compute: study keys and types, tasks, languages, seeds, curate "
+                "sizes, task options, stage settings, notebooks; data paths and the model below"
+            )
+            missing = missing_data(resolved)
+            for line in missing:
                 echo(f"before running, provide: {line}")
+            if not missing:
+                echo("data paths and the model: present")
         return outcome
     if not pending:
         echo(outcome.summary())
