@@ -139,3 +139,21 @@ def test_sigkill_during_a_write_leaves_no_artefact_a_later_run_would_trust(tmp_p
     )
     assert output_hashes(tmp_path) == {"ready": output_hashes(tmp_path)["ready"]}  # ... unrecorded
     assert latest_checkpoint(tmp_path / "checkpoints") is None  # and never resumed from
+
+
+def test_curate_stage_itself_refuses_unknown_options_and_missing_paths_of_its_tasks():
+    from xstilts.stages.curate import CurateConfig, CurateError, _check
+
+    base = {"intermediate_tasks": ["vitaminc"], "target_tasks": ["multiemo"]}
+    with pytest.raises(CurateError, match="task 'multiemo' has no option 'data_file'"):
+        _check(CurateConfig(**base, task_options={"multiemo": {"data_file": "x"}}))
+    with pytest.raises(CurateError, match="data_files path /nonexistent/p does not exist"):
+        _check(
+            CurateConfig(
+                intermediate_tasks=["pubmedqa"],
+                target_tasks=["multiemo"],
+                task_options={"pubmedqa": {"data_files": "/nonexistent/p"}},
+            )
+        )
+    # options of a task this run does not curate: its paths are not required here
+    _check(CurateConfig(**base, task_options={"bucc": {"data_files": "/nonexistent/b"}}))

@@ -149,8 +149,9 @@ def _check(
         raise CurateError(
             f"curate config field 'match_sizes': expected one of {MATCH_MODES}, got {cfg.match_sizes!r}"
         )
-    for task, opts in cfg.task_options.items():
-        if why := option_problems(task, opts):
+    curated = {*cfg.intermediate_tasks, *cfg.target_tasks}
+    for task, opts in cfg.task_options.items():  # paths only for the tasks curated here
+        if why := option_problems(task, opts, paths=task in curated):
             raise CurateError(f"curate config field 'task_options.{task}': {'; '.join(why)}")
     for name in ("window_length", "window_stride"):
         value = getattr(cfg, name)
