@@ -712,18 +712,12 @@ def _curate_problems(study: Study, layers: Layers, paths: bool = True) -> list[P
     """Curate settings that would fail inside the curate notebook, found before anything runs
     (``paths``: also that every data path exists)."""
     from ..data.matching import MATCH_MODES
+    from ..stages.curate import SIZES
     from ..tasks.registry import option_problems
 
     extra = study.curate.model_extra or {}
     problems = []
-    for name in (
-        "n_intermediate",
-        "n_intermediate_dev",
-        "n_target_train",
-        "n_target_dev",
-        "n_target_test",
-        "max_retrieval_items",
-    ):
+    for name in SIZES:
         value = extra.get(name)
         if value is not None and (
             not isinstance(value, int) or isinstance(value, bool) or value < 0
