@@ -11,7 +11,7 @@ pair               id, text_a, text_b, label (int)
 multiple_choice    id, context, question, choices (list[str]), label (int)
 qa                 id, title, context, question, answers {text: [str], answer_start: [int]}
 tagging            id, tokens (list[str]), tags (list[int])
-retrieval          id, text  (one file per side; gold pairs share ``id``)
+retrieval          id, text; pairs also ``english`` (curate adds it), BUCC ``side``, ``gold``
 =================  ==========================================================================
 
 A label of -1 is allowed only where a task declares ``unlabelled_splits``.
