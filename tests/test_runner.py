@@ -29,6 +29,7 @@ if config.get('task') and config.get('task') == os.environ.get('XT_FAIL'):
     raise RuntimeError('planned failure of ' + name)
 if globals().get('out_dir') and 'intermediate' in out_dir:
     (pathlib.Path(out_dir) / 'encoder').mkdir(parents=True, exist_ok=True)
+    (pathlib.Path(out_dir) / 'encoder' / 'model.safetensors').write_bytes(b'weights')
 if globals().get('encoder_dir'):
     assert pathlib.Path(encoder_dir).is_dir(), encoder_dir
 with open(os.environ['XT_LOG'], 'a') as fh:
@@ -201,18 +202,18 @@ def test_changed_output_is_reported_and_refused_before_compute(setup):
     assert clean.returncode == 0 and "every finished run is intact" in clean.stdout
     study_dir = tmp / "runs" / "t"
     inter = next(study_dir.glob("intermediate/fever__s1-*"))
-    with open(inter / "notebook.ipynb", "a", encoding="utf-8") as fh:
-        fh.write(" ")  # one byte changed after the run finished
+    checkpoint = inter / "encoder" / "model.safetensors"
+    checkpoint.write_bytes(b"weightz")  # the saved encoder changed after the run finished
     report = cli(setup, "status", "--verify")
     assert report.returncode == 1
-    assert f"{inter / 'notebook.ipynb'}: sha256" in report.stdout and "recorded" in report.stdout
+    assert f"{checkpoint}: sha256" in report.stdout and "recorded" in report.stdout
     target = next(study_dir.glob("target/multiemo__from-fever-s1__s1-*"))
     (target / "DONE").unlink()  # ask for the target again: it must not run on the changed input
     before = len(executions(log))
     again = cli(setup, "run")
     assert again.returncode != 0
     failed = (target / "FAILED").read_text()
-    assert "input verification failed" in failed and "notebook.ipynb" in failed
+    assert "input verification failed" in failed and "encoder/model.safetensors" in failed
     assert f"delete {inter / 'DONE'}" in failed
     assert len(executions(log)) == before  # refused before any notebook ran
 
