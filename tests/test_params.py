@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from xstilts.orchestration.params import ParamsError, deep_merge, load_study, parse_override
+from xstilts.orchestration.params import Layers, ParamsError, load_study, parse_override
 
 GOOD = """\
 study: t
@@ -32,7 +32,10 @@ def error_of(path: Path, *overrides: str) -> str:
 def test_deep_merge_nested_and_replace():
     base = {"a": {"b": 1, "c": {"d": 2, "e": 3}}, "l": [1, 2], "x": 1}
     over = {"a": {"c": {"d": 20}}, "l": [9], "y": 2}
-    merged = deep_merge(base, over)
+    layers = Layers()
+    layers.add(base, "base", {})
+    layers.add(over, "overlay", {})
+    merged = layers.data
     assert merged == {"a": {"b": 1, "c": {"d": 20, "e": 3}}, "l": [9], "x": 1, "y": 2}
     assert base["a"]["c"]["d"] == 2  # inputs untouched
 

@@ -188,7 +188,7 @@ def evaluate_languages(
 ) -> dict[str, LanguageResult]:
     """Evaluate ``model`` on every language's rows in one pass; metrics and predictions per lang."""
     fmt = Format(fmt)
-    pooled, owners, per_lang = [], [], {}
+    pooled, per_lang = [], {}
     for lang, rows in rows_by_lang.items():
         if not rows:
             raise ValueError(f"{name}: no rows for language {lang!r}")
@@ -205,7 +205,6 @@ def evaluate_languages(
         )
         per_lang[lang] = feats
         pooled.extend(feats)
-        owners.extend([lang] * len(feats))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     outputs = predict_features(
         model,

@@ -292,14 +292,6 @@ class Layers:
         return Problem(source or src, None if source else line, path, message)
 
 
-def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``overlay`` into a copy of ``base``: nested mappings key by key, anything else replaced."""
-    layers = Layers()
-    layers.add(base, "base", {})
-    layers.add(overlay, "overlay", {})
-    return layers.data
-
-
 def parse_override(text: str) -> tuple[KeyPath, Any]:
     """``key.path=value`` -> (("key", "path"), value); the value is read as YAML."""
     key, sep, value = text.partition("=")

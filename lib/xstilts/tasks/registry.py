@@ -1,6 +1,6 @@
 """The task registry: one canonical table of every task the study knows.
 
-Task-family modules (``xstilts.tasks.multiemo``, ``xstilts.tasks.xtreme`` ...) call ``register``
+Task-family modules (``xstilts.tasks.multiemo``, ``xstilts.tasks.hub.xnli`` ...) call ``register``
 at import time; ``xstilts.tasks`` imports them all, so ``get_task`` sees the whole catalogue.
 """
 

@@ -39,7 +39,6 @@ import pyarrow.feather as feather
 from ..io import atomic_path
 from ..paths import cache_dir
 from ..tasks.schema import Format
-from .batching import feature_length
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +282,3 @@ def _tagging_piece(row, index, first, last, tokenizer, max_length) -> dict:
         "word_positions": positions,
         "example_index": index,
     }
-
-
-def total_tokens(features: list[dict]) -> int:
-    return sum(feature_length(f, total=True) for f in features)
