@@ -123,14 +123,10 @@ def expand(resolved: ResolvedStudy | Study) -> Grid:
     runs: list[StageRun] = []
 
     # each task in the role the study gives it (SQuAD may be both an intermediate and a target)
+    intermediates = {t for ts in study.intermediate_sources().values() for t in ts}
     curate_cfg = {
-        "intermediate_tasks": sorted(
-            {t for ts in study.intermediate_sources().values() for t in ts}
-        ),
-        "target_tasks": sorted(
-            set(study.all_tasks()) - {t for ts in study.intermediate_sources().values() for t in ts}
-            | set(study.target.tasks)
-        ),
+        "intermediate_tasks": sorted(intermediates),
+        "target_tasks": sorted(set(study.all_tasks()) - intermediates | set(study.target.tasks)),
         "model": study.model,
         **_set(study.curate.model_dump()),
         **(study.curate.model_extra or {}),

@@ -145,7 +145,7 @@ def _fine_tune_and_evaluate(
     phases = training_phases(spec.name)
     model = TaskModel.for_tasks(
         encoder,
-        {spec.name: (spec.format, _n_labels(spec, train_rows))},
+        {spec.name: (spec.format, n_labels_of(spec, train_rows))},
         pooling=cfg.pooling or default_pooling(encoder),
         seed=tc.seed,
     )
@@ -248,11 +248,6 @@ def _phase_rows(rows: list[dict], phase: str, n_phases: int) -> list[dict]:
     if not mine and n_phases > 1:
         raise ValueError(f"no curated rows for training phase {phase!r}: re-run curate")
     return mine or rows
-
-
-def _n_labels(spec, train_rows: list[dict]) -> int | None:
-    # Multiple-choice phases may differ in choice count (SIQA 3, COPA 2): the head scores choices.
-    return n_labels_of(spec, train_rows)
 
 
 def _retrieval(cfg, spec, encoder, tokenizer, curate_dir, langs, out_dir) -> dict:
