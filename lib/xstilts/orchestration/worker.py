@@ -79,6 +79,7 @@ def execute_stage(spec_path: str | os.PathLike) -> bool:
                 parameters=parameters,
                 kernel_name=spec["kernel"],
                 progress_bar=False,
+                start_timeout=300,  # a loaded 2-core machine can take over 60 s to start a kernel
                 log_output=False,
                 cwd=str(Path(spec["notebook"]).parent),
             )
