@@ -293,3 +293,21 @@ def test_paper_profiles_fine_tune_every_weight(profile, frozen):
     for section in ("intermediate", "target"):
         assert data[section]["train"]["freeze_embeddings"] is frozen
     assert TrainConfig().freeze_embeddings is False
+
+
+def test_fused_and_single_tensor_adamw_train_alike_and_resume(tmp_path):
+    """``optimizer``: fused AdamW (the default) and the single-tensor loop (the embedded profile's)
+    follow the same update rule: same losses to float rounding, and each resumes exactly."""
+    curves, weights = {}, {}
+    for opt in ("adamw_fused", "adamw"):
+        kw = {"seed": 3, "optimizer": opt, "checkpoint_every": 3}
+        res, w, _ = _run(tmp_path / opt, **kw)
+        curves[opt], weights[opt] = [r["loss"] for r in res.curve], w
+        with pytest.raises(_Stop):
+            _run(tmp_path / f"{opt}-cut", stop_at=7, **kw)
+        resumed, w2, _ = _run(tmp_path / f"{opt}-cut", **kw)
+        assert resumed.resumed_from > 0 and all(torch.equal(w[k], w2[k]) for k in w)
+    assert np.allclose(curves["adamw_fused"], curves["adamw"], atol=1e-4), curves
+    assert all(torch.allclose(weights["adamw"][k], weights["adamw_fused"][k], atol=1e-4) for k in w)
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        TrainConfig(optimizer="sgd")

@@ -85,11 +85,12 @@ class TrainSettings(Open):
     max_eval_samples: PositiveInt | None = None
     max_test_samples: PositiveInt | None = None
     precision: Literal["auto", "fp32", "bf16"] | None = None
+    optimizer: Literal["adamw_fused", "adamw"] | None = None
     freeze_embeddings: bool | None = None
     group_by_length: bool | None = None
     gradient_checkpointing: bool | None = None
     device: str | None = None
-    pooling: Literal["mean", "cls", "first"] | None = None
+    pooling: Literal["mean", "cls"] | None = None  # models.heads.POOLINGS
     layer: NonNegativeInt | None = None  # retrieval: hidden_states index, 0 = embeddings
     layers: list[NonNegativeInt] | None = None
     scoring: Literal["cosine", "margin"] | None = None
