@@ -9,6 +9,7 @@ cores. The tokenisation cache is shared with earlier runs (benchmark 4 measures 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -61,13 +62,21 @@ def run_tree(cmd: list[str], interval: float = 0.5) -> dict:
 def run(quick: bool = False, threads: int | None = None, repeats: int | None = None) -> Recorder:
     rec = Recorder("e2e", quick)
     study = "params/quick.yaml" if quick else "params/default.yaml"
+    # XSTILTS_E2E_IN_PLACE=1: run into the repository's runs/ and reports/ as `make study` does and
+    # keep them (how the README's figures were made, measured); otherwise a temporary runs dir.
+    in_place = os.environ.get("XSTILTS_E2E_IN_PLACE") == "1"
     runs_dir = cache_dir() / "bench" / f"e2e-{int(time.time())}"
-    extra = ["--runs-dir", str(runs_dir), "--reports-dir", str(runs_dir / "reports")]
+    extra = (
+        []
+        if in_place
+        else ["--runs-dir", str(runs_dir), "--reports-dir", str(runs_dir / "reports")]
+    )
     assets = run_tree([sys.executable, "-m", "xstilts", "assets"])
     try:
         study_run = run_tree([sys.executable, "-m", "xstilts", "run", study, *extra])
     finally:
-        shutil.rmtree(runs_dir, ignore_errors=True)
+        if not in_place:
+            shutil.rmtree(runs_dir, ignore_errors=True)
     rec.data.update(
         {
             "study": study,

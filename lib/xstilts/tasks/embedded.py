@@ -61,4 +61,4 @@ def target_label(example: dict, label_names: tuple[str, ...], *, where: str) -> 
 
 
 # Register every embedded task family (each module calls ``register`` at import time).
-from . import factcheck, multiemo, udhr  # noqa: E402, F401
+from . import drugreview, factcheck, licences, multiemo, udhr, wikilingua  # noqa: E402, F401
