@@ -106,6 +106,33 @@ def test_primary_direction_follows_the_protocol():
         both_ways_metrics(x_to_en, en_to_x, "sideways")
 
 
+@pytest.mark.parametrize("direction", ["both", "en_to_x", "x_to_en"])
+def test_item_points_average_to_the_reported_accuracy(direction):
+    """The item scores the bootstrap resamples must average to the metric itself (a bug added
+    boolean arrays, i.e. a logical OR, and gave 50 points for an item found both ways)."""
+    from xstilts.evaluation.retrieval import _item_points, both_ways_metrics
+
+    x_to_en = np.array([True, True, False, False, True])
+    en_to_x = np.array([True, False, True, False, True])
+    points = _item_points(x_to_en, en_to_x, direction)
+    expected = both_ways_metrics(x_to_en, en_to_x, direction)["accuracy"] * 100
+    assert points.mean() == pytest.approx(expected)
+    if direction == "both":
+        assert points.tolist() == [100.0, 50.0, 50.0, 0.0, 100.0]
+
+
+def test_layer_sweep_item_scores_match_metrics_both_ways():
+    tok = tiny_tokenizer()
+    enc = tiny_encoder("xlmr", len(tok), seed=2)
+    texts = ["alpha beta", "gamma delta epsilon", "zeta", "eta theta iota kappa", "lambda mu"]
+    rows = [{"id": str(i), "text": t, "english": texts[(i * 2) % 5] if i % 2 else t}
+            for i, t in enumerate(texts)]  # fmt: skip
+    sweep, hits = layer_sweep(enc, tok, {"xx": rows}, return_hits=True, direction="both")
+    for layer in sweep:
+        mean = np.mean([h["score"] for h in hits[layer]["xx"]])
+        assert mean == pytest.approx(sweep[layer]["xx"]["accuracy"] * 100)
+
+
 def test_hits_both_ways_per_item_and_direction():
     from xstilts.evaluation.retrieval import hits_both_ways
 

@@ -243,8 +243,7 @@ def layer_sweep(
             gold = np.arange(len(rows))
             x_to_en, en_to_x = to_en == gold, to_x == gold
             sweep[layer][lang] = both_ways_metrics(x_to_en, en_to_x, direction)
-            points = {"both": (x_to_en + en_to_x) * 50.0, "en_to_x": en_to_x * 100.0}
-            item = points.get(direction, x_to_en * 100.0)
+            item = _item_points(x_to_en, en_to_x, direction)
             hits[layer][lang] = [
                 {
                     "id": r["id"],
@@ -257,6 +256,14 @@ def layer_sweep(
                 for i, r in enumerate(rows)
             ]
     return (sweep, hits) if return_hits else sweep
+
+
+def _item_points(x_to_en: np.ndarray, en_to_x: np.ndarray, direction: str) -> np.ndarray:
+    """Each item's points under ``direction``; their mean is the ``accuracy`` of
+    :func:`both_ways_metrics` in points. (Cast first: numpy adds boolean arrays as logical OR.)"""
+    x_to_en, en_to_x = x_to_en.astype(float), en_to_x.astype(float)
+    points = {"both": (x_to_en + en_to_x) * 50.0, "en_to_x": en_to_x * 100.0}
+    return points.get(direction, x_to_en * 100.0)
 
 
 def _check_layers(layers: list[int] | None, n_layers: int) -> list[int]:
