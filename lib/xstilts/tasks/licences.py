@@ -71,7 +71,7 @@ def paragraphs(body: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def clauses() -> tuple[dict, ...]:
-    """Every kept clause: ``{key, category, label, text}``, licences in key order."""
+    """Every kept clause: ``{key, category, text}``, licences in key order."""
     archive = ensure_package("scancode")
     out, seen = [], set()
     with zipfile.ZipFile(archive) as zf:

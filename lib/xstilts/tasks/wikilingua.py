@@ -33,7 +33,8 @@ LANGUAGES = (
 )  # fmt: skip
 
 
-def _parse(ex: dict, i: int) -> tuple[str, str] | None:
+def _parse(ex: dict, i: int) -> tuple[str, str]:
+    """(language code, item number) of example ``i``, its fields checked."""
     where = f"bigbench {MEMBER} examples[{i}]"
     match = COMMENT.fullmatch(str(ex.get("comment", "")))
     if not match:
