@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from tiny_models import tiny_encoder, tiny_tokenizer
+from xstilts.orchestration.grid import trains_nothing
 from xstilts.paths import repo_root
 from xtreme_snapshot import build, build_intermediates
 
@@ -37,11 +38,15 @@ def test_dry_run_prints_the_grid_and_a_gpu_hour_estimate_offline():
     assert done.returncode == 0, done.stderr[-3000:]
     spec = yaml.safe_load(STUDY.read_text())
     n_inter = len(spec["intermediate"]["tasks"]) + len(spec["intermediate"]["mixtures"])
-    n_targets = len(spec["target"]["tasks"])
     n_seeds = len(spec["seeds"]["target"])
-    # matched seeds: each checkpoint once per target; the baseline every seed
+    n_retrieval = sum(trains_nothing(t) for t in spec["target"]["tasks"])  # BUCC, Tatoeba
+    n_trained = len(spec["target"]["tasks"]) - n_retrieval
+    assert n_retrieval == 2
+    # matched seeds: each checkpoint once per target; the baseline every seed, but once for a
+    # retrieval target (nothing is trained, so a seed changes nothing)
+    n_targets = n_trained * (n_inter + 1) * n_seeds + n_retrieval * (n_inter * n_seeds + 1)
     assert f"{n_inter * n_seeds} intermediate" in done.stdout
-    assert f"{n_targets * (n_inter + 1) * n_seeds} target" in done.stdout
+    assert f"{n_targets} target" in done.stdout
     assert "GPU-hours on cuda" in done.stdout and "without an estimate" not in done.stdout
 
 

@@ -31,19 +31,23 @@ def test_counts_and_checkpoint_reuse(tmp_path):
     grid = grid_of(tmp_path)
     assert len(grid.of("curate")) == 1
     assert len(grid.of("intermediate")) == 2 * 2  # tasks x intermediate seeds
-    # target tasks x (4 checkpoints + baseline) x target seeds
-    assert len(grid.of("target")) == 2 * (4 + 1) * 2
+    # multiemo: (4 checkpoints + baseline) x target seeds; multiemo_parallel (retrieval) trains
+    # nothing, so a target seed changes nothing: one run per checkpoint and one baseline
+    assert len(grid.of("target")) == (4 + 1) * 2 + (4 + 1)
     assert len(grid.of("analysis")) == 1
     assert len({r.id for r in grid.runs}) == len(grid.runs)
     for ckpt in grid.of("intermediate"):
         users = [r for r in grid.of("target") if ckpt.id in r.inputs]
-        assert len(users) == 2 * 2  # every target task and seed reuses the one checkpoint
+        assert len(users) == 2 + 1  # every target seed of multiemo, and the retrieval run
     baselines = [r for r in grid.of("target") if r.config["intermediate"] is None]
-    assert len(baselines) == 4 and all(len(r.inputs) == 1 for r in baselines)
-    assert [len(layer) for layer in grid.layers()] == [1, 4 + 4, 16, 1]
+    assert len(baselines) == 2 + 1 and all(len(r.inputs) == 1 for r in baselines)
+    assert [len(layer) for layer in grid.layers()] == [1, 2 + 1 + 4, 8 + 4, 1]
     names = {r.name for r in grid.of("target")}
     assert "multiemo__from-vitaminc-s1__s2" in names and "multiemo__baseline__s1" in names
-    assert grid_of(tmp_path, "baseline=false").of("target").__len__() == 2 * 4 * 2
+    assert "multiemo_parallel__baseline__s1" in names
+    assert "multiemo_parallel__from-vitaminc-s2__s2" in names  # labelled with the encoder's seed
+    assert not any(n.startswith("multiemo_parallel__baseline__s2") for n in names)
+    assert grid_of(tmp_path, "baseline=false").of("target").__len__() == 4 * 2 + 4
 
 
 def test_mixture_is_one_intermediate_per_seed(tmp_path):
@@ -133,9 +137,18 @@ def test_matched_seeds_pair_each_checkpoint_with_its_own_target_seed(tmp_path):
     crossed = grid_of(tmp_path, *seeds)
     matched = grid_of(tmp_path, *seeds, "seeds.pairing=matched")
     trained = [r for r in matched.of("target") if r.config["intermediate"]]
-    assert len([r for r in crossed.of("target") if r.config["intermediate"]]) == 3 * len(trained)
+    crossed_trained = [r for r in crossed.of("target") if r.config["intermediate"]]
+
+    def of_task(runs, task):
+        return [r for r in runs if r.config["task"] == task]
+
+    # multiemo trains: crossed runs every target seed per checkpoint; multiemo_parallel is
+    # retrieval: one run per checkpoint however the seeds pair
+    for task, factor in (("multiemo", 3), ("multiemo_parallel", 1)):
+        assert len(of_task(crossed_trained, task)) == factor * len(of_task(trained, task))
     assert all(r.config["intermediate"].endswith(f"-s{r.config['seed']}") for r in trained)
-    base = sorted(r.config["seed"] for r in matched.of("target") if not r.config["intermediate"])
-    assert base == sorted([1, 2, 3] * len({r.config["task"] for r in matched.of("target")}))
+    base = [r for r in matched.of("target") if not r.config["intermediate"]]
+    assert sorted(r.config["seed"] for r in of_task(base, "multiemo")) == [1, 2, 3]
+    assert [r.config["seed"] for r in of_task(base, "multiemo_parallel")] == [1]
     with pytest.raises(ParamsError, match="every intermediate seed must be a target seed"):
         grid_of(tmp_path, "seeds.intermediate=[1,4]", "seeds.pairing=matched")

@@ -49,6 +49,31 @@ def _run(study: Path, name: str, inter: str | None, seed: int, correct: dict[str
     (run / "DONE").write_text("")
 
 
+def _retrieval_run(study: Path, name: str, inter: str | None, seed: int, found: int) -> None:
+    """A finished UDHR retrieval run whose first ``found`` items are found both ways."""
+    run = study / "target" / name
+    (run / "predictions").mkdir(parents=True)
+    per_language = {}
+    for lang in LANGS:
+        rows = [{"id": f"a{i:03d}", "score": 100.0 if i < found else 0.0} for i in range(N_ITEMS)]
+        (run / "predictions" / f"{lang}.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in rows)
+        )
+        per_language[lang] = {"accuracy": 100.0 * found / N_ITEMS, "n": N_ITEMS}
+    metrics = {
+        "task": "udhr",
+        "format": "retrieval",
+        "primary_metric": "accuracy",
+        "intermediate": inter,
+        "seed": seed,
+        "model": "m",
+        "per_language": per_language,
+    }
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    (run / "provenance.json").write_text(json.dumps({"config": {"seed": seed}}))
+    (run / "DONE").write_text("")
+
+
 def _cells(study: Path):
     scores = primary_scores(build_results(study, write=False))
     return hierarchical.cell_table(study, scores, n_boot=2000)
@@ -189,3 +214,31 @@ def test_frozen_fixture_keeps_the_item_level_analysis(tmp_path):
     frozen, _ = _cells(tmp_path / "frozen")
     pd.testing.assert_frame_equal(live, frozen)
     assert frozen.iloc[0]["method"] == hierarchical.SEED_AND_ITEMS
+
+
+def test_a_retrieval_baseline_runs_once_and_pairs_with_every_seed(tmp_path):
+    """Retrieval trains nothing, so the grid runs its baseline once (seed 1); the trained runs of
+    seeds 1-3 all pair with it: three replicates, every Δ paired, none dropped."""
+    _retrieval_run(tmp_path, "base", None, 1, found=20)
+    for s in (1, 2, 3):
+        _retrieval_run(tmp_path, f"v{s}", f"vitaminc-s{s}", s, found=20 + 2 * s)
+    scores = primary_scores(build_results(tmp_path, write=False))
+    d = deltas(scores)
+    assert d["paired"].all() and len(d) == 3 * len(LANGS)
+    assert sorted(d.groupby("seed")["delta"].mean()) == pytest.approx([5.0, 10.0, 15.0])
+    cells, _ = hierarchical.cell_table(tmp_path, scores, n_boot=2000)
+    (cell,) = cells.to_dict("records")
+    assert cell["n_seeds"] == 3 and cell["delta"] == pytest.approx(10.0)
+    assert cell["method"] == hierarchical.SEED_AND_ITEMS
+
+
+def test_a_trained_target_still_needs_its_own_seed(tmp_path):
+    """The same layout on a trained target (MultiEmo): seeds 2 and 3 have no baseline run, so
+    only seed 1 is a replicate (the seed-free rule is for retrieval only)."""
+    _run(tmp_path, "base", None, 1, {"*": 20})
+    for s in (1, 2, 3):
+        _run(tmp_path, f"v{s}", f"vitaminc-s{s}", s, {"*": 20 + 2 * s})
+    scores = primary_scores(build_results(tmp_path, write=False))
+    assert deltas(scores)["paired"].sum() == len(LANGS)
+    cells, _ = hierarchical.cell_table(tmp_path, scores, n_boot=2000)
+    assert cells.iloc[0]["n_seeds"] == 1

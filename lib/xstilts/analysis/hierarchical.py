@@ -5,7 +5,8 @@ models (and for parallel sets, on translations of the same items), so per-langua
 independent draws, and seed variance, usually the largest noise in fine-tuning, would be missing.
 
 The replicate is one (intermediate seed, target seed) pair, i.e. one trained target run, with the
-baseline run of the same target seed. For one cell (intermediate × target):
+baseline run of the same target seed (a retrieval target trains nothing: its one baseline run
+serves every replicate). For one cell (intermediate × target):
 
     Δ_r = mean over zero-shot languages (English excluded) of the item mean of
           (score of the intermediate-trained run − score of the baseline run), on the same items
@@ -32,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import read_jsonl
-from .results import BASELINE
+from .results import BASELINE, SEED_FREE_FORMATS
 from .stats import bh
 
 N_BOOT = 4000
@@ -114,6 +115,8 @@ def replicates(
     pairs = (
         trained.groupby(["intermediate_seed", "seed"], dropna=False)["run"].first().reset_index()
     )
+    if len(base_run) and frame["format"].isin(SEED_FREE_FORMATS).all():
+        base_run = pd.Series(base_run.iloc[0], index=pairs["seed"].unique())  # serves every seed
     pairs = pairs[pairs["seed"].isin(base_run.index)]
     matrices = [(items.matrix(r.run), items.matrix(base_run[r.seed])) for r in pairs.itertuples()]
     method = SEED_AND_ITEMS

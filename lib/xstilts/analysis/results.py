@@ -16,6 +16,9 @@ from ..io import atomic_path, read_json
 log = logging.getLogger(__name__)
 
 BASELINE = "baseline"  # the `intermediate` value of runs without intermediate training
+# Target formats that train nothing: their baseline run is deterministic and seed-free, and the
+# grid runs it once (orchestration.grid.trains_nothing), so it pairs with every seed.
+SEED_FREE_FORMATS = ("retrieval",)
 STAGES = ("curate", "intermediate", "target", "analysis")
 COLUMNS = [
     "study",

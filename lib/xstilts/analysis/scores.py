@@ -5,9 +5,10 @@ All scores are in points (0–100): metrics reported on a 0–1 scale are multip
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from .results import BASELINE
+from .results import BASELINE, SEED_FREE_FORMATS
 
 EM_KEYS = ("exact_match", "em", "exact")
 GROUPS = {
@@ -146,8 +147,9 @@ def summary_table(scores: pd.DataFrame) -> pd.DataFrame:
 def deltas(scores: pd.DataFrame) -> pd.DataFrame:
     """Δ = intermediate-trained − bare-pretrained score per (intermediate, target, language, seed).
 
-    Paired by seed where the baseline has that seed (``paired`` True); otherwise the baseline's mean
-    over its seeds is subtracted (``paired`` False).
+    Paired by seed where the baseline has that seed, or where the target trains nothing (its one
+    baseline run serves every seed); ``paired`` True. Otherwise the baseline's mean over its
+    seeds is subtracted (``paired`` False).
     """
     base = scores[scores["intermediate"] == BASELINE]
     if base.empty:
@@ -161,9 +163,8 @@ def deltas(scores: pd.DataFrame) -> pd.DataFrame:
     mean_key = pd.MultiIndex.from_frame(trained[["target", "language"]])
     paired = by_seed.reindex(seed_key).to_numpy()
     fallback = by_mean.reindex(mean_key).to_numpy()
-    trained["paired"] = ~pd.isna(paired)
-    trained["baseline"] = [
-        p if ok else f for p, f, ok in zip(paired, fallback, trained["paired"], strict=True)
-    ]
+    by_seed_found = ~pd.isna(paired)
+    trained["baseline"] = np.where(by_seed_found, paired, fallback)
+    trained["paired"] = by_seed_found | trained["format"].isin(SEED_FREE_FORMATS).to_numpy()
     trained["delta"] = trained["score"] - trained["baseline"]
     return trained[~trained["baseline"].isna()].reset_index(drop=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .grid import Grid, StageRun
+from .grid import Grid, StageRun, trains_nothing
 from .params import Study
 from .status import DONE, RunStatus
 
@@ -108,7 +108,7 @@ def run_tokens(run: StageRun, study: Study, curate_dir: Path) -> float | None:
     if run.stage not in ("intermediate", "target"):
         return None
     cfg = run.config
-    if run.stage == "target" and _is_retrieval(cfg["task"]):
+    if run.stage == "target" and trains_nothing(cfg["task"]):
         return 0.0  # the bare encoder: no training
     tasks = cfg.get("tasks") or [cfg["task"]]
     examples = 0
@@ -128,12 +128,6 @@ def run_tokens(run: StageRun, study: Study, curate_dir: Path) -> float | None:
             cfg["max_steps"] * cfg.get("batch_size", 16) * cfg.get("grad_accum", 1) * length
         )
     return float(examples * float(cfg.get("epochs", 1)) * length)
-
-
-def _is_retrieval(task: str) -> bool:
-    from ..tasks import Format, get_task
-
-    return get_task(task).format is Format.RETRIEVAL
 
 
 def estimate(

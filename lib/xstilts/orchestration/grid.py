@@ -2,6 +2,8 @@
 
 One curate run per data configuration; one intermediate run per (task or mixture, seed); one
 target run per (intermediate checkpoint or baseline, target task, target seed); one analysis.
+A retrieval target trains nothing, so its target seed changes nothing: it runs once per source
+(the baseline once, each checkpoint once, labelled with the checkpoint's seed).
 A run's key hashes its stage, its resolved config and its inputs' keys, so a changed parameter
 changes exactly the keys downstream of it. Each intermediate checkpoint is trained once and reused
 by every target run that starts from it.
@@ -114,6 +116,24 @@ def _make(
     )
 
 
+def trains_nothing(task: str) -> bool:
+    """True for retrieval targets: the encoder is scored as it is, so a run is deterministic
+    and a target seed changes nothing. Unregistered names count as trained (validation names
+    them elsewhere)."""
+    from ..tasks import Format, get_task
+
+    try:
+        return get_task(task).format is Format.RETRIEVAL
+    except KeyError:
+        return False
+
+
+def _target_seeds(study: Study, task: str, intermediate_seed: int | None) -> list[int]:
+    if trains_nothing(task):  # one run per source; the baseline takes the first target seed
+        return [study.seeds.target[0] if intermediate_seed is None else intermediate_seed]
+    return study.seeds.target_seeds_for(intermediate_seed)
+
+
 def intermediate_label(task: str, seed: int) -> str:
     return f"{task}-s{seed}"
 
@@ -157,7 +177,7 @@ def expand(resolved: ResolvedStudy | Study) -> Grid:
         over = study.target.per_task.get(task)
         languages = (over.languages if over and over.languages else None) or study.target.languages
         for label, ckpt, inter_seed in sources:
-            for seed in study.seeds.target_seeds_for(inter_seed):
+            for seed in _target_seeds(study, task, inter_seed):
                 cfg = {"model": study.model, "task": task, "seed": seed, "intermediate": label}
                 if languages:
                     cfg["languages"] = list(languages)
