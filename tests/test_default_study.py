@@ -8,13 +8,11 @@ biomedical, general) and every target of the file runs, on the real registry-pac
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import yaml
 
+from study_runner import run_study
 from tiny_models import tiny_encoder, tiny_tokenizer
 from xstilts.paths import repo_root
 from xstilts.tasks import get_task
@@ -49,19 +47,7 @@ def capped(tmp_path_factory):
         "intermediate.train": SMALL,
         "target.train": SMALL,
     }
-    args = [a for k, v in overrides.items() for a in ("-p", f"{k}={json.dumps(v)}")]
-    dirs = ["--runs-dir", str(base / "runs"), "--reports-dir", str(base / "reports")]
-    env = {**os.environ, "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "xstilts", "run", str(STUDY), *args, *dirs, "--jobs", "2"],
-        cwd=repo_root(),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    return base / "runs" / "default", base / "reports" / "default"
+    return run_study(STUDY, base, overrides)
 
 
 def test_every_domain_and_target_runs_and_the_report_compares_the_domains(capped):

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from study_runner import run_study
 from tiny_models import tiny_encoder, tiny_tokenizer
 from xstilts.orchestration.grid import trains_nothing
 from xstilts.paths import repo_root
@@ -86,25 +87,7 @@ def capped(tmp_path_factory):
         "target.train": small,
         "resources.default": {"gpus": 0},
     }
-    args = [a for k, v in overrides.items() for a in ("-p", f"{k}={json.dumps(v)}")]
-    dirs = ["--runs-dir", str(base / "runs"), "--reports-dir", str(base / "reports")]
-    env = {
-        **os.environ,
-        **env_extra,
-        "TQDM_DISABLE": "1",
-        "HF_HUB_OFFLINE": "1",
-        "OMP_NUM_THREADS": "1",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "xstilts", "run", str(STUDY), *args, *dirs, "--jobs", "2"],
-        cwd=repo_root(),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    return base / "runs" / "domains", base / "reports" / "domains"
+    return run_study(STUDY, base, overrides, env_extra)
 
 
 def test_capped_study_runs_every_intermediate_and_names_the_domain_contrasts(capped):

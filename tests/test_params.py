@@ -239,3 +239,22 @@ def test_repo_studies_validate():
         assert load_study(root / name).study.target.tasks
     for profile in ("embedded", "xlmr-large", "mt5-large"):
         assert load_study(root / "default.yaml", profile=profile).study.profile == profile
+
+
+def test_every_training_setting_is_a_study_key_with_its_constraint(tmp_path):
+    """TrainSettings is generated from TrainConfig: each field (the seed aside: the seeds section
+    sets it) is a study key, and TrainConfig's own constraint rejects a bad value, naming it."""
+    from dataclasses import fields
+
+    from xstilts.orchestration.params import TrainSettings
+    from xstilts.trainconfig import OPTIMIZERS, TrainConfig
+
+    assert {f.name for f in fields(TrainConfig)} - {"seed"} <= set(TrainSettings.model_fields)
+    assert "seed" not in TrainSettings.model_fields
+    for key, bad in (("optimizer", "sgd"), ("batch_size", 0), ("warmup_ratio", 1.0)):
+        msg = error_of(write(tmp_path, GOOD), f"target.train.{key}={bad}")
+        assert f"target.train.{key}:" in msg, msg
+    assert all(
+        f"'{name}'" in error_of(write(tmp_path, GOOD), "intermediate.train.optimizer=sgd")
+        for name in OPTIMIZERS
+    )

@@ -7,10 +7,8 @@ logic (ported below from google-research/xtreme ``evaluate.py``, ``third_party/e
 from __future__ import annotations
 
 import json
-import os
 import re
 import string
-import subprocess
 import sys
 import unicodedata
 from collections import Counter
@@ -19,10 +17,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from study_runner import run_study
 from tiny_models import tiny_encoder, tiny_tokenizer
 from xstilts.io import read_jsonl
 from xstilts.metrics.registry import primary_key
-from xstilts.paths import repo_root
 from xstilts.tasks.protocol import PROTOCOLS
 from xtreme_snapshot import build
 
@@ -55,18 +53,7 @@ def study(tmp_path_factory):
     }
     path = base / "xtreme-mini.yaml"
     path.write_text(yaml.safe_dump(spec), encoding="utf-8")
-    dirs = ["--runs-dir", str(base / "runs"), "--reports-dir", str(base / "reports")]
-    env = {**os.environ, "TQDM_DISABLE": "1", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "xstilts", "run", str(path), *dirs, "--jobs", "2"],
-        cwd=repo_root(),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    return base / "runs" / "xtreme-mini", base / "reports" / "xtreme-mini"
+    return run_study(path, base)
 
 
 def target_runs(study_dir):

@@ -6,8 +6,7 @@ task modules import their languages from here and never retype them.
 * ``LANGUAGES``: ISO 639-1 code -> ``Language`` (ISO 639-3, name, ISO 15924 script, family, genus).
 * ``TASK_LANGUAGES``: task -> languages, as the benchmark defines them (XTREME, XTREME-R, MultiEmo,
   MultiEURLEX).
-* UDHR files are named by ISO 639-3 code plus an optional variant (``cmn_hans``, ``deu_1996``,
-  ``por_BR``): ``iso3_to_iso1`` and ``udhr_language`` map them onto this table.
+* ``ISO3_TO_ISO1``: ISO 639-3 -> ISO 639-1, so that an error can name the code meant.
 """
 
 from __future__ import annotations
@@ -181,12 +180,6 @@ _ISO3_ALIASES = {
     "fri": "fy", "ccx": "za", "auv": "oc", "lnc": "oc", "prv": "oc",
 }
 
-# UDHR file variants that name a script (``cmn_hans``, ``srp_latn`` ...) -> ISO 15924.
-_VARIANT_SCRIPTS = {
-    "hans": "Hans", "hant": "Hant", "latn": "Latn", "cyrl": "Cyrl", "arab": "Arab", "mong": "Mong",
-    "tfng": "Tfng", "adlm": "Adlm", "java": "Java", "tglg": "Tglg", "lana": "Lana", "gran": "Gran",
-    "han": "Hani",
-}
 # fmt: on
 
 
@@ -281,23 +274,6 @@ def get_language(code: str) -> Language:
         ) from None
 
 
-def script_of(code: str) -> str:
-    return get_language(code).script
-
-
-def family_of(code: str) -> str:
-    return get_language(code).family
-
-
-def language_name(code: str) -> str:
-    return get_language(code).name
-
-
-def iso3_to_iso1(iso3: str) -> str | None:
-    """ISO 639-3 (individual or macrolanguage) -> ISO 639-1, or None where there is none."""
-    return ISO3_TO_ISO1.get(iso3.lower())
-
-
 def task_languages(task: str) -> tuple[str, ...]:
     try:
         return TASK_LANGUAGES[task]
@@ -322,40 +298,3 @@ def check_languages(task: str, langs, valid: tuple[str, ...] | None = None) -> t
             f"valid: {' '.join(valid)}"
         )
     return tuple(langs)
-
-
-@dataclass(frozen=True)
-class UdhrLanguage:
-    """One UDHR declaration file's language, e.g. ``cmn_hans`` -> zh, Hans."""
-
-    file_code: str
-    iso3: str
-    iso1: str | None
-    script: str | None
-    variant: str | None
-    name: str | None
-    family: str | None
-
-
-def udhr_language(file_code: str, iso6393: str | None = None) -> UdhrLanguage:
-    """Map a UDHR file code (``deu_1996``, ``srp_latn``, ``por_BR``) onto the table.
-
-    ``iso6393`` (from the package index) overrides the file head for codes like ``042``.
-    The script comes from the variant where it names one, else from the language's default.
-    """
-    head, _, variant = file_code.partition("_")
-    iso3 = (iso6393 or head).lower()
-    iso1 = iso3_to_iso1(iso3) or iso3_to_iso1(head)
-    lang = LANGUAGES.get(iso1) if iso1 else None
-    script = _VARIANT_SCRIPTS.get(variant.split("_")[0].lower()) if variant else None
-    if script is None and lang is not None:
-        script = lang.script
-    return UdhrLanguage(
-        file_code=file_code,
-        iso3=iso3,
-        iso1=iso1,
-        script=script,
-        variant=variant or None,
-        name=lang.name if lang else None,
-        family=lang.family if lang else None,
-    )

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-PRECISIONS = ("auto", "fp32", "bf16")
+from .trainconfig import PRECISIONS  # defined with the setting it names
+
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 

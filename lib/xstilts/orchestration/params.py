@@ -14,7 +14,7 @@ import difflib
 import re
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,15 +26,15 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     ValidationError,
+    create_model,
 )
 
+from ..models.loading import EMBEDDED  # torch-free: loading imports torch lazily
 from ..paths import repo_root
+from ..trainconfig import TrainConfig
 from .yamlio import KeyPath, YamlError, dotted, load_yaml, parse_value
 
 STAGES = ("curate", "intermediate", "target", "analysis")
-# Models that ``xstilts.models.loading`` can build without the hub (kept here so that validation
-# never imports the model code).
-EMBEDDED_MODELS = ("embedded:multilingual-e5-small",)
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 MEMORY = re.compile(r"^\d+(\.\d+)?[KMGT]?B?$", re.I)
 WALLTIME = re.compile(r"^(\d+-)?\d{1,3}:\d{2}(:\d{2})?$")
@@ -63,33 +63,11 @@ class Open(BaseModel):
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-class TrainSettings(Open):
-    """Training settings (``xstilts.training.trainer.TrainConfig``) plus the stage config's own keys
-    (pooling, retrieval layer ...); only the values set reach the stage config, its defaults fill
-    the rest."""
+class StageKeys(Open):
+    """What a training stage takes besides :class:`~xstilts.trainconfig.TrainConfig`: its own
+    config fields (pooling, retrieval layer, masked-LM continuation ...)."""
 
-    lr: PositiveFloat | None = None
-    epochs: PositiveInt | None = None
-    max_steps: NonNegativeInt | None = None  # > 0 overrides epochs
-    batch_size: PositiveInt | None = None
-    eval_batch_size: PositiveInt | None = None
-    grad_accum: PositiveInt | None = None
-    max_length: PositiveInt | None = None
-    doc_stride: PositiveInt | None = None
-    warmup_ratio: Fraction | None = None
-    weight_decay: Annotated[float, Field(ge=0.0)] | None = None
-    max_grad_norm: PositiveFloat | None = None
-    checkpoint_every: PositiveInt | None = None
-    eval_every: NonNegativeInt | None = None
-    max_train_samples: PositiveInt | None = None
-    max_eval_samples: PositiveInt | None = None
     max_test_samples: PositiveInt | None = None
-    precision: Literal["auto", "fp32", "bf16"] | None = None
-    optimizer: Literal["adamw_fused", "adamw"] | None = None
-    freeze_embeddings: bool | None = None
-    group_by_length: bool | None = None
-    gradient_checkpointing: bool | None = None
-    device: str | None = None
     pooling: Literal["mean", "cls"] | None = None  # models.heads.POOLINGS
     layer: NonNegativeInt | None = None  # retrieval: hidden_states index, 0 = embeddings
     layers: list[NonNegativeInt] | None = None
@@ -99,6 +77,18 @@ class TrainSettings(Open):
     mlm_task: str | None = None  # curated task whose texts are the MLM corpus (default udhr)
     mlm_probability: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
     max_mlm_texts: PositiveInt | None = None
+
+
+def _each_optional(cls: type) -> dict[str, Any]:
+    """``cls``'s fields as pydantic field definitions, each optional (None = not set here)."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    skip = {"seed"}  # the grid's seeds section sets it
+    return {f.name: (hints[f.name] | None, None) for f in fields(cls) if f.name not in skip}
+
+
+# Training settings: TrainConfig's fields, each optional, plus the stage keys; only the values set
+# reach the stage config, TrainConfig's defaults fill the rest.
+TrainSettings = create_model("TrainSettings", __base__=StageKeys, **_each_optional(TrainConfig))
 
 
 class TaskOverrides(TrainSettings):
@@ -431,8 +421,8 @@ def _pydantic_problems(err: ValidationError, layers: Layers, study_file: str) ->
 def check_model(name: str) -> str | None:
     """Why ``name`` is not a valid model name, or None."""
     if name.startswith("embedded:"):
-        if name not in EMBEDDED_MODELS:
-            return f"unknown embedded model {name!r}; available: {', '.join(EMBEDDED_MODELS)}"
+        if name != EMBEDDED:
+            return f"unknown embedded model {name!r}; available: {EMBEDDED}"
         return None
     if name.startswith(("/", ".", "~")):
         return (

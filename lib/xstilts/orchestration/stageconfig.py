@@ -16,12 +16,9 @@ from typing import Any
 
 from .grid import Grid, StageRun
 from .params import (
-    AnalysisSection,
-    CurateSection,
     ParamsError,
     Problem,
     ResolvedStudy,
-    TrainSettings,
 )
 
 CONFIG_CLASSES = {
@@ -36,25 +33,12 @@ CONTEXT_KEYS = {
     "target": {"model", "task", "seed", "intermediate", "languages"},
     "analysis": {"study"},
 }
-OWN_FIELDS = {
-    "curate": set(CurateSection.model_fields),
-    "intermediate": set(TrainSettings.model_fields),
-    "target": set(TrainSettings.model_fields),
-    "analysis": set(AnalysisSection.model_fields),
-}
 
 
-def config_class(stage: str) -> type | None:
-    """The stage's config dataclass, or None while its module does not exist yet."""
+def config_class(stage: str) -> type:
+    """The stage's config dataclass (imported on demand: the stage modules import torch)."""
     module, name = CONFIG_CLASSES[stage]
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as err:
-        if err.name in (module, module.rsplit(".", 1)[0]):
-            return None
-        raise
-    cls = getattr(mod, name, None)
-    return cls if dataclasses.is_dataclass(cls) else None
+    return getattr(importlib.import_module(module), name)
 
 
 def _nested_train(cls: type) -> type | None:
@@ -68,9 +52,6 @@ def fit_config(
 ) -> tuple[dict[str, Any], list[str]]:
     """(config shaped for the dataclass, keys it does not accept)."""
     cls = cls if cls is not None else config_class(stage)
-    if cls is None:
-        unknown = [k for k in config if k not in CONTEXT_KEYS[stage] | OWN_FIELDS[stage]]
-        return dict(config), unknown
     fields = {f.name for f in dataclasses.fields(cls)}
     train_cls = _nested_train(cls)
     train_fields = {f.name for f in dataclasses.fields(train_cls)} if train_cls else set()
@@ -86,9 +67,7 @@ def fit_config(
     return out, unknown
 
 
-def accepted_keys(stage: str, cls: type | None) -> set[str]:
-    if cls is None:
-        return OWN_FIELDS[stage]
+def accepted_keys(cls: type) -> set[str]:
     train_cls = _nested_train(cls)
     fields = {f.name for f in dataclasses.fields(cls)} - ({"train"} if train_cls else set())
     return fields | ({f.name for f in dataclasses.fields(train_cls)} if train_cls else set())
@@ -119,13 +98,13 @@ def check_stage_configs(
     for run in runs if runs is not None else grid.runs:
         cls = classes[run.stage]
         fitted, unknown = fit_config(run.stage, run.config, cls)
-        valid = sorted(accepted_keys(run.stage, cls) - CONTEXT_KEYS[run.stage])
+        valid = sorted(accepted_keys(cls) - CONTEXT_KEYS[run.stage])
         for key in unknown:
             path = _study_path(run, key, resolved)
             close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.setdefault(path, resolved.problem(path, f"unknown key {key!r}{hint}"))
-        if cls is None or unknown:
+        if unknown:
             continue
         try:
             TypeAdapter(cls).validate_python(fitted)

@@ -25,7 +25,7 @@ def config_from_dict(cls: type[C], raw: dict | None, what: str) -> C:
 def coerce_config(cls: type[C], config: C | dict | None) -> C:
     """A stage config from itself, or from a dict whose TrainConfig fields may be flat or under
     ``train``; unknown keys are an error naming them. The stage ``seed`` is the training seed."""
-    from ..training.trainer import TrainConfig  # torch: only the training stages need it
+    from ..trainconfig import TrainConfig
 
     if isinstance(config, cls):
         values = dataclasses.asdict(config)

@@ -23,15 +23,16 @@ import math
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..precision import PRECISIONS, autocast
+from ..precision import autocast
 from ..seeding import set_seed, step_seed
+from ..trainconfig import OPTIMIZERS, TrainConfig
 from . import checkpoint as ckpt
 from .batching import (
     collate,
@@ -43,71 +44,7 @@ from .batching import (
 from .samplers import TaskSampler
 
 log = logging.getLogger(__name__)
-
-OPTIMIZERS = ("adamw_fused", "adamw")
-
-
-@dataclass
-class TrainConfig:
-    lr: float = 5e-5
-    epochs: int = 2
-    max_steps: int = 0  # > 0 overrides epochs
-    batch_size: int = 16
-    eval_batch_size: int = 64
-    grad_accum: int = 1
-    max_length: int = 128
-    doc_stride: int = 128  # QA sliding-window overlap
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    seed: int = 1
-    # True freezes the whole embedding block (word/position/type + LayerNorm). Off by default:
-    # X-STILTs, XTREME and jiant fine-tune every weight; the embedded CPU profile freezes (stated).
-    freeze_embeddings: bool = False
-    group_by_length: bool = True  # length-grouped batches (False: plain shuffled batches)
-    gradient_checkpointing: bool = False
-    checkpoint_every: int = 200  # steps; the final step is always checkpointed
-    eval_every: int = 0  # steps; 0 = at the end of every epoch (and always at the last step)
-    max_train_samples: int | None = None
-    max_eval_samples: int | None = None
-    precision: str = "auto"  # auto | fp32 | bf16 (autocast; see xstilts.precision)
-    # adamw_fused: one kernel per parameter (CPU and CUDA); adamw: the single-tensor loop, which
-    # the embedded profile keeps so that the README's default-study figures stay reproducible.
-    optimizer: str = "adamw_fused"
-    device: str = "auto"
-
-    def __post_init__(self) -> None:
-        for name in (
-            "batch_size",
-            "eval_batch_size",
-            "grad_accum",
-            "max_length",
-            "checkpoint_every",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.max_steps <= 0 and self.epochs <= 0:
-            raise ValueError("TrainConfig needs epochs > 0 or max_steps > 0")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"TrainConfig.warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.lr <= 0:
-            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"TrainConfig.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"
-            )
-        if self.precision not in PRECISIONS:
-            raise ValueError(
-                f"TrainConfig.precision must be one of {PRECISIONS}, got {self.precision!r}"
-            )
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown TrainConfig keys {unknown}; known: {sorted(known)}")
-        return cls(**values)
+__all__ = ["OPTIMIZERS", "TrainConfig", "TrainResult", "TrainTask", "train", "write_curve"]
 
 
 @dataclass
