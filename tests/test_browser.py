@@ -116,11 +116,13 @@ class DevTools:
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> Path:
     from xstilts.analysis.report import render_study
+    from xstilts.stages import analysis
 
     tmp = tmp_path_factory.mktemp("browser")
     study = tmp / "runs" / "study_small"
     shutil.copytree(FIXTURE, study)
-    render_study(study, tmp / "reports", config={"fertility": False})
+    analysis.run({"fertility": False}, study, tmp / "reports")
+    render_study(study, tmp / "reports")
     return tmp / "reports"
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -98,3 +99,38 @@ def test_second_invocation_recomputes_nothing(quick_study):
     assert "5 cached, 0 run, 0 failed" in again.stdout
     status = xstilts("status", "params/quick.yaml", *dirs)
     assert status.returncode == 0 and "5 done" in status.stdout
+
+
+def test_quick_study_results_match_the_reference_made_before_the_refactor(quick_study):
+    """Behaviour stays identical across refactors: the quick study's results.csv equals the one
+    frozen in tests/fixtures/quick_reference (made before the architecture refactor), value for
+    value. Bitwise equality needs the same kernels, so another CPU model or precision skips."""
+    ref_dir = Path(__file__).parent / "fixtures" / "quick_reference"
+    meta = json.loads((ref_dir / "reference.json").read_text())
+    base, _, _ = quick_study
+    study = base / "runs" / "quick"
+    precisions = {
+        json.loads(m.read_text())["precision"] for m in (study / "target").glob("*/metrics.json")
+    }
+    info = _cpuinfo()
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), ""
+    )
+    flags = next((line.split(":", 1)[1].split() for line in info if line.startswith("flags")), [])
+    bf16_flags = sorted(f for f in flags if f in ("amx_bf16", "avx512_bf16"))
+    machine = (cpu, bf16_flags, os.cpu_count(), sorted(precisions))
+    reference = (meta["cpu_model"], meta["cpu_bf16_flags"], meta["cpus"], [meta["precision"]])
+    if machine != reference:
+        pytest.skip(
+            f"reference made on (cpu, bf16 flags, cores, precision) {reference}; here {machine}"
+        )
+    got = pd.read_csv(study / "results.csv")
+    want = pd.read_csv(ref_dir / "quick_results.csv")
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def _cpuinfo() -> list[str]:
+    try:
+        return Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
+    except OSError:
+        return []

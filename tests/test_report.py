@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from xstilts.analysis.report import external_resources, render_study, strip_external
+from xstilts.stages import analysis
 from xstilts.stages.analysis import AnalysisConfig
 
 FIXTURE = Path(__file__).parent / "fixtures" / "study_small"
@@ -19,7 +20,8 @@ FIXTURE = Path(__file__).parent / "fixtures" / "study_small"
 def rendered(tmp_path_factory) -> tuple[Path, Path]:
     tmp = tmp_path_factory.mktemp("report")
     study = Path(shutil.copytree(FIXTURE, tmp / "runs" / "study_small"))
-    render_study(study, tmp / "reports", config={"fertility": False})
+    analysis.run({"fertility": False}, study, tmp / "reports")
+    render_study(study, tmp / "reports")
     return study, tmp / "reports"
 
 

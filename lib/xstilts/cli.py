@@ -88,7 +88,7 @@ def _render(study_dir, reports_dir) -> None:
         return
     from .analysis.report import render_study
 
-    index = render_study(study_dir, reports_dir, analyse=False)
+    index = render_study(study_dir, reports_dir)
     print(f"report: {index}")
 
 

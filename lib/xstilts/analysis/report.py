@@ -7,7 +7,6 @@ that nbconvert's lab template would load are stripped, so the pages open without
 from __future__ import annotations
 
 import base64
-import html
 import json
 import re
 from pathlib import Path
@@ -138,54 +137,56 @@ def provenance_summary(study_dir: str | Path) -> dict[str, Any]:
     }
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th{background:#f3f3f3}td.l,th.l{text-align:left}.pos{color:#1a5fb4}.neg{color:#b42318}.sig{font-weight:bold}
-.headline li{margin:.4em 0}img{max-width:100%;height:auto;border:1px solid #eee}code{font-size:.9em}
-.note{color:#666;font-size:.9em}figure{margin:1.5em 0}figcaption{font-size:.9em;color:#444}
-"""
+def study_report_dir(study_dir: str | Path, report_dir: str | Path) -> Path:
+    """``<report_dir>/<study>``: where the analysis writes and the study page lives."""
+    return Path(report_dir) / Path(study_dir).name
 
 
-def _page(title: str, body: str) -> str:
-    return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n<body>\n{body}\n</body></html>\n"
+def _template(name: str):
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=select_autoescape(["j2"]),
+        keep_trailing_newline=True,
     )
+    return env.get_template(name)
 
 
 def _num(v: float, fmt: str = "{:+.2f}") -> str:
     return "–" if v is None or pd.isna(v) else fmt.format(v)
 
 
-def headline_table(cells: pd.DataFrame, alpha: float) -> str:
+def headline_rows(cells: pd.DataFrame, alpha: float) -> list[dict[str, Any]]:
     """Δ per intermediate × target (zero-shot languages) with its seed-level CI, the XTREME-style
-    Δ with English beside it, seeds, languages, bootstrap p and BH q (bold where q < alpha)."""
+    Δ with English beside it, seeds, languages, bootstrap p and BH q (bold where q < alpha),
+    formatted for the study page, intermediates in the figures' order."""
     from .plots import intermediate_order
 
     order = {t: i for i, t in enumerate(intermediate_order(cells))}
     cells = cells.sort_values(
         ["intermediate", "target"], key=lambda s: s.map(order) if s.name == "intermediate" else s
     )
-    head = (
-        "<tr><th class=l>intermediate</th><th class=l>domain</th><th class=l>target</th>"
-        "<th>Δ zero-shot (points)</th><th>95% CI</th><th>Δ all languages (XTREME)</th>"
-        "<th>sd over seeds</th><th>seeds</th><th>languages</th><th class=l>CI method</th>"
-        "<th>p (bootstrap)</th><th>q (BH)</th></tr>"
-    )
-    rows = []
-    for r in cells.itertuples():
-        cls = ("pos" if r.delta > 0 else "neg") + (" sig" if pd.notna(r.q) and r.q < alpha else "")
-        rows.append(
-            f'<tr class="{cls}"><td class=l>{html.escape(r.intermediate)}</td><td class=l>{html.escape(r.intermediate_domain)}</td>'
-            f"<td class=l>{html.escape(r.target)}</td><td>{_num(r.delta)}</td>"
-            f"<td>[{_num(r.ci_low)}, {_num(r.ci_high)}]</td><td>{_num(r.delta_all_languages)}</td>"
-            f"<td>{_num(r.sd_seeds, '{:.2f}')}</td><td>{r.n_seeds}</td><td>{r.n_languages}</td>"
-            f"<td class=l>{html.escape(str(r.method))}</td><td>{_num(r.p_boot, '{:.3g}')}</td>"
-            f"<td>{_num(r.q, '{:.3g}')}</td></tr>"
-        )
-    return f'<table id="headline-table">{head}{"".join(rows)}</table>'
+    return [
+        {
+            "css": ("pos" if r.delta > 0 else "neg")
+            + (" sig" if pd.notna(r.q) and r.q < alpha else ""),
+            "intermediate": r.intermediate,
+            "domain": r.intermediate_domain,
+            "target": r.target,
+            "delta": _num(r.delta),
+            "ci_low": _num(r.ci_low),
+            "ci_high": _num(r.ci_high),
+            "delta_all": _num(r.delta_all_languages),
+            "sd": _num(r.sd_seeds, "{:.2f}"),
+            "n_seeds": r.n_seeds,
+            "n_languages": r.n_languages,
+            "method": str(r.method),
+            "p": _num(r.p_boot, "{:.3g}"),
+            "q": _num(r.q, "{:.3g}"),
+        }
+        for r in cells.itertuples()
+    ]
 
 
 def _frame_table(df: pd.DataFrame, table_id: str) -> str:
@@ -227,108 +228,66 @@ FIGURE_CAPTIONS = {
     "non-space character), one panel per target; descriptive (languages share the models).",
     "retrieval_layers": "Retrieval accuracy per layer, bare model vs after intermediate training (forgetting).",
 }
+FRAME_TABLES = (  # shown on the page (every table is linked as CSV)
+    "domains",
+    "domain_contrasts",
+    "format_matched_pairs",
+    "correlations",
+    "score_summary",
+    "protocol_reference",
+)
 
 
-def render_study(
-    study_dir: str | Path, report_dir: str | Path, config: Any = None, analyse: bool = True
-) -> Path:
-    """Render every stage notebook of a study and write ``<report_dir>/<study>/index.html`` and
-    ``<report_dir>/index.html``. Runs the analysis stage first unless ``analyse`` is False."""
-    from ..stages import analysis as stage
+def _figures(summary: dict, out_dir: Path) -> list[dict[str, str]]:
+    return [
+        {
+            "name": name,
+            "caption": caption,
+            "src": _data_uri(out_dir / summary["figures"][name]["png"]),
+            "svg": summary["figures"][name]["svg"],
+        }
+        for name, caption in FIGURE_CAPTIONS.items()
+        if name in summary["figures"]
+    ]
 
+
+def _frames(tables: dict[str, Path]) -> list[dict[str, Any]]:
+    from markupsafe import Markup
+
+    return [
+        {
+            "title": name.replace("_", " "),
+            "html": Markup(_frame_table(pd.read_csv(tables[name]), name)),  # noqa: S704 - pandas escapes cells
+        }
+        for name in FRAME_TABLES
+        if name in tables and tables[name].stat().st_size > 1
+    ]
+
+
+def render_study(study_dir: str | Path, report_dir: str | Path) -> Path:
+    """Render every stage notebook of an analysed study and write ``<report_dir>/<study>/index.html``
+    and ``<report_dir>/index.html`` from the analysis stage's ``summary.json``."""
     study_dir, report_dir = Path(study_dir), Path(report_dir)
-    out_dir = stage.study_report_dir(study_dir, report_dir)
-    summary = (
-        stage.run(config, study_dir, report_dir)
-        if analyse or not (out_dir / "summary.json").exists()
-        else read_json(out_dir / "summary.json")
-    )
-    reports = _stage_reports(study_dir, out_dir)
-    prov = provenance_summary(study_dir)
+    out_dir = study_report_dir(study_dir, report_dir)
+    if not (out_dir / "summary.json").exists():
+        raise FileNotFoundError(
+            f"{out_dir / 'summary.json'}: no analysis summary; run the analysis stage first "
+            "(`xstilts run` does; `xstilts report` re-runs it)"
+        )
+    summary = read_json(out_dir / "summary.json")
     tables = {k: out_dir / v for k, v in summary["tables"].items()}
     cells = pd.read_csv(tables["cells"]) if "cells" in tables else pd.DataFrame()
-    esc = html.escape
-    parts = [
-        f"<h1>X-STILTs study <code>{esc(summary['study'])}</code></h1>",
-        f"<p><b>Question.</b> {esc(QUESTION)}</p>",
-        "<h2>Answer</h2><ul class=headline id=headline>"
-        + "".join(f"<li>{esc(s)}</li>" for s in summary["headline"])
-        + "</ul>",
-        "<h2>Settings</h2><ul>"
-        f"<li>model(s): {esc(', '.join(prov['models']) or 'unknown')}</li>"
-        f"<li>intermediate tasks: {esc(', '.join(summary['intermediates']) or 'none')}</li>"
-        f"<li>target tasks: {esc(', '.join(summary['targets']))}</li>"
-        f"<li>seeds: {esc(', '.join(map(str, summary['seeds'])))}; languages: "
-        f"{esc(' '.join(summary['languages']))}</li>"
-        f"<li>Δ = score after intermediate training − score of the bare model with the same "
-        f"target seed, in points (0–100), averaged over the target's non-English languages "
-        f"(zero-shot; the XTREME-style average with English is shown beside it). Seeds are the "
-        f"unit of replication: 95% CIs and two-sided p come from a hierarchical bootstrap that "
-        f"resamples seed replicates, then test items within each (one item draw shared by all "
-        f"languages, as parallel sets translate the same items; {hierarchical.N_BOOT} draws); "
-        f"where a metric has no item scores only seeds are resampled (column 'CI method'). "
-        f"Languages are summarised, not treated as independent draws. q: Benjamini–Hochberg "
-        f"over all cells (α = {summary['alpha']}).</li></ul>",
-    ]
-    if not cells.empty:
-        parts.append(
-            "<h2>Δ per intermediate × target</h2>" + headline_table(cells, summary["alpha"])
-        )
-    for name, caption in FIGURE_CAPTIONS.items():
-        if name in summary["figures"]:
-            fig = summary["figures"][name]
-            parts.append(
-                f'<figure><img id="fig-{name}" alt="{esc(caption)}" src="{_data_uri(out_dir / fig["png"])}">'
-                f'<figcaption>{esc(caption)} <a href="{esc(fig["svg"])}">SVG</a></figcaption></figure>'
-            )
-    for name in (
-        "domains",
-        "domain_contrasts",
-        "format_matched_pairs",
-        "correlations",
-        "score_summary",
-        "protocol_reference",
-    ):
-        if name in tables and tables[name].stat().st_size > 1:
-            df = pd.read_csv(tables[name])
-            parts.append(f"<h3>{esc(name.replace('_', ' '))}</h3>" + _frame_table(df, name))
-    parts.append(
-        "<h2>Tables (CSV)</h2><ul>"
-        + "".join(f'<li><a href="{esc(p)}">{esc(k)}</a></li>' for k, p in summary["tables"].items())
-        + "</ul>"
+    page = _template("study.html.j2").render(
+        title=f"xstilts study {summary['study']}",
+        s=summary,
+        question=QUESTION,
+        n_boot=hierarchical.N_BOOT,
+        cells=headline_rows(cells, summary["alpha"]) if not cells.empty else [],
+        figures=_figures(summary, out_dir),
+        frames=_frames(tables),
+        reports=_stage_reports(study_dir, out_dir),
+        prov=provenance_summary(study_dir),
     )
-    parts.append(
-        "<h2>Stage reports</h2><table id=stage-reports><tr><th class=l>stage</th><th class=l>run</th>"
-        "<th class=l>finished</th></tr>"
-        + "".join(
-            f'<tr><td class=l>{esc(r["stage"])}</td><td class=l><a href="{esc(r["href"])}">'
-            f"{esc(r['run'])}</a></td><td class=l>{esc(r['finished'])}</td></tr>"
-            for r in reports
-        )
-        + "</table>"
-    )
-    data_rows = "".join(
-        f"<tr><td class=l>{esc(k)}</td><td class=l><code>{esc(v)}</code></td></tr>"
-        for k, v in sorted(prov["data_hashes"].items())
-    )
-    parts.append(
-        "<h2>Provenance</h2><ul id=provenance>"
-        f"<li>git commit(s): <code>{esc(', '.join(prov['commits']) or 'unknown')}</code></li>"
-        f"<li>runs finished: {esc(prov['first'])} – {esc(prov['last'])}</li>"
-        f"<li>model hash(es): <code>{esc(', '.join(prov['model_hashes']) or 'unknown')}</code></li></ul>"
-        + (
-            f"<table id=data-hashes><tr><th class=l>data</th><th class=l>sha256</th></tr>{data_rows}</table>"
-            if data_rows
-            else ""
-        )
-    )
-    if summary["notes"]:
-        parts.append(
-            "<h2>Notes</h2><ul class=note>"
-            + "".join(f"<li>{esc(n)}</li>" for n in summary["notes"])
-            + "</ul>"
-        )
-    page = _page(f"xstilts study {summary['study']}", "\n".join(parts))
     index = write_text(out_dir / "index.html", page)
     render_root_index(report_dir)
     return index
@@ -337,22 +296,18 @@ def render_study(
 def render_root_index(report_dir: str | Path) -> Path:
     """``<report_dir>/index.html``: every study with a summary, its headline and a link."""
     report_dir = Path(report_dir)
-    items = []
+    studies = []
     for summary_path in sorted(report_dir.glob("*/summary.json")):
         s = json.loads(summary_path.read_text(encoding="utf-8"))
-        name = summary_path.parent.name
         heat = summary_path.parent / s.get("figures", {}).get("heatmap_delta", {}).get("png", "-")
-        img = (
-            f'<img id="heatmap-{html.escape(name)}" alt="Δ heatmap" src="{_data_uri(heat)}">'
-            if heat.is_file()
-            else ""
+        studies.append(
+            {
+                "name": summary_path.parent.name,
+                "headline": s["headline"],
+                "heatmap": _data_uri(heat) if heat.is_file() else None,
+            }
         )
-        items.append(
-            f'<section><h2><a href="{html.escape(name)}/index.html">{html.escape(name)}</a></h2><ul>'
-            + "".join(f"<li>{html.escape(x)}</li>" for x in s["headline"])
-            + f"</ul>{img}</section>"
-        )
-    body = f"<h1>xstilts reports</h1><p>{html.escape(QUESTION)}</p>" + (
-        "".join(items) or "<p>No analysed studies yet.</p>"
+    page = _template("index.html.j2").render(
+        title="xstilts reports", question=QUESTION, studies=studies
     )
-    return write_text(report_dir / "index.html", _page("xstilts reports", body))
+    return write_text(report_dir / "index.html", page)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..analysis import explain, hierarchical, latex, plots, scores, stats
 from ..analysis.reference import protocol_layers, protocol_reference
+from ..analysis.report import study_report_dir
 from ..analysis.results import BASELINE, build_results
 from ..io import atomic_path, write_json
 from ._common import config_from_dict
@@ -31,10 +32,6 @@ class AnalysisConfig:
         return config_from_dict(cls, raw, "analysis config")
 
 
-def study_report_dir(study_dir: str | Path, report_dir: str | Path) -> Path:
-    return Path(report_dir) / Path(study_dir).name
-
-
 def _write_table(df: pd.DataFrame, table_dir: Path, name: str) -> Path:
     path = table_dir / f"{name}.csv"
     with atomic_path(path) as tmp:
@@ -50,84 +47,39 @@ def run(
     study_dir = Path(study_dir)
     out_dir = study_report_dir(study_dir, report_dir)
     fig_dir, table_dir = out_dir / "figures", out_dir / "tables"
-    notes: list[str] = []
-
     results = build_results(study_dir)
-    notes += results.attrs.get("notes", [])
     if results.empty:
         raise ValueError(
             f"{study_dir}: no finished target runs (target/<run>/DONE with metrics.json)"
         )
     per_lang = scores.primary_scores(results)
     per_task = scores.task_scores(per_lang)
-    tables: dict[str, pd.DataFrame] = {
-        "scores_per_language": per_lang,
-        "task_scores": per_task,
-        "group_scores": scores.group_scores(per_lang),
-        "score_summary": scores.summary_table(per_lang),
-        "protocol_reference": protocol_reference(results),
-    }
     langs = explain.language_table(results["language"].unique())
-    notes += [f"{r.iso}: {r.note}" for r in langs.itertuples() if r.note]
-    tables["languages"] = langs
-    figures: dict[str, dict[str, Path]] = {}
-    figures["seed_spread"] = plots.save(plots.seed_spread(per_task), "seed_spread", fig_dir)
-
-    cells = pd.DataFrame()
-    has_baseline = (per_lang["intermediate"] == BASELINE).any()
-    has_trained = (per_lang["intermediate"] != BASELINE).any()
-    if not has_baseline or not has_trained:
-        notes.append(
-            "Δ needs both baseline and intermediate-trained target runs; only "
-            + ("baseline" if has_baseline else "intermediate-trained")
-            + " runs found"
+    parts = [
+        _Part(
+            tables={
+                "scores_per_language": per_lang,
+                "task_scores": per_task,
+                "group_scores": scores.group_scores(per_lang),
+                "score_summary": scores.summary_table(per_lang),
+                "protocol_reference": protocol_reference(results),
+                "languages": langs,
+            },
+            figures={"seed_spread": plots.seed_spread(per_task)},
+            notes=results.attrs.get("notes", [])
+            + [f"{r.iso}: {r.note}" for r in langs.itertuples() if r.note],
         )
-    else:
-        d = scores.deltas(per_lang)
-        if not d["paired"].all():
-            notes.append(
-                f"{int((~d['paired']).sum())} Δ values use the baseline's seed mean (no matching seed)"
-            )
-        cells, boots = hierarchical.cell_table(study_dir, per_lang)
-        domains, contrasts = hierarchical.domain_tables(cells, boots)
-        tables |= {
-            "deltas": d,
-            "cells": cells,
-            "per_language": hierarchical.per_language(d),
-            "domains": domains,
-            "domain_contrasts": contrasts,
-            "format_matched_pairs": hierarchical.format_matched(cells, boots),
-            "domain_match": hierarchical.domain_match(cells, boots, _target_domains(cells)),
-        }
-        n_seeds = _range(cells["n_seeds"])
-        n_langs = _range(cells["n_languages"])
-        figures["heatmap_delta"] = plots.save(
-            plots.heatmap(cells, n_seeds, n_langs), "heatmap_delta", fig_dir
-        )
-        figures["delta_per_language"] = plots.save(
-            plots.language_bars(d, langs), "delta_per_language", fig_dir
-        )
-        similarity = _similarity(study_dir, cells, n_seeds)
-        fertility = _fertility(cfg, study_dir, results, d, n_seeds)
-        for part in (similarity, fertility):
-            notes += part.notes
-            tables |= part.tables
-            figures |= {k: plots.save(fig, k, fig_dir) for k, fig in part.figures.items()}
-        correlations = [
-            p.correlations for p in (similarity, fertility) if p.correlations is not None
-        ]
-        if correlations:
-            tables["correlations"] = pd.concat(correlations, ignore_index=True)
-
-    forget = explain.forgetting(results)
-    if not forget.empty:
-        tables["forgetting"] = forget
-        marks = protocol_layers(results)
-        figures["retrieval_layers"] = plots.save(
-            plots.retrieval_layers(forget, marks), "retrieval_layers", fig_dir
-        )
-
+    ]
+    cells, delta_parts = _deltas(cfg, study_dir, results, per_lang, langs)
+    parts += delta_parts
+    tables = {k: v for p in parts for k, v in p.tables.items()}
+    correlations = [p.correlations for p in parts if p.correlations is not None]
+    if correlations:
+        tables["correlations"] = pd.concat(correlations, ignore_index=True)
+    parts.append(_forgetting(results))
+    tables |= parts[-1].tables
     tables |= _paper_tables(tables.get("domains"), cells, per_task, table_dir)
+    figures = {k: plots.save(fig, k, fig_dir) for p in parts for k, fig in p.figures.items()}
     table_paths = {name: _write_table(df, table_dir, name) for name, df in tables.items()}
     summary = {
         "study": study_dir.name,
@@ -144,7 +96,7 @@ def run(
             cfg.alpha,
             tables.get("domain_match"),
         ),
-        "notes": notes,
+        "notes": [n for p in parts for n in p.notes],
         "figures": {
             k: {e: str(p.relative_to(out_dir)) for e, p in v.items()} for k, v in figures.items()
         },
@@ -152,6 +104,60 @@ def run(
     }
     write_json(out_dir / "summary.json", summary)
     return summary
+
+
+def _deltas(cfg, study_dir: Path, results, per_lang, langs) -> tuple[pd.DataFrame, list]:
+    """The cells (Δ per intermediate × target with intervals over seeds) and what is built on
+    them: domain tables and contrasts, per-language Δs, the heatmap, similarity and fertility."""
+    has_baseline = (per_lang["intermediate"] == BASELINE).any()
+    has_trained = (per_lang["intermediate"] != BASELINE).any()
+    if not has_baseline or not has_trained:
+        found = "baseline" if has_baseline else "intermediate-trained"
+        note = (
+            f"Δ needs both baseline and intermediate-trained target runs; only {found} runs found"
+        )
+        return pd.DataFrame(), [_Part(notes=[note])]
+    d = scores.deltas(per_lang)
+    notes = []
+    if not d["paired"].all():
+        notes.append(
+            f"{int((~d['paired']).sum())} Δ values use the baseline's seed mean (no matching seed)"
+        )
+    cells, boots = hierarchical.cell_table(study_dir, per_lang)
+    domains, contrasts = hierarchical.domain_tables(cells, boots)
+    n_seeds = _range(cells["n_seeds"])
+    n_langs = _range(cells["n_languages"])
+    main = _Part(
+        tables={
+            "deltas": d,
+            "cells": cells,
+            "per_language": hierarchical.per_language(d),
+            "domains": domains,
+            "domain_contrasts": contrasts,
+            "format_matched_pairs": hierarchical.format_matched(cells, boots),
+            "domain_match": hierarchical.domain_match(cells, boots, _target_domains(cells)),
+        },
+        figures={
+            "heatmap_delta": plots.heatmap(cells, n_seeds, n_langs),
+            "delta_per_language": plots.language_bars(d, langs),
+        },
+        notes=notes,
+    )
+    similarity = _similarity(study_dir, cells, n_seeds)
+    fertility = _fertility(cfg, study_dir, results, d, n_seeds)
+    return cells, [main, similarity, fertility]
+
+
+def _forgetting(results) -> _Part:
+    """Retrieval accuracy per layer before and after intermediate training (where any ran)."""
+    forget = explain.forgetting(results)
+    if forget.empty:
+        return _Part()
+    marks = protocol_layers(results)
+    return _Part(
+        tables={"forgetting": forget},
+        figures={"retrieval_layers": plots.retrieval_layers(forget, marks)},
+    )
 
 
 def _range(values: pd.Series) -> str:

