@@ -8,7 +8,8 @@ import torch
 
 from tiny_models import FAMILIES, QA, ROWS, TAG_NAMES, TAGGING, tiny_encoder, tiny_tokenizer
 from xstilts.evaluation.zero_shot import best_span, decode, predict_features
-from xstilts.models.heads import TaskModel, default_pooling, pool
+from xstilts.models.family import default_pooling
+from xstilts.models.heads import TaskModel, pool
 from xstilts.training.batching import collate
 from xstilts.training.features import IGNORE_INDEX, featurize
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from tiny_models import sentiment_rows, tiny_encoder, tiny_tokenizer
+from xstilts.models.family import embedding_block
 from xstilts.models.heads import TaskModel
 from xstilts.training import (
     TaskSampler,
@@ -22,7 +23,7 @@ from xstilts.training import (
 )
 from xstilts.training.batching import collate, shuffled_batches
 from xstilts.training.checkpoint import optimizer_tensors, restore_optimizer
-from xstilts.training.trainer import embedding_block, linear_schedule
+from xstilts.training.trainer import linear_schedule
 
 TOK = tiny_tokenizer()
 

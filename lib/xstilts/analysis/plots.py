@@ -33,6 +33,19 @@ def save(fig, name: str, figure_dir: str | Path) -> dict[str, Path]:
     return out
 
 
+def show(fig) -> None:
+    """Display ``fig`` in a notebook as PNG and close it. The module draws with Agg (headless,
+    the same pixels everywhere), under which IPython has no figure formatter of its own."""
+    import io
+
+    from IPython.display import Image, display
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    display(Image(buffer.getvalue()))
+
+
 def _metadata(ext: str) -> dict:
     # deterministic files: no creation dates
     return {"Date": None} if ext == "svg" else {"Software": None}
@@ -282,5 +295,81 @@ def retrieval_layers(forget: pd.DataFrame, protocol: dict[str, int] | None = Non
         )
         ax.legend(fontsize=7)
     fig.suptitle("Retrieval accuracy per layer before/after intermediate training", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# Stage figures (the stage notebooks display these; the HTML report shows the notebooks)
+
+
+def domain_profile(profile: pd.DataFrame):
+    """JSD of English subword distributions, intermediate × target, from the curate stage's
+    ``profile.csv`` (``measure == "domain"``: English vs English at equal token budgets); None
+    when the profile has no such rows (no intermediate or no target curated)."""
+    domain = profile[profile["measure"] == "domain"]
+    if domain.empty:
+        return None
+    table = domain.pivot_table(index="intermediate_task", columns="target", values="jsd")
+    fig, ax = plt.subplots(figsize=(max(6, 0.5 * table.shape[1] + 3), 0.6 * table.shape[0] + 2))
+    sns.heatmap(table, annot=table.shape[1] <= 15, fmt=".2f", cmap="viridis_r", ax=ax)
+    ax.set_title("Domain profile: JSD of English subword distributions (lower = closer)")
+    fig.tight_layout()
+    return fig
+
+
+def training_curve(curve: pd.DataFrame, title: str):
+    """Training loss per step (one line per task: a mixture's tasks, masked LM) and the English
+    dev score where it was evaluated, from a training stage's ``curve.csv``."""
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for task, part in curve.groupby("task"):
+        ax.plot(part["step"], part["loss"], label=f"{task} loss", alpha=0.8)
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss")
+    dev = curve.dropna(subset=["dev"])
+    if len(dev):
+        ax_dev = ax.twinx()
+        ax_dev.plot(dev["step"], dev["dev"], "o-", color="black", label="English dev")
+        ax_dev.set_ylabel("English dev score")
+        ax_dev.legend(loc="upper right")
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def zero_shot_bars(metrics: dict):
+    """A target run's primary metric per language (``metrics.json``), its average dashed."""
+    primary = metrics["primary_metric"]
+    scores = pd.Series({lang: m[primary] for lang, m in metrics["per_language"].items()})
+    scores = scores.astype(float).sort_values(ascending=False)
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(scores) + 2), 3.5))
+    ax.bar([str(code) for code in scores.index], scores.values, color="#4C72B0")
+    ax.axhline(metrics["average"][primary], color="black", lw=1, ls="--", label="average")
+    ax.set_ylabel(primary)
+    ax.set_title(f"{metrics['task']}: zero-shot {primary} ({len(scores)} languages)")
+    ax.legend()
+    ax.tick_params(axis="x", labelrotation=90 if len(scores) > 15 else 0)
+    fig.tight_layout()
+    return fig
+
+
+def layer_sweep(metrics: dict):
+    """A retrieval run's primary metric per layer, averaged over its languages, the reported
+    layer dotted; None for a trained target (no ``layers`` in ``metrics.json``)."""
+    if not metrics.get("layers"):
+        return None
+    primary = metrics["primary_metric"]
+    table = pd.DataFrame(
+        {
+            int(layer): {lang: vals[primary] for lang, vals in by_lang.items()}
+            for layer, by_lang in metrics["layers"].items()
+        }
+    )
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(table.columns, table.mean(axis=0), marker="o")
+    ax.axvline(metrics["layer"], color="grey", linestyle=":")
+    ax.set_xlabel(f"layer (dotted: reported, {metrics['layer_choice']})")
+    ax.set_ylabel(f"mean {primary} over {table.shape[0]} languages")
+    ax.set_title(f"{metrics['task']}: retrieval accuracy per layer")
     fig.tight_layout()
     return fig

@@ -23,7 +23,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..metrics import retrieval as rmetrics
-from ..models.heads import num_layers_of, pool
+from ..models.family import num_layers_of
+from ..models.heads import pool
 from ..precision import autocast
 from ..training.batching import _pad, sorted_batches
 

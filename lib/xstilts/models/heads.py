@@ -27,15 +27,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..tasks.schema import Format
+from .family import default_pooling, hidden_size_of
 
 IGNORE_INDEX = -100
 POOLINGS = ("cls", "mean")
-
-
-def default_pooling(encoder: nn.Module) -> str:
-    """``mean`` for encoders without a classification token (T5 family), else ``cls``."""
-    model_type = getattr(getattr(encoder, "config", None), "model_type", "")
-    return "mean" if model_type in ("t5", "mt5", "umt5") else "cls"
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, mode: str) -> torch.Tensor:
@@ -175,18 +170,6 @@ def build_head(
     if fmt is Format.TAGGING:
         return TaggingHead(hidden_size, n_labels, dropout)
     raise ValueError(f"format {fmt.value} has no trainable head (retrieval uses the bare encoder)")
-
-
-def num_layers_of(encoder: nn.Module) -> int:
-    """Transformer layers (``hidden_states`` has one more: the embedding output)."""
-    config = encoder.config
-    n = getattr(config, "num_hidden_layers", None)
-    return n if n is not None else config.num_layers
-
-
-def hidden_size_of(encoder: nn.Module) -> int:
-    config = encoder.config
-    return getattr(config, "hidden_size", None) or config.d_model
 
 
 class TaskModel(nn.Module):

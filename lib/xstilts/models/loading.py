@@ -18,11 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .family import MLM_ARCHITECTURE_SUFFIXES, MLM_WEIGHT_PREFIXES, encoder_class, is_t5
+
 EMBEDDED = "embedded:multilingual-e5-small"
 OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "XSTILTS_OFFLINE")
-T5_FAMILY = ("t5", "mt5", "umt5")
-MLM_ARCHITECTURE_SUFFIXES = ("ForMaskedLM", "ForPreTraining")
-MLM_WEIGHT_PREFIXES = ("lm_head.", "cls.predictions.", "roberta.lm_head.", "lm_head")
 
 T = TypeVar("T")
 
@@ -149,14 +148,6 @@ def _mistral_patch_exists() -> bool:
     return hasattr(PreTrainedTokenizerBase, "_patch_mistral_regex")
 
 
-def _encoder_class(config):
-    from transformers import AutoModel, MT5EncoderModel, T5EncoderModel, UMT5EncoderModel
-
-    return {"t5": T5EncoderModel, "mt5": MT5EncoderModel, "umt5": UMT5EncoderModel}.get(
-        config.model_type, AutoModel
-    )
-
-
 def _accepts_pooling_flag(config) -> bool:
     from transformers import MODEL_MAPPING
 
@@ -179,7 +170,7 @@ def load_encoder(name: str, **kwargs: Any):
         raise ValueError("trust_remote_code is never enabled in xstilts")
     kwargs.pop("trust_remote_code", None)
     config = load_config(name)
-    model_class = _encoder_class(config)
+    model_class = encoder_class(config)
     if model_class.__name__ == "AutoModel" and _accepts_pooling_flag(config):
         kwargs.setdefault("add_pooling_layer", False)
     resolved = resolve_model(name)
@@ -225,7 +216,7 @@ def has_mlm_head(name: str) -> bool:
     if name == EMBEDDED:
         return False
     config = load_config(name)
-    if config.model_type in T5_FAMILY:
+    if is_t5(config):
         return False
     resolved = Path(resolve_model(name))
     names = _weight_names(resolved) if resolved.is_dir() else None

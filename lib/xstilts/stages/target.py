@@ -24,7 +24,8 @@ from ..evaluation.retrieval import layer_sweep, mining_sweep
 from ..evaluation.zero_shot import evaluate_languages
 from ..io import write_json, write_jsonl
 from ..metrics.registry import primary_key
-from ..models.heads import TaskModel, default_pooling, num_layers_of
+from ..models.family import default_pooling, num_layers_of
+from ..models.heads import TaskModel
 from ..models.loading import EMBEDDED, load_encoder, load_tokenizer
 from ..precision import resolve as resolve_precision
 from ..tasks import Format, get_task

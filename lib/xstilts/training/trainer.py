@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..models.family import embedding_block
 from ..precision import autocast
 from ..seeding import set_seed, step_seed
 from ..trainconfig import OPTIMIZERS, TrainConfig
@@ -76,17 +77,6 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
-
-
-def embedding_block(model: nn.Module) -> nn.Module:
-    """The encoder's whole input-embedding block: BERT / XLM-R ``embeddings`` (word, position and
-    token-type tables plus the embedding LayerNorm), or the input embeddings alone where there is
-    no such block (T5: ``shared``; its positions are relative biases inside attention)."""
-    encoder = getattr(model, "encoder", model)
-    block = getattr(encoder, "embeddings", None)
-    if isinstance(block, nn.Module) and any(True for _ in block.parameters()):
-        return block
-    return encoder.get_input_embeddings()
 
 
 def freeze_embeddings(model: nn.Module) -> int:
