@@ -298,3 +298,17 @@ def check_languages(task: str, langs, valid: tuple[str, ...] | None = None) -> t
             f"valid: {' '.join(valid)}"
         )
     return tuple(langs)
+
+
+def language_list(name: str) -> tuple[str, ...]:
+    """A large language list kept as data: ``language_lists/<name>.txt`` beside this module, one
+    code per line (``#`` comments and blank lines skipped), in the file's order."""
+    from pathlib import Path
+
+    path = Path(__file__).parent / "language_lists" / f"{name}.txt"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no language list {name!r}")
+    lines = (
+        line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines()
+    )
+    return tuple(line for line in lines if line)
