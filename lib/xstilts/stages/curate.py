@@ -51,7 +51,6 @@ class CurateConfig:
     # per target task: a language list, or "@<task>" for that task's canonical list
     # (e.g. {"udhr": "@panx"}: UDHR over the 40 XTREME PAN-X languages)
     task_languages: dict[str, list[str] | str] = field(default_factory=dict)
-    udhr_min_articles: int = 20
     seed: int = 1
     leakage_ngram: int = 5
     leakage_threshold: float = 0.5  # Jaccard of word 5-gram sets
@@ -157,7 +156,7 @@ def _check(
         value = getattr(cfg, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 8:
             raise CurateError(f"curate config field {name!r}: expected an int >= 8, got {value!r}")
-    for name in SIZES + ("udhr_min_articles", "leakage_ngram"):
+    for name in SIZES + ("leakage_ngram",):
         value = getattr(cfg, name)
         if value is None and name in SIZES:
             continue  # the whole split
@@ -216,9 +215,7 @@ def _check(
 
 
 def _load(cfg: CurateConfig, spec: TaskSpec, split: str, lang: str) -> list[dict]:
-    opts = dict(cfg.task_options.get(spec.name, {}))
-    if spec.name == "udhr":
-        opts.setdefault("min_articles", cfg.udhr_min_articles)
+    opts = dict(cfg.task_options.get(spec.name, {}))  # e.g. {"udhr": {"min_articles": 20}}
     where = f"task {spec.name!r} split {split}.{lang} ({spec.source.kind} {spec.source.id} {spec.source.config or ''})"
     try:
         rows = spec.loader(split, lang, **opts)
