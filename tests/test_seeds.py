@@ -20,58 +20,50 @@ LANGS = ("en", "de", "fr")
 N_ITEMS = 40
 
 
-def _run(study: Path, name: str, inter: str | None, seed: int, correct: dict[str, int]) -> None:
-    """A finished target run on MultiEmo whose first ``correct[lang]`` items are right."""
+def _write_run(study: Path, name: str, metrics: dict, rows: dict[str, list[dict]]) -> None:
+    """A finished target run in the target stage's output format."""
     run = study / "target" / name
     (run / "predictions").mkdir(parents=True)
-    per_language = {}
-    for lang in LANGS:
-        k = correct.get(lang, correct["*"])
-        rows = [
-            {"id": f"m{i:03d}", "prediction": 1 if i < k else 0, "reference": 1}
+    for lang, lang_rows in rows.items():
+        (run / "predictions" / f"{lang}.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in lang_rows)
+        )
+    (run / "metrics.json").write_text(json.dumps({**metrics, "model": "m"}))
+    (run / "provenance.json").write_text(json.dumps({"config": {"seed": metrics["seed"]}}))
+    (run / "DONE").write_text("")
+
+
+def _run(study: Path, name: str, inter: str | None, seed: int, correct: dict[str, int]) -> None:
+    """A finished target run on MultiEmo whose first ``correct[lang]`` items are right."""
+    k = {lang: correct.get(lang, correct["*"]) for lang in LANGS}
+    rows = {
+        lang: [
+            {"id": f"m{i:03d}", "prediction": 1 if i < k[lang] else 0, "reference": 1}
             for i in range(N_ITEMS)
         ]
-        (run / "predictions" / f"{lang}.jsonl").write_text(
-            "".join(json.dumps(r) + "\n" for r in rows)
-        )
-        per_language[lang] = {"accuracy": k / N_ITEMS, "n": N_ITEMS}
-    metrics = {
-        "task": "multiemo",
-        "format": "single",
-        "primary_metric": "accuracy",
-        "intermediate": inter,
-        "seed": seed,
-        "model": "m",
-        "per_language": per_language,
+        for lang in LANGS
     }
-    (run / "metrics.json").write_text(json.dumps(metrics))
-    (run / "provenance.json").write_text(json.dumps({"config": {"seed": seed}}))
-    (run / "DONE").write_text("")
+    per_language = {lang: {"accuracy": k[lang] / N_ITEMS, "n": N_ITEMS} for lang in LANGS}
+    metrics = {"task": "multiemo", "format": "single", "primary_metric": "accuracy"}
+    _write_run(
+        study,
+        name,
+        {**metrics, "intermediate": inter, "seed": seed, "per_language": per_language},
+        rows,
+    )
 
 
 def _retrieval_run(study: Path, name: str, inter: str | None, seed: int, found: int) -> None:
     """A finished UDHR retrieval run whose first ``found`` items are found both ways."""
-    run = study / "target" / name
-    (run / "predictions").mkdir(parents=True)
-    per_language = {}
-    for lang in LANGS:
-        rows = [{"id": f"a{i:03d}", "score": 100.0 if i < found else 0.0} for i in range(N_ITEMS)]
-        (run / "predictions" / f"{lang}.jsonl").write_text(
-            "".join(json.dumps(r) + "\n" for r in rows)
-        )
-        per_language[lang] = {"accuracy": 100.0 * found / N_ITEMS, "n": N_ITEMS}
-    metrics = {
-        "task": "udhr",
-        "format": "retrieval",
-        "primary_metric": "accuracy",
-        "intermediate": inter,
-        "seed": seed,
-        "model": "m",
-        "per_language": per_language,
-    }
-    (run / "metrics.json").write_text(json.dumps(metrics))
-    (run / "provenance.json").write_text(json.dumps({"config": {"seed": seed}}))
-    (run / "DONE").write_text("")
+    items = [{"id": f"a{i:03d}", "score": 100.0 if i < found else 0.0} for i in range(N_ITEMS)]
+    per_language = {lang: {"accuracy": 100.0 * found / N_ITEMS, "n": N_ITEMS} for lang in LANGS}
+    metrics = {"task": "udhr", "format": "retrieval", "primary_metric": "accuracy"}
+    _write_run(
+        study,
+        name,
+        {**metrics, "intermediate": inter, "seed": seed, "per_language": per_language},
+        dict.fromkeys(LANGS, items),
+    )
 
 
 def _cells(study: Path):
