@@ -7,11 +7,11 @@ key the study reports and averages.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..lookup import UnknownNameError, lookup
 from .classification import (
     classification_metrics,
     multi_label_metrics,
@@ -68,20 +68,13 @@ METRICS: dict[str, MetricSpec] = {
 }
 
 
-class UnknownMetricError(KeyError):
-    def __str__(self) -> str:
-        return self.args[0]
+class UnknownMetricError(UnknownNameError):
+    pass
 
 
 def get_metric(name: str) -> MetricSpec:
-    try:
-        return METRICS[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(METRICS), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise UnknownMetricError(
-            f"unknown metric {name!r}{hint} (known: {', '.join(sorted(METRICS))})"
-        ) from None
+    known = f"known: {', '.join(sorted(METRICS))}"
+    return lookup(METRICS, name, "metric", UnknownMetricError, known)
 
 
 def primary_key(name: str) -> str:

@@ -6,10 +6,10 @@ at import time; ``xstilts.tasks`` imports them all, so ``get_task`` sees the who
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..lookup import UnknownNameError, lookup
 from .schema import Format
 
 DOMAINS = ("general", "legal", "biomedical", "hospitality", "commerce", "other")
@@ -55,9 +55,8 @@ class TaskSpec:
 _REGISTRY: dict[str, TaskSpec] = {}
 
 
-class UnknownTaskError(KeyError):
-    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
-        return self.args[0]
+class UnknownTaskError(UnknownNameError):
+    pass
 
 
 def register(spec: TaskSpec) -> TaskSpec:
@@ -71,14 +70,7 @@ def register(spec: TaskSpec) -> TaskSpec:
 
 def get_task(name: str) -> TaskSpec:
     _ensure_loaded()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise UnknownTaskError(
-            f"unknown task {name!r}{hint} (`xstilts tasks` lists them)"
-        ) from None
+    return lookup(_REGISTRY, name, "task", UnknownTaskError, "`xstilts tasks` lists them")
 
 
 def all_tasks() -> list[TaskSpec]:
