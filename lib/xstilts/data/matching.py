@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ..configs import MATCH_MODES  # the setting: configs.CurateConfig.match_sizes
 from ..tasks.schema import Format
 from .subsample import ranked, stratified_sample
 
-MATCH_MODES = ("examples", "tokens", "steps")
 _CHUNK = 256
 
 

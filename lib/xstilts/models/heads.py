@@ -26,11 +26,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..configs import POOLINGS  # the setting: configs.TargetConfig.pooling
 from ..tasks.schema import Format
 from .family import default_pooling, hidden_size_of
 
 IGNORE_INDEX = -100
-POOLINGS = ("cls", "mean")
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, mode: str) -> torch.Tensor:

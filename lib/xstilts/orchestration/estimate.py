@@ -81,7 +81,7 @@ KNOWN_TRAIN_ROWS = {
 
 
 def _curate_size(study: Study, name: str) -> int | None:
-    return (study.curate.model_extra or {}).get(name)
+    return getattr(study.curate, name)
 
 
 def _known_examples(study: Study, run: StageRun, task: str) -> int | None:

@@ -64,15 +64,13 @@ def content_key(stage: str, config: dict[str, Any], input_keys: list[str]) -> st
     return hashlib.sha256(blob.encode()).hexdigest()[:KEY_LENGTH]
 
 
-def _set(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
-
-
 def _train(study: Study, section: str, task: str) -> dict[str, Any]:
+    """The training settings the study sets for ``task`` (per-task ones win); unset keys are
+    left to the stage config's defaults."""
     sec = getattr(study, section)
-    settings = _set(sec.train.model_dump())
+    settings = sec.train.model_dump(exclude_unset=True)
     if task in sec.per_task:
-        over = _set(sec.per_task[task].model_dump())
+        over = sec.per_task[task].model_dump(exclude_unset=True)
         over.pop("languages", None)
         settings |= over
     return settings
@@ -148,8 +146,7 @@ def expand(resolved: ResolvedStudy | Study) -> Grid:
         "intermediate_tasks": sorted(intermediates),
         "target_tasks": sorted(set(study.all_tasks()) - intermediates | set(study.target.tasks)),
         "model": study.model,
-        **_set(study.curate.model_dump()),
-        **(study.curate.model_extra or {}),
+        **study.curate.model_dump(exclude_unset=True),
     }
     curate = _make("curate", "data", curate_cfg, [], study)
     runs.append(curate)
@@ -188,8 +185,7 @@ def expand(resolved: ResolvedStudy | Study) -> Grid:
 
     analysis_cfg = {
         "study": study.study,
-        **_set(study.analysis.model_dump()),
-        **(study.analysis.model_extra or {}),
+        **study.analysis.model_dump(exclude_unset=True),
     }
     targets = [r for r in runs if r.stage == "target"]
     runs.append(

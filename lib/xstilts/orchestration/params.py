@@ -29,6 +29,16 @@ from pydantic import (
     create_model,
 )
 
+from ..configs import (
+    GRID_KEYS,
+    STAGE_CONFIGS,
+    AnalysisConfig,
+    CurateConfig,
+    IntermediateConfig,
+    Sampling,
+    default_of,
+    describe,
+)
 from ..models.loading import EMBEDDED  # torch-free: loading imports torch lazily
 from ..paths import repo_root
 from ..trainconfig import TrainConfig
@@ -54,79 +64,80 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Open(BaseModel):
-    """A section whose extra keys belong to a stage config dataclass (checked against it)."""
-
-    model_config = ConfigDict(extra="allow")
-
-
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-class StageKeys(Open):
-    """What a training stage takes besides :class:`~xstilts.trainconfig.TrainConfig`: its own
-    config fields (pooling, retrieval layer, masked-LM continuation ...)."""
-
-    max_test_samples: PositiveInt | None = None
-    pooling: Literal["mean", "cls"] | None = None  # models.heads.POOLINGS
-    layer: NonNegativeInt | None = None  # retrieval: hidden_states index, 0 = embeddings
-    layers: list[NonNegativeInt] | None = None
-    scoring: Literal["cosine", "margin"] | None = None
-    # intermediate only: masked-LM continuation (needs a model with an MLM head, e.g. XLM-R)
-    mlm: bool | None = None
-    mlm_task: str | None = None  # curated task whose texts are the MLM corpus (default udhr)
-    mlm_probability: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
-    max_mlm_texts: PositiveInt | None = None
-
-
-def _each_optional(cls: type) -> dict[str, Any]:
-    """``cls``'s fields as pydantic field definitions, each optional (None = not set here)."""
+def _settings(cls: type, leave_out: set[str]) -> dict[str, Any]:
+    """``cls``'s fields (but ``leave_out``) as pydantic field definitions of a study section:
+    each keeps its type and constraint, defaults to None and counts only when the study sets it
+    (sections are dumped with ``exclude_unset``), so an unset key takes ``cls``'s own default
+    at run time and an explicit ``null`` is validated like any other value."""
     hints = typing.get_type_hints(cls, include_extras=True)
-    skip = {"seed"}  # the grid's seeds section sets it
-    return {f.name: (hints[f.name] | None, None) for f in fields(cls) if f.name not in skip}
+    return {f.name: (hints[f.name], None) for f in fields(cls) if f.name not in leave_out}
 
 
-# Training settings: TrainConfig's fields, each optional, plus the stage keys; only the values set
-# reach the stage config, TrainConfig's defaults fill the rest.
-TrainSettings = create_model("TrainSettings", __base__=StageKeys, **_each_optional(TrainConfig))
+def _train_settings(stage: str) -> type[BaseModel]:
+    """A training stage's ``train:`` keys: TrainConfig's fields (the seed aside: the seeds
+    section sets it) and the stage config's own (pooling, layer, mlm ...)."""
+    own = _settings(STAGE_CONFIGS[stage], GRID_KEYS[stage] | {"train"})
+    return create_model(
+        f"{stage.capitalize()}Train", __base__=Strict, **_settings(TrainConfig, {"seed"}), **own
+    )
 
 
-class TaskOverrides(TrainSettings):
-    languages: list[str] | None = None
+IntermediateTrain = _train_settings("intermediate")
+TargetTrain = _train_settings("target")
+TargetOverrides = create_model(
+    "TargetOverrides", __base__=TargetTrain, languages=(list[str] | None, None)
+)
+CurateSection = create_model(
+    "CurateSection", __base__=Strict, **_settings(CurateConfig, GRID_KEYS["curate"])
+)
+AnalysisSection = create_model(
+    "AnalysisSection", __base__=Strict, **_settings(AnalysisConfig, GRID_KEYS["analysis"])
+)
+
+
+def settings_help() -> str:
+    """Every study key a stage or training setting gives, by section, with its type, constraint
+    and default (``xstilts settings``): generated from the same definitions as the sections."""
+    train = describe(TrainConfig, {"seed"})
+    sections = [
+        ("curate", describe(CurateConfig, GRID_KEYS["curate"])),
+        ("intermediate.train / per_task.<task>", train + _own("intermediate")),
+        ("target.train / per_task.<task>", train + _own("target")),
+        ("analysis", describe(AnalysisConfig, GRID_KEYS["analysis"])),
+    ]
+    lines = [
+        "Study keys by section (type, constraint, the stage config's default; params/base.yaml",
+        "and the profile may set another). target.per_task.<task> also takes `languages`.",
+    ]
+    for name, rows in sections:
+        lines.append(f"{name}:")
+        width = max(len(r[0]) for r in rows)
+        lines += [f"  {key:<{width}}  {kind}  default {default}" for key, kind, default in rows]
+    return "\n".join(lines)
+
+
+def _own(stage: str) -> list[tuple[str, str, str]]:
+    return describe(STAGE_CONFIGS[stage], GRID_KEYS[stage] | {"train"})
 
 
 class Mixture(Strict):
     tasks: list[str] = Field(min_length=1)
-    sampling: Literal["proportional", "temperature", "uniform"] = "temperature"
+    sampling: Sampling = "temperature"
     temperature: PositiveFloat = 2.0
 
 
 class IntermediateSection(Strict):
     tasks: list[str] = []
     mixtures: dict[str, Mixture] = {}
-    train: TrainSettings = TrainSettings()
-    per_task: dict[str, TaskOverrides] = {}
+    train: IntermediateTrain = IntermediateTrain()
+    per_task: dict[str, IntermediateTrain] = {}
 
 
 class TargetSection(Strict):
     tasks: list[str] = Field(min_length=1)
     languages: list[str] | None = None
-    train: TrainSettings = TrainSettings()
-    per_task: dict[str, TaskOverrides] = {}
-
-
-class CurateSection(Open):
-    max_train_examples: PositiveInt | None = None
-    max_eval_examples: PositiveInt | None = None
-    max_test_examples: PositiveInt | None = None
-    languages: list[str] | None = None
-    seed: NonNegativeInt = 0
-
-
-class AnalysisSection(Open):
-    fertility: bool | None = None
-    fertility_max_rows: PositiveInt | None = None
-    alpha: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
+    train: TargetTrain = TargetTrain()
+    per_task: dict[str, TargetOverrides] = {}
 
 
 class Seeds(Strict):
@@ -204,8 +215,8 @@ class Study(Strict):
         """Every task to curate: intermediates, targets and any masked-LM corpus."""
         tasks = [t for ts in self.intermediate_sources().values() for t in ts]
         settings = [self.intermediate.train, *self.intermediate.per_task.values()]
-        # "udhr": IntermediateConfig.mlm_task's default
-        mlm = {s.mlm_task or "udhr" for s in settings if s.mlm}
+        default = default_of(IntermediateConfig, "mlm_task")
+        mlm = {s.mlm_task or default for s in settings if s.mlm}
         return sorted(set(tasks) | set(self.target.tasks) | mlm)
 
 
@@ -694,33 +705,15 @@ def _looks_local(name: str) -> bool:
 def _curate_problems(study: Study, layers: Layers, paths: bool = True) -> list[Problem]:
     """Curate settings that would fail inside the curate notebook, found before anything runs
     (``paths``: also that every data path exists)."""
-    from ..data.matching import MATCH_MODES
-    from ..stages.curate import SIZES
     from ..tasks.registry import option_problems
 
-    extra = study.curate.model_extra or {}
     problems = []
-    for name in SIZES:
-        value = extra.get(name)
-        if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or value < 0
-        ):
-            problems.append(
-                layers.problem(("curate", name), f"expected an int >= 0 or null, got {value!r}")
-            )
-    if extra.get("match_sizes", "examples") not in MATCH_MODES:
-        problems.append(layers.problem(("curate", "match_sizes"), f"expected one of {MATCH_MODES}"))
-    snapshots = extra.get("hub_snapshots")
+    snapshots = study.curate.hub_snapshots
     if paths and snapshots and not Path(snapshots).is_dir():
         problems.append(
             layers.problem(("curate", "hub_snapshots"), f"folder {snapshots} does not exist")
         )
-    options = extra.get("task_options") or {}
-    if not isinstance(options, dict):
-        return [
-            *problems,
-            layers.problem(("curate", "task_options"), "expected a mapping task -> options"),
-        ]
+    options = study.curate.task_options or {}
     curated = set(study.all_tasks())
     for task, opts in options.items():
         # options of a task this study does not curate (e.g. a target dropped by -p) are kept

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import importlib
 import typing
 from typing import Any
 
+from ..configs import GRID_KEYS, STAGE_CONFIGS
 from .grid import Grid, StageRun
 from .params import (
     ParamsError,
@@ -21,24 +21,10 @@ from .params import (
     ResolvedStudy,
 )
 
-CONFIG_CLASSES = {
-    "curate": ("xstilts.stages.curate", "CurateConfig"),
-    "intermediate": ("xstilts.stages.intermediate", "IntermediateConfig"),
-    "target": ("xstilts.stages.target", "TargetConfig"),
-    "analysis": ("xstilts.stages.analysis", "AnalysisConfig"),
-}
-CONTEXT_KEYS = {
-    "curate": {"tasks", "model"},
-    "intermediate": {"model", "task", "seed", "tasks", "sampling", "temperature"},
-    "target": {"model", "task", "seed", "intermediate", "languages"},
-    "analysis": {"study"},
-}
-
 
 def config_class(stage: str) -> type:
-    """The stage's config dataclass (imported on demand: the stage modules import torch)."""
-    module, name = CONFIG_CLASSES[stage]
-    return getattr(importlib.import_module(module), name)
+    """The stage's config class (:mod:`xstilts.configs`)."""
+    return STAGE_CONFIGS[stage]
 
 
 def _nested_train(cls: type) -> type | None:
@@ -62,7 +48,7 @@ def fit_config(
             out[key] = value
         elif key in train_fields:
             out.setdefault("train", {})[key] = value
-        elif key not in CONTEXT_KEYS[stage]:
+        elif key not in GRID_KEYS[stage]:
             unknown.append(key)
     return out, unknown
 
@@ -79,10 +65,7 @@ def _study_path(run: StageRun, key: str, resolved: ResolvedStudy) -> tuple:
         return (run.stage, key)
     section = getattr(study, run.stage)
     task = run.config.get("task")
-    if task in section.per_task and key in (
-        section.per_task[task].model_dump(exclude_none=True)
-        | (section.per_task[task].model_extra or {})
-    ):
+    if task in section.per_task and key in section.per_task[task].model_fields_set:
         return (run.stage, "per_task", task, key)
     return (run.stage, "train", key)
 
@@ -94,11 +77,10 @@ def check_stage_configs(
     from pydantic import TypeAdapter, ValidationError
 
     problems: dict[tuple, Problem] = {}
-    classes = {stage: config_class(stage) for stage in CONFIG_CLASSES}
     for run in runs if runs is not None else grid.runs:
-        cls = classes[run.stage]
+        cls = config_class(run.stage)
         fitted, unknown = fit_config(run.stage, run.config, cls)
-        valid = sorted(accepted_keys(cls) - CONTEXT_KEYS[run.stage])
+        valid = sorted(accepted_keys(cls) - GRID_KEYS[run.stage])
         for key in unknown:
             path = _study_path(run, key, resolved)
             close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)

@@ -1,56 +1,12 @@
-"""Helpers shared by the stage entry points (config parsing, curated rows, label counts)."""
+"""Helpers shared by the stage entry points (curated rows, label counts); their configs are
+:mod:`xstilts.configs`."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from ..data.store import read_split
-
-C = TypeVar("C")
-
-
-def config_from_dict(cls: type[C], raw: dict | None, what: str) -> C:
-    """``cls(**raw)`` for a flat config dataclass; keys that are not its fields are an error
-    naming them (``what``, e.g. "curate config", starts the message)."""
-    raw = dict(raw or {})
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ValueError(f"{what}: unknown key(s) {unknown}; expected some of {sorted(known)}")
-    return cls(**raw)
-
-
-def coerce_config(cls: type[C], config: C | dict | None) -> C:
-    """A stage config from itself, or from a dict whose TrainConfig fields may be flat or under
-    ``train``; unknown keys are an error naming them. The stage ``seed`` is the training seed."""
-    from ..trainconfig import TrainConfig
-
-    if isinstance(config, cls):
-        values = dataclasses.asdict(config)
-    elif config is None:
-        values = {}
-    elif isinstance(config, dict):
-        values = dict(config)
-    else:
-        raise TypeError(f"{cls.__name__}: expected a {cls.__name__} or a dict, got {type(config)}")
-    own = {f.name for f in dataclasses.fields(cls)} - {"train"}
-    train_keys = {f.name for f in dataclasses.fields(TrainConfig)}
-    nested = values.pop("train", None) or {}
-    if isinstance(nested, TrainConfig):
-        nested = dataclasses.asdict(nested)
-    flat = {k: values.pop(k) for k in list(values) if k in train_keys and k not in own}
-    unknown = sorted(set(values) - own)
-    if unknown:
-        raise ValueError(
-            f"{cls.__name__}: unknown keys {unknown}; known: {sorted(own)} and "
-            f"TrainConfig fields {sorted(train_keys)}"
-        )
-    train_values = {**nested, **flat}
-    if "seed" in values:
-        train_values["seed"] = values["seed"]
-    return cls(**values, train=TrainConfig.from_dict(train_values))
 
 
 def capped(rows: list[dict], limit: int | None) -> list[dict]:

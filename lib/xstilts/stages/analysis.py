@@ -14,22 +14,10 @@ from ..analysis import explain, hierarchical, latex, plots, scores, stats
 from ..analysis.reference import protocol_layers, protocol_reference
 from ..analysis.report import study_report_dir
 from ..analysis.results import BASELINE, build_results
+from ..configs import AnalysisConfig
 from ..io import atomic_path, write_json
-from ._common import config_from_dict
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class AnalysisConfig:
-    alpha: float = 0.05  # FDR level for the ★ and the headline
-    fertility: bool = True  # tokenise curated test texts with the study's tokenizer
-    fertility_max_rows: int = 200  # rows per language file used for fertility
-    model: str | None = None  # tokenizer for fertility; default: the model of the target runs
-
-    @classmethod
-    def from_dict(cls, raw: dict | None) -> AnalysisConfig:
-        return config_from_dict(cls, raw, "analysis config")
 
 
 def _write_table(df: pd.DataFrame, table_dir: Path, name: str) -> Path:
@@ -37,6 +25,23 @@ def _write_table(df: pd.DataFrame, table_dir: Path, name: str) -> Path:
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
     return path
+
+
+def _score_part(results, per_lang, per_task, langs) -> _Part:
+    """The score tables (per language, task, group; the protocol reference) and the seed spread."""
+    return _Part(
+        tables={
+            "scores_per_language": per_lang,
+            "task_scores": per_task,
+            "group_scores": scores.group_scores(per_lang),
+            "score_summary": scores.summary_table(per_lang),
+            "protocol_reference": protocol_reference(results),
+            "languages": langs,
+        },
+        figures={"seed_spread": plots.seed_spread(per_task)},
+        notes=results.attrs.get("notes", [])
+        + [f"{r.iso}: {r.note}" for r in langs.itertuples() if r.note],
+    )
 
 
 def run(
@@ -55,21 +60,7 @@ def run(
     per_lang = scores.primary_scores(results)
     per_task = scores.task_scores(per_lang)
     langs = explain.language_table(results["language"].unique())
-    parts = [
-        _Part(
-            tables={
-                "scores_per_language": per_lang,
-                "task_scores": per_task,
-                "group_scores": scores.group_scores(per_lang),
-                "score_summary": scores.summary_table(per_lang),
-                "protocol_reference": protocol_reference(results),
-                "languages": langs,
-            },
-            figures={"seed_spread": plots.seed_spread(per_task)},
-            notes=results.attrs.get("notes", [])
-            + [f"{r.iso}: {r.note}" for r in langs.itertuples() if r.note],
-        )
-    ]
+    parts = [_score_part(results, per_lang, per_task, langs)]
     cells, delta_parts = _deltas(cfg, study_dir, results, per_lang, langs)
     parts += delta_parts
     tables = {k: v for p in parts for k, v in p.tables.items()}
@@ -268,36 +259,51 @@ def headline(
         f"replicate(s) per cell: {'; '.join(methods)}."
     ]
     if domains is not None and not domains.empty:
-        n_langs = cells.groupby("target")["n_languages"].max()
-        for r in domains.sort_values(["target", "delta"], ascending=[True, False]).to_dict(
-            "records"
-        ):
-            verb = "raised" if r["delta"] >= 0.005 else "lowered" if r["delta"] <= -0.005 else None
-            change = (
-                f"{verb} zero-shot transfer on {r['target']} by {abs(r['delta']):.2f} points"
-                if verb
-                else f"left zero-shot transfer on {r['target']} unchanged (Δ {r['delta']:+.2f})"
-            )
-            out.append(
-                f"{r['domain'].capitalize()} intermediate training ({r['n_tasks']} task(s): "
-                f"{r['tasks']}) {change} over {n_langs[r['target']]} language(s) "
-                f"({_fmt_ci(r)}; {_sure(r)})."
-            )
+        out += _domain_sentences(cells, domains)
+    out.append(_significance_sentence(cells, alpha))
+    out += _contrast_sentences(contrasts, match)
+    return out
+
+
+def _domain_sentences(cells: pd.DataFrame, domains: pd.DataFrame) -> list[str]:
+    """One sentence per (domain, target): what the domain's intermediates did, how sure."""
+    out = []
+    n_langs = cells.groupby("target")["n_languages"].max()
+    for r in domains.sort_values(["target", "delta"], ascending=[True, False]).to_dict("records"):
+        verb = "raised" if r["delta"] >= 0.005 else "lowered" if r["delta"] <= -0.005 else None
+        change = (
+            f"{verb} zero-shot transfer on {r['target']} by {abs(r['delta']):.2f} points"
+            if verb
+            else f"left zero-shot transfer on {r['target']} unchanged (Δ {r['delta']:+.2f})"
+        )
+        out.append(
+            f"{r['domain'].capitalize()} intermediate training ({r['n_tasks']} task(s): "
+            f"{r['tasks']}) {change} over {n_langs[r['target']]} language(s) "
+            f"({_fmt_ci(r)}; {_sure(r)})."
+        )
+    return out
+
+
+def _significance_sentence(cells: pd.DataFrame, alpha: float) -> str:
     sig = cells[cells["q"] < alpha]
     if sig.empty:
-        out.append(
+        return (
             f"No intermediate × target cell is significant after Benjamini–Hochberg correction "
             f"over {len(cells)} tests (q < {alpha}; bootstrap p floor 1/{hierarchical.N_BOOT})."
         )
-    else:
-        parts = [
-            f"{r.intermediate} → {r.target} ({r.delta:+.2f}, q = {r.q:.3g})"
-            for r in sig.sort_values("delta", ascending=False).itertuples()
-        ]
-        out.append(
-            f"{len(sig)} of {len(cells)} intermediate × target cells are significant after "
-            f"Benjamini–Hochberg (q < {alpha}): " + "; ".join(parts) + "."
-        )
+    parts = [
+        f"{r.intermediate} → {r.target} ({r.delta:+.2f}, q = {r.q:.3g})"
+        for r in sig.sort_values("delta", ascending=False).itertuples()
+    ]
+    return (
+        f"{len(sig)} of {len(cells)} intermediate × target cells are significant after "
+        f"Benjamini–Hochberg (q < {alpha}): " + "; ".join(parts) + "."
+    )
+
+
+def _contrast_sentences(contrasts: pd.DataFrame | None, match: pd.DataFrame | None) -> list[str]:
+    """Domain and task contrasts, and the matched-domain comparison, each with its interval."""
+    out = []
     for r in (contrasts if contrasts is not None else pd.DataFrame()).to_dict("records"):
         caveat = (
             ""

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..assets.fetch import AssetError
+from ..configs import CurateConfig
 from ..data import store
 from ..data.leakage import audit, row_text, source_family, text_hash
 from ..data.manifest import split_entry, task_entry
-from ..data.matching import MATCH_MODES, matched_samples, usage
-from ..data.profile import DEFAULT_TOKENIZER, domain_profile, study_tokenizer
+from ..data.matching import matched_samples, usage
+from ..data.profile import domain_profile, study_tokenizer
 from ..data.subsample import ranked, stratified_sample
 from ..io import atomic_path, write_json
 from ..tasks.embedded import hash_split
@@ -27,87 +27,33 @@ from ..tasks.hub.loading import hub_snapshots
 from ..tasks.protocol import mining_task, training_phases
 from ..tasks.registry import TaskSpec, UnknownTaskError, get_task, option_problems
 from ..tasks.schema import Format, validate_row
-from ._common import config_from_dict
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class CurateConfig:
-    """Curation settings; the defaults are a quick run. A size of None (``null``) means the whole
-    split: the full-study profiles set the sizes to null so that nothing is capped."""
-
-    intermediate_tasks: list[str] = field(default_factory=lambda: ["vitaminc", "multiemo_medicine"])
-    target_tasks: list[str] = field(default_factory=lambda: ["multiemo", "multiemo_parallel"])
-    n_intermediate: int | None = (
-        1000  # common size N of every intermediate train split (stratified)
-    )
-    n_intermediate_dev: int | None = 200
-    n_target_train: int | None = 500
-    n_target_dev: int | None = 100
-    n_target_test: int | None = 200  # the same held-out items in every language where parallel
-    max_retrieval_items: int | None = 1000  # per language, retrieval targets
-    languages: list[str] | None = None  # None: every language each target has
-    # per target task: a language list, or "@<task>" for that task's canonical list
-    # (e.g. {"udhr": "@panx"}: UDHR over the 40 XTREME PAN-X languages)
-    task_languages: dict[str, list[str] | str] = field(default_factory=dict)
-    seed: int = 1
-    leakage_ngram: int = 5
-    leakage_threshold: float = 0.5  # Jaccard of word 5-gram sets
-    leakage_containment: float = 0.8  # share of one side's 5-grams inside the other
-    tokenizer: str = DEFAULT_TOKENIZER  # for token-length percentiles and the domain profile
-    task_options: dict[str, dict] = field(default_factory=dict)  # task -> extra loader options
-    # intermediate sizes matched on examples, training tokens or steps (xstilts.data.matching),
-    # counted at the intermediate stage's window length and QA stride
-    match_sizes: str = "examples"
-    window_length: int = 128
-    window_stride: int = 128
-    # local snapshots of hub datasets, <hub_snapshots>/<owner>/<name> (xstilts.tasks.hub.loading)
-    hub_snapshots: str | None = None
-    # Keys the study orchestration passes: `tasks` (split by role), `model` (= tokenizer) and caps.
-    tasks: list[str] | None = None
-    model: str | None = None
-    max_train_examples: int | None = None
-    max_eval_examples: int | None = None
-    max_test_examples: int | None = None
-
-    @classmethod
-    def from_dict(cls, raw: dict | None) -> CurateConfig:
-        return config_from_dict(cls, raw, "curate config")
-
-    def resolved(self) -> CurateConfig:
-        """Apply ``tasks`` / ``model`` / ``max_*`` onto the primary fields."""
-        cfg = dataclasses.replace(self)
-        if cfg.tasks is not None:
-            specs = [_spec(name, "tasks") for name in cfg.tasks]
-            cfg.intermediate_tasks = [s.name for s in specs if "intermediate" in s.roles]
-            cfg.target_tasks = [s.name for s in specs if "target" in s.roles]
-        if cfg.model:
-            cfg.tokenizer = cfg.model
-        for cap, names in (
-            ("max_train_examples", ("n_intermediate", "n_target_train")),
-            ("max_eval_examples", ("n_intermediate_dev", "n_target_dev")),
-            ("max_test_examples", ("n_target_test", "max_retrieval_items")),
-        ):
-            if getattr(cfg, cap) is not None:
-                for name in names:
-                    size = getattr(cfg, name)
-                    setattr(
-                        cfg,
-                        name,
-                        getattr(cfg, cap) if size is None else min(size, getattr(cfg, cap)),
-                    )
-        return cfg
-
-
-SIZES = (
-    "n_intermediate",
-    "n_intermediate_dev",
-    "n_target_train",
-    "n_target_dev",
-    "n_target_test",
-    "max_retrieval_items",
-)
+def _resolved(config: CurateConfig) -> CurateConfig:
+    """Apply ``tasks`` / ``model`` / ``max_*`` onto the primary fields."""
+    cfg = dataclasses.replace(config)
+    if cfg.tasks is not None:
+        specs = [_spec(name, "tasks") for name in cfg.tasks]
+        cfg.intermediate_tasks = [s.name for s in specs if "intermediate" in s.roles]
+        cfg.target_tasks = [s.name for s in specs if "target" in s.roles]
+    if cfg.model:
+        cfg.tokenizer = cfg.model
+    for cap, names in (
+        ("max_train_examples", ("n_intermediate", "n_target_train")),
+        ("max_eval_examples", ("n_intermediate_dev", "n_target_dev")),
+        ("max_test_examples", ("n_target_test", "max_retrieval_items")),
+    ):
+        if getattr(cfg, cap) is not None:
+            for name in names:
+                size = getattr(cfg, name)
+                setattr(
+                    cfg,
+                    name,
+                    getattr(cfg, cap) if size is None else min(size, getattr(cfg, cap)),
+                )
+    return cfg
 
 
 class CurateError(ValueError):
@@ -144,24 +90,10 @@ def _spec(name: str, key: str) -> TaskSpec:
 def _check(
     cfg: CurateConfig,
 ) -> tuple[dict[str, TaskSpec], dict[str, TaskSpec], dict[str, list[str]]]:
-    if cfg.match_sizes not in MATCH_MODES:
-        raise CurateError(
-            f"curate config field 'match_sizes': expected one of {MATCH_MODES}, got {cfg.match_sizes!r}"
-        )
     curated = {*cfg.intermediate_tasks, *cfg.target_tasks}
     for task, opts in cfg.task_options.items():  # paths only for the tasks curated here
         if why := option_problems(task, opts, paths=task in curated):
             raise CurateError(f"curate config field 'task_options.{task}': {'; '.join(why)}")
-    for name in ("window_length", "window_stride"):
-        value = getattr(cfg, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 8:
-            raise CurateError(f"curate config field {name!r}: expected an int >= 8, got {value!r}")
-    for name in SIZES + ("leakage_ngram",):
-        value = getattr(cfg, name)
-        if value is None and name in SIZES:
-            continue  # the whole split
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise CurateError(f"curate config field {name!r}: expected an int >= 0, got {value!r}")
     inter = {n: _spec(n, "intermediate_tasks") for n in cfg.intermediate_tasks}
     targets = {n: _spec(n, "target_tasks") for n in cfg.target_tasks}
     for key, specs, role in (
@@ -406,7 +338,7 @@ def _english_side(written: dict, task: str) -> list[dict]:
 def run(config: CurateConfig | dict | None, out_dir: str | Path) -> dict:
     """Curate into ``out_dir`` (layout in docs/architecture.md); return the manifest."""
     cfg = config if isinstance(config, CurateConfig) else CurateConfig.from_dict(config)
-    cfg = cfg.resolved()
+    cfg = _resolved(cfg)
     out_dir = Path(out_dir)
     inter_specs, target_specs, languages = _check(cfg)
     with hub_snapshots(cfg.hub_snapshots):

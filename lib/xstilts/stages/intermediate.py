@@ -18,47 +18,25 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from itertools import zip_longest
 from pathlib import Path
 
+from ..configs import IntermediateConfig, coerce_config
 from ..data.leakage import normalise, text_hash
 from ..data.store import split_path
 from ..io import atomic_path, read_jsonl, write_json
 from ..metrics.registry import primary_key
 from ..models.heads import TaskModel
-from ..models.loading import EMBEDDED, load_encoder, load_masked_lm, load_tokenizer
+from ..models.loading import load_encoder, load_masked_lm, load_tokenizer
 from ..models.mlm import MLM_HEAD, MaskedLMHead, split_masked_lm, texts_of
 from ..precision import resolve as resolve_precision
 from ..tasks import Format, get_task
 from ..training.finetune import dev_metrics, fine_tune, train_task
-from ..training.trainer import TrainConfig, TrainTask, resolve_device, write_curve
-from ._common import coerce_config, n_labels_of, read_rows
+from ..training.trainer import TrainTask, resolve_device, write_curve
+from ._common import n_labels_of, read_rows
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class IntermediateConfig:
-    model: str = EMBEDDED
-    task: str = "vitaminc"
-    tasks: list[str] | None = None  # a mixture (overrides ``task``), one head per task
-    sampling: str = "proportional"  # proportional | temperature | uniform
-    temperature: float = 2.0
-    seed: int = 1
-    mlm: bool = False  # masked-LM continuation alongside the tasks (needs an MLM head)
-    mlm_task: str = "udhr"  # curated task whose texts (all languages) are the MLM corpus
-    mlm_probability: float = 0.15
-    max_mlm_texts: int | None = None
-    # target tasks of the study (set by the grid when mlm is on): their test texts never enter
-    # the masked-LM corpus, and mlm_task may not be one of them
-    evaluated_tasks: list[str] = field(default_factory=list)
-    pooling: str | None = None  # None: first token, mean for T5
-    train: TrainConfig = field(default_factory=TrainConfig)
-
-    @property
-    def task_names(self) -> list[str]:
-        return list(self.tasks) if self.tasks else [self.task]
 
 
 def run(

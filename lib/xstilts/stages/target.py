@@ -16,9 +16,10 @@ Writes ``metrics.json`` (shape in docs/architecture.md), ``predictions/<lang>.js
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
+from ..configs import TargetConfig, coerce_config
 from ..data.store import test_languages
 from ..evaluation.retrieval import layer_sweep, mining_sweep
 from ..evaluation.zero_shot import evaluate_languages
@@ -26,28 +27,13 @@ from ..io import write_json, write_jsonl
 from ..metrics.registry import primary_key
 from ..models.family import default_pooling, num_layers_of
 from ..models.heads import TaskModel
-from ..models.loading import EMBEDDED, load_encoder, load_tokenizer
+from ..models.loading import load_encoder, load_tokenizer
 from ..precision import resolve as resolve_precision
 from ..tasks import Format, get_task
 from ..tasks.protocol import mining_task, protocol_of, retrieval_layer, training_phases
 from ..training.finetune import dev_metrics, fine_tune, train_task
-from ..training.trainer import TrainConfig, resolve_device, write_curve
-from ._common import coerce_config, jsonable, n_labels_of, read_rows
-
-
-@dataclass
-class TargetConfig:
-    model: str = EMBEDDED
-    task: str = "multiemo"
-    seed: int = 1
-    intermediate: str | None = None  # label of the intermediate run (None = baseline)
-    languages: list[str] | None = None  # None: every curated test language
-    max_test_samples: int | None = None  # per language
-    pooling: str | None = None  # None: first token (mean for T5); retrieval default: mean
-    layers: list[int] | None = None  # retrieval sweep (None: all, 0 = embeddings)
-    layer: int | None = None  # retrieval layer reported (None: the protocol's, else last)
-    scoring: str = "cosine"  # retrieval: cosine | margin
-    train: TrainConfig = field(default_factory=TrainConfig)
+from ..training.trainer import resolve_device, write_curve
+from ._common import jsonable, n_labels_of, read_rows
 
 
 def _encoder_source(cfg: TargetConfig, encoder_dir: str | Path | None) -> str:
@@ -71,16 +57,7 @@ def run(
     cfg = coerce_config(TargetConfig, config)
     out_dir = Path(out_dir)
     spec = get_task(cfg.task)
-    langs = test_languages(curate_dir, spec.name)
-    if cfg.languages:
-        missing = sorted(set(cfg.languages) - set(langs))
-        if missing:
-            raise FileNotFoundError(
-                f"task {spec.name!r}: no curated test split for {missing} (curated: {langs})"
-            )
-        langs = [lang for lang in langs if lang in cfg.languages]
-    if not langs:
-        raise FileNotFoundError(f"task {spec.name!r}: no test.<lang>.jsonl under {curate_dir}")
+    langs = _languages(cfg, spec.name, curate_dir)
     source = _encoder_source(cfg, encoder_dir)
     tokenizer = load_tokenizer(source)
     encoder = load_encoder(source)
@@ -109,30 +86,43 @@ def run(
         result = _fine_tune_and_evaluate(
             cfg, spec, encoder, tokenizer, rows_by_lang, curate_dir, out_dir
         )
-    metrics = {**base, **result}
-    per_language = metrics["per_language"]
-    values = [m[primary] for m in per_language.values()]
-    others = [m[primary] for lang, m in per_language.items() if lang != "en"]
-    metrics["average"] = {primary: sum(values) / len(values)}
-    if others:
-        metrics["average_excluding_en"] = {primary: sum(others) / len(others)}
+    metrics = {**base, **result, **_averages(result["per_language"], primary)}
     metrics["seconds"] = round(time.perf_counter() - started, 2)
     metrics["config"] = asdict(cfg)
-    # key order as in docs/architecture.md
-    order = [
-        "task",
-        "format",
-        "primary_metric",
-        "intermediate",
-        "seed",
-        "model",
-        "per_language",
-        "average",
-        "layers",
-    ]
-    metrics = {**{k: metrics[k] for k in order if k in metrics}, **metrics}
+    metrics = {**{k: metrics[k] for k in METRICS_ORDER if k in metrics}, **metrics}
     write_json(out_dir / "metrics.json", metrics)
     return metrics
+
+
+# metrics.json's leading keys, in the order docs/architecture.md shows them
+METRICS_ORDER = ("task", "format", "primary_metric", "intermediate", "seed", "model")
+METRICS_ORDER += ("per_language", "average", "layers")
+
+
+def _languages(cfg: TargetConfig, task: str, curate_dir: str | Path) -> list[str]:
+    """The curated test languages, or those of ``cfg.languages`` (each must be curated)."""
+    langs = test_languages(curate_dir, task)
+    if cfg.languages:
+        missing = sorted(set(cfg.languages) - set(langs))
+        if missing:
+            raise FileNotFoundError(
+                f"task {task!r}: no curated test split for {missing} (curated: {langs})"
+            )
+        langs = [lang for lang in langs if lang in cfg.languages]
+    if not langs:
+        raise FileNotFoundError(f"task {task!r}: no test.<lang>.jsonl under {curate_dir}")
+    return langs
+
+
+def _averages(per_language: dict[str, dict], primary: str) -> dict:
+    """The mean primary metric over all languages, and over all but English where there are
+    others (English is the training language, not zero-shot)."""
+    values = [m[primary] for m in per_language.values()]
+    others = [m[primary] for lang, m in per_language.items() if lang != "en"]
+    out = {"average": {primary: sum(values) / len(values)}}
+    if others:
+        out["average_excluding_en"] = {primary: sum(others) / len(others)}
+    return out
 
 
 def _fine_tune_and_evaluate(
@@ -229,6 +219,43 @@ def _phase_rows(rows: list[dict], phase: str, n_phases: int) -> list[dict]:
     return mine or rows
 
 
+def _mine(cfg, spec, encoder, tokenizer, curate_dir, langs, report, common) -> tuple[dict, dict]:
+    """BUCC: mine each language's test set, threshold tuned on its sample (validation) set."""
+    sets = {
+        lang: {
+            split: read_rows(curate_dir, spec.name, split, lang) for split in ("validation", "test")
+        }
+        for lang in langs
+    }
+    layers = sorted({*(cfg.layers or []), report})
+    return mining_sweep(
+        encoder, tokenizer, sets, layers=[*[x for x in layers if x != report], report], **common
+    )
+
+
+def _sweep_pairs(
+    cfg, spec, encoder, tokenizer, curate_dir, langs, report, common
+) -> tuple[dict, dict]:
+    """Pairs (Tatoeba, UDHR ...): accuracy@1 at every layer; the items of the reported one."""
+    rows_by_lang = {
+        lang: read_rows(curate_dir, spec.name, "test", lang, cfg.max_test_samples) for lang in langs
+    }
+    retrieval = protocol_of(spec.name).retrieval if protocol_of(spec.name) else None
+    sweep, hits = layer_sweep(
+        encoder,
+        tokenizer,
+        rows_by_lang,
+        scoring=cfg.scoring,
+        layers=cfg.layers,
+        direction=retrieval.direction if retrieval else "both",
+        return_hits=True,
+        **common,
+    )
+    if report not in sweep:
+        raise ValueError(f"layer {report} is reported but not in the sweep {sorted(sweep)}")
+    return sweep, hits[report]
+
+
 def _retrieval(cfg, spec, encoder, tokenizer, curate_dir, langs, out_dir) -> dict:
     """The bare encoder, no training: a layer sweep (pairs) or BUCC mining; the reported layer
     is the protocol's for this model (``xstilts.tasks.protocol``), else the last."""
@@ -247,40 +274,10 @@ def _retrieval(cfg, spec, encoder, tokenizer, curate_dir, langs, out_dir) -> dic
         "batch_size": tc.eval_batch_size,
         "precision": tc.precision,
     }
-    if mining_task(spec.name):
-        sets = {
-            lang: {
-                split: read_rows(curate_dir, spec.name, split, lang)
-                for split in ("validation", "test")
-            }
-            for lang in langs
-        }
-        layers = sorted({*(cfg.layers or []), report})
-        sweep, mined = mining_sweep(
-            encoder, tokenizer, sets, layers=[*[x for x in layers if x != report], report], **common
-        )
-        for lang, items in mined.items():
-            write_jsonl(out_dir / "predictions" / f"{lang}.jsonl", items)
-    else:
-        rows_by_lang = {
-            lang: read_rows(curate_dir, spec.name, "test", lang, cfg.max_test_samples)
-            for lang in langs
-        }
-        direction = retrieval.direction if retrieval else "both"
-        sweep, hits = layer_sweep(
-            encoder,
-            tokenizer,
-            rows_by_lang,
-            scoring=cfg.scoring,
-            layers=cfg.layers,
-            direction=direction,
-            return_hits=True,
-            **common,
-        )
-        if report not in sweep:
-            raise ValueError(f"layer {report} is reported but not in the sweep {sorted(sweep)}")
-        for lang, items in hits[report].items():  # per item, for the item-level bootstrap
-            write_jsonl(out_dir / "predictions" / f"{lang}.jsonl", items)
+    scored = _mine if mining_task(spec.name) else _sweep_pairs
+    sweep, items = scored(cfg, spec, encoder, tokenizer, curate_dir, langs, report, common)
+    for lang, lang_items in items.items():  # per item, for the item-level bootstrap
+        write_jsonl(out_dir / "predictions" / f"{lang}.jsonl", lang_items)
     deviations = []
     if retrieval and pooling != retrieval.pooling:
         deviations.append(f"pooling {pooling} (protocol: {retrieval.pooling})")

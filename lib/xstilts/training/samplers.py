@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLINGS = ("proportional", "temperature", "uniform")
+from ..configs import SAMPLINGS  # the setting: configs.IntermediateConfig.sampling
 
 
 def task_probabilities(
