@@ -53,6 +53,35 @@ def _error_text(err: BaseException) -> str:
     return f"{ename}: {evalue}\n\n{tail}\n"
 
 
+# A kernel that dies before its first reply ran no cell: it lost the race for a TCP port that
+# jupyter_client picked free a moment earlier (two stages starting at once, `--jobs 2`, or
+# another Jupyter on the machine). Such a start is retried; any other failure is the stage's.
+KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
+KERNEL_START_ATTEMPTS = 3
+
+
+def _execute_notebook(spec: dict, run_dir: Path, parameters: dict) -> None:
+    import papermill
+
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        try:
+            papermill.execute_notebook(
+                spec["notebook"],
+                str(run_dir / "notebook.ipynb"),
+                parameters=parameters,
+                kernel_name=spec["kernel"],
+                progress_bar=False,
+                start_timeout=300,  # a loaded 2-core machine can take over 60 s to start a kernel
+                log_output=False,
+                cwd=str(Path(spec["notebook"]).parent),
+            )
+            return
+        except RuntimeError as err:
+            if KERNEL_START_FAILURE not in str(err) or attempt == KERNEL_START_ATTEMPTS:
+                raise
+            print(f"kernel start failed ({err}); starting another (attempt {attempt + 1})")
+
+
 def execute_stage(spec_path: str | os.PathLike) -> bool:
     """Execute the stage described by ``spec_path``; True when it is DONE afterwards."""
     spec = read_json(spec_path)
@@ -71,18 +100,7 @@ def execute_stage(spec_path: str | os.PathLike) -> bool:
         try:
             if error:
                 raise RuntimeError(f"input verification failed:\n{error}")
-            import papermill
-
-            papermill.execute_notebook(
-                spec["notebook"],
-                str(run_dir / "notebook.ipynb"),
-                parameters=parameters,
-                kernel_name=spec["kernel"],
-                progress_bar=False,
-                start_timeout=300,  # a loaded 2-core machine can take over 60 s to start a kernel
-                log_output=False,
-                cwd=str(Path(spec["notebook"]).parent),
-            )
+            _execute_notebook(spec, run_dir, parameters)
         except Exception as err:  # noqa: BLE001 - any failure is recorded, then reported
             error = _error_text(err)
         wall = time.perf_counter() - t0
