@@ -2,9 +2,9 @@
 
 Each field's annotation carries its constraint, so the same definition validates a config built in
 Python (``TrainConfig(batch_size=0)`` fails), a stage config (``stageconfig.check_stage_configs``)
-and a study file (``orchestration.params.TrainSettings`` is generated from these fields, each
-optional). Adding a training setting is one field here. Torch-free, so the CLI validates a study
-without importing torch.
+and a study file (the ``train:`` and ``per_task:`` sections of ``orchestration.params`` are generated
+from these fields and the stage configs' own, :mod:`xstilts.configs`). Adding a training setting is
+one field here. Torch-free, so the CLI validates a study without importing torch.
 """
 
 from __future__ import annotations
