@@ -68,3 +68,28 @@ def test_a_kernel_that_never_starts_fails_after_the_last_attempt(tmp_path, monke
     with pytest.raises(RuntimeError, match="kernel_info"):
         worker._execute_notebook(_spec(tmp_path), tmp_path, {})
     assert len(calls) == worker.KERNEL_START_ATTEMPTS
+
+
+def test_the_worker_validates_notebooks_without_loading_the_iri_grammar(tmp_path):
+    """The worker leaves out jsonschema's optional IRI check (its grammar takes 2 s to load, once
+    per stage); nbformat still validates: a good notebook passes, a broken one is refused."""
+    import subprocess
+    import sys
+
+    good = _notebook(tmp_path / "good.ipynb")
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text(good.read_text().replace('"cell_type": "code"', '"cell_type": "nonsense"', 1))
+    # the worker is imported first in its own process, as the executors start it
+    script = (
+        "import sys\n"
+        "import xstilts.orchestration.worker\n"
+        "import nbformat\n"
+        f"nbformat.validate(nbformat.read({str(good)!r}, as_version=4))\n"
+        "try:\n"
+        f"    nbformat.validate(nbformat.read({str(bad)!r}, as_version=4))\n"
+        "except nbformat.ValidationError:\n"
+        "    print('refused')\n"
+        "print(sys.modules.get('rfc3987_syntax'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["refused", "None"], out.stdout + out.stderr
