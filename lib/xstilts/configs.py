@@ -85,7 +85,7 @@ def coerce_config(cls: type[C], config: C | dict | None) -> C:
     flat = {k: values.pop(k) for k in list(values) if k in train_keys and k not in own}
     unknown = sorted(set(values) - own)
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"{cls.__name__}: unknown keys {unknown}; known: {sorted(own)} and "
             f"TrainConfig fields {sorted(train_keys)}"
         )
@@ -144,17 +144,6 @@ class CurateConfig:
     @classmethod
     def from_dict(cls, raw: dict | None) -> CurateConfig:
         return config_from_dict(cls, raw, "curate config")
-
-
-# the curated sizes (each a Size); ``max_*_examples`` caps them (stages.curate)
-SIZES = (
-    "n_intermediate",
-    "n_intermediate_dev",
-    "n_target_train",
-    "n_target_dev",
-    "n_target_test",
-    "max_retrieval_items",
-)
 
 
 @dataclass

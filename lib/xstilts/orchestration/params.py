@@ -32,8 +32,6 @@ from pydantic import (
 from ..configs import (
     GRID_KEYS,
     STAGE_CONFIGS,
-    AnalysisConfig,
-    CurateConfig,
     IntermediateConfig,
     Sampling,
     default_of,
@@ -73,51 +71,48 @@ def _settings(cls: type, leave_out: set[str]) -> dict[str, Any]:
     return {f.name: (hints[f.name], None) for f in fields(cls) if f.name not in leave_out}
 
 
-def _train_settings(stage: str) -> type[BaseModel]:
-    """A training stage's ``train:`` keys: TrainConfig's fields (the seed aside: the seeds
-    section sets it) and the stage config's own (pooling, layer, mlm ...)."""
-    own = _settings(STAGE_CONFIGS[stage], GRID_KEYS[stage] | {"train"})
-    return create_model(
-        f"{stage.capitalize()}Train", __base__=Strict, **_settings(TrainConfig, {"seed"}), **own
-    )
+def _sources(stage: str) -> list[tuple[type, set[str]]]:
+    """Where a stage's study keys come from: (config class, fields left out). The training
+    stages also take TrainConfig's fields, the seed aside (the seeds section sets it)."""
+    own = (STAGE_CONFIGS[stage], GRID_KEYS[stage] | {"train"})
+    return [(TrainConfig, {"seed"}), own] if stage in ("intermediate", "target") else [own]
 
 
-IntermediateTrain = _train_settings("intermediate")
-TargetTrain = _train_settings("target")
+def _section(stage: str, name: str) -> type[BaseModel]:
+    fields_of = {
+        k: v for cls, leave_out in _sources(stage) for k, v in _settings(cls, leave_out).items()
+    }
+    return create_model(name, __base__=Strict, **fields_of)
+
+
+IntermediateTrain = _section("intermediate", "IntermediateTrain")
+TargetTrain = _section("target", "TargetTrain")
 TargetOverrides = create_model(
     "TargetOverrides", __base__=TargetTrain, languages=(list[str] | None, None)
 )
-CurateSection = create_model(
-    "CurateSection", __base__=Strict, **_settings(CurateConfig, GRID_KEYS["curate"])
-)
-AnalysisSection = create_model(
-    "AnalysisSection", __base__=Strict, **_settings(AnalysisConfig, GRID_KEYS["analysis"])
-)
+CurateSection = _section("curate", "CurateSection")
+AnalysisSection = _section("analysis", "AnalysisSection")
 
 
 def settings_help() -> str:
     """Every study key a stage or training setting gives, by section, with its type, constraint
     and default (``xstilts settings``): generated from the same definitions as the sections."""
-    train = describe(TrainConfig, {"seed"})
     sections = [
-        ("curate", describe(CurateConfig, GRID_KEYS["curate"])),
-        ("intermediate.train / per_task.<task>", train + _own("intermediate")),
-        ("target.train / per_task.<task>", train + _own("target")),
-        ("analysis", describe(AnalysisConfig, GRID_KEYS["analysis"])),
+        ("curate", "curate"),
+        ("intermediate.train / per_task.<task>", "intermediate"),
+        ("target.train / per_task.<task>", "target"),
+        ("analysis", "analysis"),
     ]
     lines = [
         "Study keys by section (type, constraint, the stage config's default; params/base.yaml",
         "and the profile may set another). target.per_task.<task> also takes `languages`.",
     ]
-    for name, rows in sections:
+    for name, stage in sections:
+        rows = [row for cls, leave_out in _sources(stage) for row in describe(cls, leave_out)]
         lines.append(f"{name}:")
         width = max(len(r[0]) for r in rows)
         lines += [f"  {key:<{width}}  {kind}  default {default}" for key, kind, default in rows]
     return "\n".join(lines)
-
-
-def _own(stage: str) -> list[tuple[str, str, str]]:
-    return describe(STAGE_CONFIGS[stage], GRID_KEYS[stage] | {"train"})
 
 
 class Mixture(Strict):
@@ -530,7 +525,7 @@ def _mlm_problems(study: Study, layers: Layers) -> list[Problem]:
         (("intermediate", "per_task", t), s) for t, s in study.intermediate.per_task.items()
     ]
     for path, settings in sections:
-        corpus = settings.mlm_task or "udhr"  # IntermediateConfig.mlm_task's default
+        corpus = settings.mlm_task or default_of(IntermediateConfig, "mlm_task")
         if settings.mlm and corpus in study.target.tasks:
             problems.append(
                 layers.problem(

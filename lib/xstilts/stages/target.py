@@ -234,20 +234,19 @@ def _mine(cfg, spec, encoder, tokenizer, curate_dir, langs, report, common) -> t
 
 
 def _sweep_pairs(
-    cfg, spec, encoder, tokenizer, curate_dir, langs, report, common
+    cfg, spec, encoder, tokenizer, curate_dir, langs, report, direction, common
 ) -> tuple[dict, dict]:
     """Pairs (Tatoeba, UDHR ...): accuracy@1 at every layer; the items of the reported one."""
     rows_by_lang = {
         lang: read_rows(curate_dir, spec.name, "test", lang, cfg.max_test_samples) for lang in langs
     }
-    retrieval = protocol_of(spec.name).retrieval if protocol_of(spec.name) else None
     sweep, hits = layer_sweep(
         encoder,
         tokenizer,
         rows_by_lang,
         scoring=cfg.scoring,
         layers=cfg.layers,
-        direction=retrieval.direction if retrieval else "both",
+        direction=direction,
         return_hits=True,
         **common,
     )
@@ -274,8 +273,12 @@ def _retrieval(cfg, spec, encoder, tokenizer, curate_dir, langs, out_dir) -> dic
         "batch_size": tc.eval_batch_size,
         "precision": tc.precision,
     }
-    scored = _mine if mining_task(spec.name) else _sweep_pairs
-    sweep, items = scored(cfg, spec, encoder, tokenizer, curate_dir, langs, report, common)
+    direction = "mining" if mining_task(spec.name) else retrieval.direction if retrieval else "both"
+    inputs = (cfg, spec, encoder, tokenizer, curate_dir, langs, report)
+    if direction == "mining":
+        sweep, items = _mine(*inputs, common)
+    else:
+        sweep, items = _sweep_pairs(*inputs, direction, common)
     for lang, lang_items in items.items():  # per item, for the item-level bootstrap
         write_jsonl(out_dir / "predictions" / f"{lang}.jsonl", lang_items)
     deviations = []
@@ -294,9 +297,7 @@ def _retrieval(cfg, spec, encoder, tokenizer, curate_dir, langs, out_dir) -> dic
         ),
         "pooling": pooling,
         "scoring": "margin mining" if mining_task(spec.name) else cfg.scoring,
-        "direction": "mining"
-        if mining_task(spec.name)
-        else (retrieval.direction if retrieval else "both"),
+        "direction": direction,
         "deviations": deviations,
         "layers": {str(k): v for k, v in sweep.items()},
     }
