@@ -25,6 +25,33 @@ def test_unknown_or_misspelt_task_option_is_refused_naming_task_option_and_accep
     assert "task 'xnli' has no option 'data_file'" in msg and "'data_files'" in msg
 
 
+def test_bad_task_language_lists_are_refused_before_the_curate_notebook():
+    def problem(value: str) -> str:
+        return _problems(f"curate.task_languages={value}", paths=False)
+
+    assert "curate.task_languages.multiemoo: unknown task 'multiemoo'; did you mean multiemo," in (
+        problem("{multiemoo: [de]}")
+    )
+    assert "curate.task_languages.multiemo: unknown language 'xx'" in problem(
+        "{multiemo: [de, xx]}"
+    )
+    assert "naming a language list" in problem("{multiemo: '@nope'}")
+    intermediate = load_study(QUICK).study.intermediate.tasks[0]
+    assert f"task {intermediate!r} is not a target task of this study" in problem(
+        f"{{{intermediate}: [de]}}"
+    )
+
+
+def test_language_list_of_a_task_the_study_does_not_run_is_kept_but_not_curated():
+    """As with task_options: a `-p target.tasks=...` that drops a target leaves its list unused."""
+    from xstilts.orchestration.grid import expand
+
+    resolved = load_study(QUICK, ["curate.task_languages={udhr: [de], multiemo: [de, fr]}"])
+    check_tasks(resolved, paths=False)
+    curate = next(r for r in expand(resolved).runs if r.stage == "curate")
+    assert curate.config["task_languages"] == {"multiemo": ["de", "fr"]}
+
+
 def test_bad_sizes_are_refused_before_the_curate_notebook():
     assert (
         "curate.n_target_train: Input should be greater than or equal to 0 (got -5)"

@@ -142,12 +142,16 @@ def expand(resolved: ResolvedStudy | Study) -> Grid:
 
     # each task in the role the study gives it (SQuAD may be both an intermediate and a target)
     intermediates = {t for ts in study.intermediate_sources().values() for t in ts}
+    targets = study.curated_targets()
     curate_cfg = {
         "intermediate_tasks": sorted(intermediates),
-        "target_tasks": sorted(set(study.all_tasks()) - intermediates | set(study.target.tasks)),
+        "target_tasks": targets,
         "model": study.model,
         **study.curate.model_dump(exclude_unset=True),
     }
+    if "task_languages" in curate_cfg:  # only the targets curated here (a -p may drop one)
+        kept = {t: v for t, v in curate_cfg.pop("task_languages").items() if t in targets}
+        curate_cfg.update({"task_languages": kept} if kept else {})
     curate = _make("curate", "data", curate_cfg, [], study)
     runs.append(curate)
 

@@ -214,6 +214,12 @@ class Study(Strict):
         mlm = {s.mlm_task or default for s in settings if s.mlm}
         return sorted(set(tasks) | set(self.target.tasks) | mlm)
 
+    def curated_targets(self) -> list[str]:
+        """The tasks curate prepares as targets: every task not trained as an intermediate, and
+        every target (SQuAD may be both)."""
+        intermediates = {t for ts in self.intermediate_sources().values() for t in ts}
+        return sorted(set(self.all_tasks()) - intermediates | set(self.target.tasks))
+
 
 # --------------------------------------------------------------------------------------------
 # Errors
@@ -700,7 +706,7 @@ def _looks_local(name: str) -> bool:
 def _curate_problems(study: Study, layers: Layers, paths: bool = True) -> list[Problem]:
     """Curate settings that would fail inside the curate notebook, found before anything runs
     (``paths``: also that every data path exists)."""
-    from ..tasks.registry import option_problems
+    from ..tasks.registry import option_problems, task_language_problems
 
     problems = []
     snapshots = study.curate.hub_snapshots
@@ -718,6 +724,13 @@ def _curate_problems(study: Study, layers: Layers, paths: bool = True) -> list[P
             layers.problem(("curate", "task_options", task), why)
             for why in option_problems(task, opts, check_paths)
         ]
+    # like task_options, the language list of a task this study does not curate is kept and not
+    # used (grid.expand leaves it out of the curate config); a typo is still refused
+    for task, value in (study.curate.task_languages or {}).items():
+        whys = task_language_problems(task, value)
+        if task in curated and task not in study.curated_targets():
+            whys.append(f"task {task!r} is not a target task of this study")
+        problems += [layers.problem(("curate", "task_languages", task), why) for why in whys]
     return problems
 
 

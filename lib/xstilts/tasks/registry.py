@@ -100,6 +100,26 @@ def accepted_options(spec: TaskSpec) -> tuple[str, ...]:
     )
 
 
+def task_language_problems(task: str, value: object) -> list[str]:
+    """Why ``curate.task_languages.<task>`` cannot be used: an unknown task, or a value that is
+    neither a list of known language codes nor ``"@<task>"`` naming a task's language list."""
+    from ..languages import LANGUAGES, TASK_LANGUAGES
+
+    try:
+        get_task(task)
+    except UnknownTaskError as err:
+        return [str(err)]
+    if isinstance(value, str):
+        if value.startswith("@") and value[1:] in TASK_LANGUAGES:
+            return []
+        return [
+            f"expected a list of languages or '@<task>' naming a language list "
+            f"({', '.join('@' + t for t in sorted(TASK_LANGUAGES))}), got {value!r}"
+        ]
+    unknown = [code for code in value if code not in LANGUAGES]  # type: ignore[union-attr]
+    return [f"unknown language {code!r}" for code in unknown]
+
+
 def option_problems(task: str, options: object, paths: bool = True) -> list[str]:
     """Why ``curate.task_options.<task>`` cannot be used (unknown task or option, a data path that
     does not exist); empty when it can. Paths are checked as given (absolute by then)."""
