@@ -93,3 +93,25 @@ def test_the_worker_validates_notebooks_without_loading_the_iri_grammar(tmp_path
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["refused", "None"], out.stdout + out.stderr
+
+
+def test_stages_run_side_by_side_share_the_cores_out(monkeypatch):
+    """`--jobs 2` on a 2-core machine: each stage's torch gets 1 thread, not 2 (4 threads on 2
+    cores would contend); one job keeps torch's default; a thread count the user set is kept."""
+    import os
+    import subprocess
+    import sys
+
+    from xstilts.orchestration.executors import THREAD_VARIABLES, stage_environment
+
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    cores = len(os.sched_getaffinity(0))
+    assert not set(THREAD_VARIABLES) & set(stage_environment(1))
+    env = stage_environment(2)
+    assert env["OMP_NUM_THREADS"] == str(max(1, cores // 2))
+    probe = [sys.executable, "-c", "import torch; print(torch.get_num_threads())"]
+    out = subprocess.run(probe, env=env, capture_output=True, text=True, check=True).stdout
+    assert int(out) == max(1, cores // 2)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert stage_environment(2)["OMP_NUM_THREADS"] == "3"

@@ -8,6 +8,7 @@ by layer (a Slurm job array per layer and resource set), on Slurm or submitit's 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import subprocess
 import sys
@@ -63,14 +64,29 @@ def _schedule(
     return state
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def stage_environment(jobs: int) -> dict[str, str]:
+    """The environment of a stage run alongside ``jobs - 1`` others: the machine's cores shared
+    out (torch would otherwise give every stage all of them, and ``jobs`` stages would contend
+    for each core). Thread counts the user set are kept; one job keeps torch's own default."""
+    env = dict(os.environ)
+    if jobs > 1:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        for name in THREAD_VARIABLES:
+            env.setdefault(name, str(max(1, (cores or 1) // jobs)))
+    return env
+
+
 class LocalExecutor:
     name = "local"
 
     def __init__(self, jobs: int = 1):
         self.jobs = max(1, jobs)
+        self.env = stage_environment(self.jobs)
 
-    @staticmethod
-    def launch(spec_path: Path) -> bool:
+    def launch(self, spec_path: Path) -> bool:
         log = spec_path.parent / "stage.log"
         with open(log, "w", encoding="utf-8") as fh:
             proc = subprocess.run(
@@ -78,6 +94,7 @@ class LocalExecutor:
                 stdout=fh,
                 stderr=subprocess.STDOUT,
                 check=False,
+                env=self.env,
             )
         return proc.returncode == 0 and (spec_path.parent / "DONE").exists()
 
