@@ -265,14 +265,30 @@ def markdown_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _replace_table(text: str, start: str, end: str, table: str) -> str:
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{table}\n{end}{tail}"
+
+
+def machine_markers(name: str) -> tuple[str, str]:
+    """The markers of the table of ``bench/results/<name>/``: the figures of another kind of
+    machine (``XSTILTS_BENCH_RESULTS`` pointed there), kept apart from the main table."""
+    return f"<!-- bench:table:{name}:start -->", f"<!-- bench:table:{name}:end -->"
+
+
 def update_doc(doc: Path | None = None, directory: Path | None = None) -> Path:
-    """Replace the table between the markers in ``docs/performance.md`` with the JSON figures."""
+    """Replace the table between the markers in ``docs/performance.md`` with the JSON figures,
+    and each machine table whose markers the doc holds with its folder's figures."""
     doc = doc or repo_root() / "docs" / "performance.md"
+    directory = directory or results_dir()
     text = doc.read_text(encoding="utf-8")
     if TABLE_START not in text or TABLE_END not in text:
         raise ValueError(f"{doc}: markers {TABLE_START} / {TABLE_END} not found")
-    head, rest = text.split(TABLE_START, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    table = markdown_table(load_results(directory))
-    write_text(doc, f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}")
+    text = _replace_table(text, TABLE_START, TABLE_END, markdown_table(load_results(directory)))
+    for folder in sorted(p for p in directory.iterdir() if p.is_dir() and p.name != "quick"):
+        start, end = machine_markers(folder.name)
+        if start in text and end in text and any(folder.glob("*.json")):
+            text = _replace_table(text, start, end, markdown_table(load_results(folder)))
+    write_text(doc, text)
     return doc

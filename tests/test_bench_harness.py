@@ -56,6 +56,17 @@ def test_result_json_and_generated_table(tmp_path):
     assert "old" not in text and "| training | examples/s | 1 ex/s | 2 ex/s | 2.00× |" in text
     assert "not measured" in text  # e2e and gpu have no results here
     assert text.startswith("intro\n") and text.endswith("rest\n")
+    # figures of another kind of machine, in their folder, fill their own table only
+    other = tmp_path / "cpu-without-bf16"
+    other.mkdir()
+    rec.rows[0] = harness.Row("training", "examples/s", "1 ex/s", "3 ex/s", 3.0, "≥ 1.5×", True)
+    rec.write(other)
+    start, end = harness.machine_markers("cpu-without-bf16")
+    doc.write_text(f"{harness.TABLE_START}\n{harness.TABLE_END}\nmid\n{start}\nold\n{end}\n")
+    harness.update_doc(doc, tmp_path)
+    main, other_table = doc.read_text().split("mid")
+    assert "| 2 ex/s | 2.00× |" in main and "3 ex/s" not in main
+    assert "| 3 ex/s | 3.00× |" in other_table and "old" not in other_table
     assert harness.redact(f"log at {repo_root()}/runs/x") == "log at <repo>/runs/x"
     doc.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
