@@ -726,9 +726,10 @@ def _curate_problems(study: Study, layers: Layers, paths: bool = True) -> list[P
         ]
     # like task_options, the language list of a task this study does not curate is kept and not
     # used (grid.expand leaves it out of the curate config); a typo is still refused
+    targets = study.curated_targets()
     for task, value in (study.curate.task_languages or {}).items():
         whys = task_language_problems(task, value)
-        if task in curated and task not in study.curated_targets():
+        if task in curated and task not in targets:
             whys.append(f"task {task!r} is not a target task of this study")
         problems += [layers.problem(("curate", "task_languages", task), why) for why in whys]
     return problems
