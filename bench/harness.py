@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -101,20 +100,6 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=repo_root(),
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 def machine() -> dict:
     """What the numbers were measured on."""
     import torch
@@ -128,8 +113,16 @@ def machine() -> dict:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "platform": platform.platform(),
-        "commit": _git_commit(),
+        **_commit(),
     }
+
+
+def _commit() -> dict:
+    """The short commit and whether tracked files differed from it (a run of uncommitted code)."""
+    from xstilts.orchestration.provenance import git_state
+
+    state = git_state()
+    return {"commit": state["commit"] and state["commit"][:7], "dirty": state["dirty"]}
 
 
 def loadavg() -> list[float]:
