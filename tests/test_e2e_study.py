@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +100,48 @@ def test_second_invocation_recomputes_nothing(quick_study):
     assert "5 cached, 0 run, 0 failed" in again.stdout
     status = xstilts("status", "params/quick.yaml", *dirs)
     assert status.returncode == 0 and "5 done" in status.stdout
+
+
+def test_a_stage_in_a_kept_kernel_gives_the_numbers_of_a_new_kernel(quick_study, tmp_path):
+    """The quick study's second target run ran in the kernel the first one left (its provenance
+    says so); run again in a kernel of its own (`--fresh-kernels`), it trains and scores the same,
+    value for value: metrics, loss curve and every prediction."""
+    base, _, _ = quick_study
+    kept = []
+    for run in sorted((base / "runs" / "quick" / "target").iterdir()):
+        session = json.loads((run / "provenance.json").read_text())["kernel_session"]
+        if session["reused"]:
+            kept.append(run)
+    assert kept, "no target run of the quick study ran in a kept kernel"
+    copy = tmp_path / "runs"
+    shutil.copytree(base / "runs", copy)
+    for run in kept:  # the whole run directory: no checkpoint to resume from
+        shutil.rmtree(copy / "quick" / "target" / run.name)
+    dirs = ["--runs-dir", str(copy), "--reports-dir", str(tmp_path / "reports")]
+    again = xstilts("run", "params/quick.yaml", *dirs, "--fresh-kernels")
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert f"{len(kept)} run, 0 failed" in again.stdout
+    for run in kept:
+        fresh = copy / "quick" / "target" / run.name
+        session = json.loads((fresh / "provenance.json").read_text())["kernel_session"]
+        assert not session["reused"]
+        metrics = [_untimed(json.loads((r / "metrics.json").read_text())) for r in (run, fresh)]
+        assert metrics[0] == metrics[1]
+        assert (run / "curve.csv").read_bytes() == (fresh / "curve.csv").read_bytes()
+        names = sorted(p.name for p in (run / "predictions").iterdir())
+        assert names and names == sorted(p.name for p in (fresh / "predictions").iterdir())
+        for name in names:
+            want = (run / "predictions" / name).read_bytes()
+            assert (fresh / "predictions" / name).read_bytes() == want, name
+
+
+def _untimed(value):
+    """A metrics record without its timings (seconds, rates), which differ from run to run."""
+    if isinstance(value, dict):
+        return {
+            k: _untimed(v) for k, v in value.items() if k != "seconds" and not k.endswith("_per_s")
+        }
+    return [_untimed(v) for v in value] if isinstance(value, list) else value
 
 
 def test_quick_study_results_match_the_reference_made_before_the_refactor(quick_study):

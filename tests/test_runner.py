@@ -25,6 +25,13 @@ BODY = """\
 import os, pathlib, time
 name = pathlib.Path(globals().get('out_dir') or 'analysis').name
 time.sleep(float(os.environ.get('XT_SLEEP', '0')))
+if os.environ.get('XT_KERNELS'):  # which kernel ran the stage, and what it found there
+    import xstilts.precision as precision
+    with open(os.environ['XT_KERNELS'], 'a') as fh:
+        cached = precision.cpu_bf16_flags.cache_info().currsize
+        fh.write(f"{name} {os.getpid()} {'carried' in globals()} {cached}\\n")
+    precision.cpu_bf16_flags()
+    carried = True
 if config.get('task') and config.get('task') == os.environ.get('XT_FAIL'):
     raise RuntimeError('planned failure of ' + name)
 if globals().get('out_dir') and 'intermediate' in out_dir:
@@ -106,7 +113,7 @@ def test_run_skip_status_and_provenance(setup):
         assert (run_dir / "DONE").exists() and (run_dir / "notebook.ipynb").exists()
         prov = json.loads((run_dir / "provenance.json").read_text())
         assert prov["status"] == "done" and prov["wall_s"] > 0 and prov["git"]["commit"]
-        assert prov["packages"]["papermill"] and prov["peak_rss_mb"]["children"] > 0
+        assert prov["packages"]["papermill"] and prov["peak_rss_mb"]["kernel"] > 0
     target = next(study_dir.glob("target/multiemo__from-fever-s1__s1-*"))
     prov = json.loads((target / "provenance.json").read_text())
     assert prov["config"]["intermediate"] == "fever-s1" and prov["parameters"][
@@ -131,6 +138,48 @@ def test_run_skip_status_and_provenance(setup):
     new = executions(log)[N_RUNS:]
     assert sorted(n.split("__")[0] for n in new if n != "analysis") == ["multiemo"] * 3
     assert "analysis" in new and len(new) == 4
+
+
+def _kernels(path: Path) -> dict[str, tuple[int, bool, int]]:
+    """stage name -> (kernel pid, a variable of an earlier stage found, xstilts cache entries)"""
+    rows = [line.split() for line in path.read_text().splitlines()]
+    return {
+        name if name == "analysis" else name.rsplit("-", 1)[0]: (int(pid), c == "True", int(n))
+        for name, pid, c, n in rows
+    }
+
+
+def test_stages_of_one_notebook_share_a_kernel_that_forgets_between_them(setup):
+    """By default the local executor runs consecutive stages of one notebook in one kernel, brought
+    back to a new session between them: no variable and no xstilts cache entry carries over. A
+    failed stage ends its kernel; `--fresh-kernels` gives every stage a kernel of its own."""
+    tmp, *_ = setup
+    log = tmp / "kernels.log"
+    first = cli(setup, "run", env_extra={"XT_KERNELS": str(log), "XT_FAIL": "vitaminc"})
+    assert first.returncode == 1, first.stdout + first.stderr
+    ran = _kernels(log)
+    assert not any(carried or cached for _, carried, cached in ran.values()), ran
+    targets = [n for n in ran if n.startswith("multiemo")]
+    assert len(targets) == 2 and len({ran[n][0] for n in targets}) == 1  # one kernel
+    failed, after = ran["vitaminc__s1"][0], ran["fever__s1"][0]
+    assert failed != after  # the failed stage's kernel was not used again
+    assert len({pid for pid, _, _ in ran.values()}) == 4  # curate, 2 intermediate, target
+    study = tmp / "runs" / "t"
+    sessions = [
+        json.loads((run / "provenance.json").read_text())["kernel_session"]
+        for run in study.glob("target/*")
+    ]
+    assert sorted(s["stages_before"] for s in sessions) == [0, 1]
+    assert sorted(s["reused"] for s in sessions) == [False, True]
+
+    log.unlink()
+    again = cli(setup, "run", "--fresh-kernels", env_extra={"XT_KERNELS": str(log)})
+    assert again.returncode == 0, again.stdout + again.stderr
+    rerun = _kernels(log)
+    assert sorted(rerun) == ["analysis", "multiemo__from-vitaminc-s1__s1", "vitaminc__s1"]
+    pids = {pid for pid, _, _ in rerun.values()}
+    assert len(pids) == 3 and not pids & {pid for pid, _, _ in ran.values()}
+    assert not any(carried or cached for _, carried, cached in rerun.values())
 
 
 def test_failure_isolation_and_summary(setup):

@@ -31,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", choices=("local", "slurm", "submitit-local"), default="local")
     run.add_argument("--jobs", "-j", type=int, default=1, help="stages at once (local executor)")
     run.add_argument(
+        "--fresh-kernels",
+        action="store_true",
+        help="a new Jupyter kernel for every stage (local executor; by default consecutive "
+        "stages of one notebook share a kernel, reset between them, to skip start-up)",
+    )
+    run.add_argument(
         "--dry-run", action="store_true", help="print the grid, cache state and estimate"
     )
     run.add_argument(
@@ -73,7 +79,12 @@ def cmd_run(args) -> int:
         for path in clean_partial(expand(resolved), paths.runs_dir / resolved.name):
             print(f"removed partial {path}")
     outcome = run_study(
-        resolved, paths, executor=args.executor, jobs=args.jobs, dry_run=args.dry_run
+        resolved,
+        paths,
+        executor=args.executor,
+        jobs=args.jobs,
+        fresh_kernels=args.fresh_kernels,
+        dry_run=args.dry_run,
     )
     if outcome.ok and not args.dry_run:
         index = paths.reports_dir / resolved.name / "index.html"

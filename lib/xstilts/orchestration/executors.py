@@ -1,7 +1,9 @@
 """Executors: run a set of stage runs respecting their dependencies.
 
-``LocalExecutor``: up to ``jobs`` stages at once, each a ``python -m xstilts.orchestration.worker``
-subprocess (threads only launch and wait). ``SubmititExecutor``: one submitit job per stage, layer
+``LocalExecutor``: up to ``jobs`` stages at once, each job slot a ``python -m
+xstilts.orchestration.worker --serve`` process that runs its stages one after another, consecutive
+stages of one notebook in one kernel (``kernels.py``); with ``fresh_kernels``, a new worker process
+and kernel per stage. Threads only launch and wait. ``SubmititExecutor``: one submitit job per stage, layer
 by layer (a Slurm job array per layer and resource set), on Slurm or submitit's local backend.
 """
 
@@ -12,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -79,14 +82,72 @@ def stage_environment(jobs: int) -> dict[str, str]:
     return env
 
 
+class StageWorker:
+    """A ``python -m xstilts.orchestration.worker --serve`` process, one job slot of the local
+    executor: stage spec paths go in on its stdin, it answers on a pipe of its own, and its output
+    and its kernels' (nothing of a stage's own, which goes to the stage's ``stage.log``) goes to
+    ``log``."""
+
+    def __init__(self, env: dict[str, str], log: Path):
+        log.parent.mkdir(parents=True, exist_ok=True)
+        read_fd, write_fd = os.pipe()
+        with open(log, "a", encoding="utf-8") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "xstilts.orchestration.worker", "--serve", str(write_fd)],
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                pass_fds=(write_fd,),
+                env=env,
+                text=True,
+            )
+        os.close(write_fd)
+        self.replies = os.fdopen(read_fd, encoding="utf-8")
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def run(self, spec_path: Path) -> bool:
+        """Run one stage; True when the worker reports it done (False also when the worker ends
+        mid-stage: killed, out of memory)."""
+        from .worker import FINISHED
+
+        try:
+            self.proc.stdin.write(f"{spec_path}\n")  # type: ignore[union-attr]
+            self.proc.stdin.flush()  # type: ignore[union-attr]
+        except (BrokenPipeError, OSError):
+            return False
+        for line in self.replies:
+            if line.startswith(FINISHED):
+                return line.split()[1] == "ok" and (spec_path.parent / "DONE").exists()
+        return False
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()  # type: ignore[union-attr]  # end of input: the worker exits
+        try:
+            self.proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.replies.close()
+
+
 class LocalExecutor:
     name = "local"
 
-    def __init__(self, jobs: int = 1):
+    def __init__(self, jobs: int = 1, log_dir: Path | None = None, fresh_kernels: bool = False):
         self.jobs = max(1, jobs)
         self.env = stage_environment(self.jobs)
+        self.log_dir = Path(log_dir) if log_dir else None
+        self.fresh_kernels = fresh_kernels or self.log_dir is None
+        self._slot = threading.local()
+        self._workers: list[StageWorker] = []
+        self._lock = threading.Lock()
 
     def launch(self, spec_path: Path) -> bool:
+        """One stage in a new worker process (and so a new kernel)."""
         log = spec_path.parent / "stage.log"
         with open(log, "w", encoding="utf-8") as fh:
             proc = subprocess.run(
@@ -98,9 +159,31 @@ class LocalExecutor:
             )
         return proc.returncode == 0 and (spec_path.parent / "DONE").exists()
 
+    def _worker(self) -> StageWorker:
+        """This thread's stage worker (a new one if it has none, or its worker ended)."""
+        worker = getattr(self._slot, "worker", None)
+        if worker is None or not worker.alive:
+            if worker is not None:
+                worker.close()
+            with self._lock:
+                log = self.log_dir / f"worker-{len(self._workers) + 1}.log"  # type: ignore[operator]
+                worker = StageWorker(self.env, log)
+                self._workers.append(worker)
+            self._slot.worker = worker
+        return worker
+
+    def _launch_kept(self, spec_path: Path) -> bool:
+        return self._worker().run(spec_path)
+
     def run(self, pending: list[StageRun], prepare: Prepare, finished: Finished) -> dict[str, str]:
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            return _schedule(pending, lambda r: pool.submit(self.launch, prepare(r)), finished)
+        launch = self.launch if self.fresh_kernels else self._launch_kept
+        try:
+            with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+                return _schedule(pending, lambda r: pool.submit(launch, prepare(r)), finished)
+        finally:
+            for worker in self._workers:
+                worker.close()
+            self._workers.clear()
 
 
 def _mem_gb(mem: str) -> int:

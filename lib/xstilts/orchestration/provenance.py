@@ -150,12 +150,16 @@ def device_info() -> dict[str, Any]:
     return info
 
 
-def peak_rss_mb() -> dict[str, float]:
-    """Peak resident memory of this process and of its largest finished child (the kernel)."""
+def peak_rss_mb(kept_kernel: dict[str, Any] | None = None) -> dict[str, float | None]:
+    """Peak resident memory of this process, of its largest finished child, and of the stage's
+    kernel: that child when the kernel ended with the stage, else the peak measured in the kept
+    kernel during the stage (``kernels.KeptKernel``)."""
     scale = 1 / 1024 if sys.platform != "darwin" else 1 / 2**20
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale
     return {
         "self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale,
-        "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale,
+        "children": children,
+        "kernel": kept_kernel.get("peak_rss_mb") if kept_kernel else children,
     }
 
 
@@ -166,6 +170,7 @@ def collect(
     wall_s: float,
     status: str,
     error: str | None = None,
+    kept_kernel: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     params = spec["parameters"]
     encoder_dir = params.get("encoder_dir")
@@ -179,6 +184,7 @@ def collect(
         "inputs": spec.get("inputs", []),
         "notebook": spec["notebook"],
         "kernel": spec.get("kernel"),
+        "kernel_session": kept_kernel or {"reused": False, "stages_before": 0},
         "seed": spec["config"].get("seed"),
         "git": git_state(),
         "python": sys.version.split()[0],
@@ -198,5 +204,5 @@ def collect(
         "started": started,
         "ended": ended,
         "wall_s": round(wall_s, 3),
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(kept_kernel),
     }

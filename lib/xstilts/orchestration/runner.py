@@ -79,11 +79,11 @@ class Outcome:
         return "\n".join(lines)
 
 
-def _make_executor(name: str, jobs: int, study_dir: Path):
+def _make_executor(name: str, jobs: int, study_dir: Path, fresh_kernels: bool = False):
     from .executors import LocalExecutor, SubmititExecutor
 
     if name == "local":
-        return LocalExecutor(jobs)
+        return LocalExecutor(jobs, study_dir / "logs", fresh_kernels)
     if name in ("slurm", "submitit-local"):
         cluster = "slurm" if name == "slurm" else "local"
         return SubmititExecutor(cluster, study_dir / ".submitit", jobs)
@@ -164,6 +164,7 @@ def run_study(
     paths: StudyPaths,
     executor: str = "local",
     jobs: int = 1,
+    fresh_kernels: bool = False,
     dry_run: bool = False,
     only: Callable[[StageRun], bool] | None = None,
     force: Callable[[StageRun], bool] | None = None,
@@ -213,7 +214,7 @@ def run_study(
         bar.update(1)
         bar.set_postfix_str(f"{'ok' if ok else 'FAIL'} {run.id}"[:60])
 
-    ex = _make_executor(executor, jobs, study_dir)
+    ex = _make_executor(executor, jobs, study_dir, fresh_kernels)
     if only is not None:  # inputs outside the selection are taken as they are
         sel = {r.id for r in pending}
         pending = [

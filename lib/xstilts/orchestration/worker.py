@@ -1,13 +1,16 @@
-"""Run ONE stage: papermill-execute its notebook into its run directory, then write
+"""Run a stage: papermill-execute its notebook into its run directory, then write
 ``provenance.json`` and, last and atomically, ``DONE`` (or ``FAILED``).
 
-Runs in a process of its own (``python -m xstilts.orchestration.worker RUN_DIR/stage.json``, or a
-submitit job), holding ``RUN_DIR/.lock`` so that two runners never execute the same run at once;
-a run found ``DONE`` once the lock is held is not run again.
+Runs in a process of its own: ``python -m xstilts.orchestration.worker RUN_DIR/stage.json`` (one
+stage, in a new kernel), a submitit job, or ``--serve`` (the local executor's stage worker: stage
+specs in on stdin, one after another, consecutive stages of one notebook in one kernel, see
+``kernels.py``). A stage holds ``RUN_DIR/.lock`` so that two runners never execute the same run at
+once; a run found ``DONE`` once the lock is held is not run again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -15,6 +18,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from ..io import read_json, write_json, write_text
 from . import integrity, provenance
@@ -66,10 +70,11 @@ KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
 KERNEL_START_ATTEMPTS = 3
 
 
-def _execute_notebook(spec: dict, run_dir: Path, parameters: dict) -> None:
+def _execute_notebook(spec: dict, run_dir: Path, parameters: dict, kernel: Any = None) -> None:
     import papermill
 
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        kept = {"km": kernel.manager_for(spec["notebook"], spec["kernel"])} if kernel else {}
         try:
             papermill.execute_notebook(
                 spec["notebook"],
@@ -80,16 +85,20 @@ def _execute_notebook(spec: dict, run_dir: Path, parameters: dict) -> None:
                 start_timeout=300,  # a loaded 2-core machine can take over 60 s to start a kernel
                 log_output=False,
                 cwd=str(Path(spec["notebook"]).parent),
+                **kept,
             )
             return
         except RuntimeError as err:
             if KERNEL_START_FAILURE not in str(err) or attempt == KERNEL_START_ATTEMPTS:
                 raise
             print(f"kernel start failed ({err}); starting another (attempt {attempt + 1})")
+            if kernel:
+                kernel.shutdown()
 
 
-def execute_stage(spec_path: str | os.PathLike) -> bool:
-    """Execute the stage described by ``spec_path``; True when it is DONE afterwards."""
+def execute_stage(spec_path: str | os.PathLike, kernel: Any = None) -> bool:
+    """Execute the stage described by ``spec_path``; True when it is DONE afterwards.
+    ``kernel``: a ``kernels.KeptKernel`` to run it in (default: a new kernel of its own)."""
     spec = read_json(spec_path)
     run_dir = Path(spec["run_dir"])
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -106,12 +115,13 @@ def execute_stage(spec_path: str | os.PathLike) -> bool:
         try:
             if error:
                 raise RuntimeError(f"input verification failed:\n{error}")
-            _execute_notebook(spec, run_dir, parameters)
+            _execute_notebook(spec, run_dir, parameters, kernel)
         except Exception as err:  # noqa: BLE001 - any failure is recorded, then reported
             error = _error_text(err)
         wall = time.perf_counter() - t0
         status = "failed" if error else "done"
-        prov = provenance.collect(spec, started, provenance.now_iso(), wall, status, error)
+        kept = kernel.finished(ok=not error) if kernel else None
+        prov = provenance.collect(spec, started, provenance.now_iso(), wall, status, error, kept)
         write_json(run_dir / "provenance.json", prov)
         if error:
             write_text(run_dir / "FAILED", error)
@@ -124,10 +134,46 @@ def execute_stage(spec_path: str | os.PathLike) -> bool:
         return True
 
 
+FINISHED = "xstilts-stage-finished"  # the reply of --serve, one line per stage spec read
+
+
+def serve(specs: Any, replies: Any) -> int:
+    """Execute the stage spec paths read one per line from ``specs``, in order, until end of input;
+    after each, write ``FINISHED ok|failed PATH`` to ``replies``. Each stage's own output goes to
+    its ``stage.log``."""
+    from .kernels import KeptKernel
+
+    kernel = KeptKernel()
+    try:
+        for line in specs:
+            spec_path = line.strip()
+            if not spec_path:
+                continue
+            with open(Path(spec_path).parent / "stage.log", "w", encoding="utf-8") as log:
+                with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                    try:
+                        ok = execute_stage(spec_path, kernel)
+                    except Exception:  # noqa: BLE001 - the stage failed; the worker goes on
+                        traceback.print_exc()
+                        kernel.shutdown()
+                        ok = False
+            replies.write(f"{FINISHED} {'ok' if ok else 'failed'} {spec_path}\n")
+            replies.flush()
+    finally:
+        kernel.shutdown()
+    return 0
+
+
+USAGE = "usage: python -m xstilts.orchestration.worker RUN_DIR/stage.json | --serve REPLY_FD"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m xstilts.orchestration.worker RUN_DIR/stage.json", file=sys.stderr)
+    if len(args) == 2 and args[0] == "--serve" and args[1].isdigit():
+        with os.fdopen(int(args[1]), "w", encoding="utf-8") as replies:
+            return serve(sys.stdin, replies)
+    if len(args) != 1 or args[0].startswith("-"):
+        print(USAGE, file=sys.stderr)
         return 2
     return 0 if execute_stage(args[0]) else 1
 
