@@ -8,6 +8,7 @@ import papermill
 import pytest
 
 from xstilts.orchestration import worker
+from xstilts.orchestration.kernels import KeptKernel
 
 
 def _notebook(path):
@@ -42,6 +43,31 @@ def test_a_kernel_that_died_before_its_first_reply_is_started_again(tmp_path, mo
     out = nbformat.read(tmp_path / "notebook.ipynb", as_version=4)
     assert len(calls) == 2
     assert out.cells[-1].outputs[0]["text"].strip() == "42"  # the real kernel ran it
+
+
+def test_a_kept_kernel_lost_at_start_is_replaced_then_kept_and_reset(tmp_path, monkeypatch):
+    real, managers = papermill.execute_notebook, []
+
+    def first_start_lost(*args, **kwargs):
+        managers.append(kwargs["km"])
+        if len(managers) == 1:
+            raise RuntimeError(worker.KERNEL_START_FAILURE)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(papermill, "execute_notebook", first_start_lost)
+    kernel, spec = KeptKernel(), _spec(tmp_path)
+    try:
+        worker._execute_notebook(spec, tmp_path, {"x": 21}, kernel)
+        first = nbformat.read(tmp_path / "notebook.ipynb", as_version=4)
+        worker._execute_notebook(spec, tmp_path, {"x": 5}, kernel)
+        second = nbformat.read(tmp_path / "notebook.ipynb", as_version=4)
+    finally:
+        kernel.shutdown()
+    assert managers[0] is not managers[1] and managers[1] is managers[2]
+    assert first.cells[-1].outputs[0]["text"].strip() == "42"
+    assert second.cells[-1].outputs[0]["text"].strip() == "10"
+    counts = [c.execution_count for c in second.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1))  # a new session: counts from 1 again
 
 
 def test_other_failures_are_not_retried(tmp_path, monkeypatch):

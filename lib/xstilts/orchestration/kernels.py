@@ -5,7 +5,7 @@ Why: a stage spends about 10 s on a 2-core CPU before its first useful line: sta
 default study. A stage worker that runs several stages of one notebook runs them in one kernel.
 Between two stages `fresh_session` brings it back to a new session: every variable gone (IPython's
 reset, execution counts from 1 again), every xstilts cache cleared, figures closed, freed memory
-handed back to the OS. What the next stage inherits is the imported modules; each stage seeds every
+handed back to the OS (and to the GPU). What the next stage inherits is the imported modules; each stage seeds every
 RNG itself (`xstilts.seeding`), so its numbers are those of a new kernel (tested).
 A failed stage ends its kernel: the next stage gets a new one.
 """
@@ -36,6 +36,9 @@ def fresh_session(shell: Any) -> None:
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
     gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():  # the allocator's cache back to the GPU
+        torch.cuda.empty_cache()
     if sys.platform.startswith("linux"):  # hand freed heap pages back (glibc keeps them otherwise)
         try:
             ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -18,11 +18,14 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..io import read_json, write_json, write_text
 from . import integrity, provenance
 from .stageconfig import fit_config
+
+if TYPE_CHECKING:
+    from .kernels import KeptKernel
 
 # papermill reads notebooks with nbformat, whose schema validation imports jsonschema, whose
 # optional IRI format check imports rfc3987_syntax, which builds a parser at import time: 2.0 s of
@@ -70,7 +73,9 @@ KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
 KERNEL_START_ATTEMPTS = 3
 
 
-def _execute_notebook(spec: dict, run_dir: Path, parameters: dict, kernel: Any = None) -> None:
+def _execute_notebook(
+    spec: dict, run_dir: Path, parameters: dict, kernel: KeptKernel | None = None
+) -> None:
     import papermill
 
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
@@ -96,7 +101,7 @@ def _execute_notebook(spec: dict, run_dir: Path, parameters: dict, kernel: Any =
                 kernel.shutdown()
 
 
-def execute_stage(spec_path: str | os.PathLike, kernel: Any = None) -> bool:
+def execute_stage(spec_path: str | os.PathLike, kernel: KeptKernel | None = None) -> bool:
     """Execute the stage described by ``spec_path``; True when it is DONE afterwards.
     ``kernel``: a ``kernels.KeptKernel`` to run it in (default: a new kernel of its own)."""
     spec = read_json(spec_path)
