@@ -13,13 +13,13 @@ papermill, provenance, the part a kept kernel can save. Both arms must give the 
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
+from xstilts.io import read_json
 from xstilts.paths import cache_dir
 
 from .e2e import run_tree
@@ -33,9 +33,9 @@ def _stage_times(study_dir: Path) -> list[dict]:
     """Per stage: wall time, the seconds it reports for its own work, and kernel reuse."""
     stages = []
     for prov_path in sorted(study_dir.glob("*/*/provenance.json")):
-        prov = json.loads(prov_path.read_text(encoding="utf-8"))
+        prov = read_json(prov_path)
         metrics_path = prov_path.parent / "metrics.json"
-        metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+        metrics = read_json(metrics_path) if metrics_path.exists() else {}
         own = metrics.get("seconds") or metrics.get("train", {}).get("seconds")
         stages.append(
             {

@@ -3,8 +3,9 @@
 ``LocalExecutor``: up to ``jobs`` stages at once, each job slot a ``python -m
 xstilts.orchestration.worker --serve`` process that runs its stages one after another, consecutive
 stages of one notebook in one kernel (``kernels.py``); with ``fresh_kernels``, a new worker process
-and kernel per stage. Threads only launch and wait. ``SubmititExecutor``: one submitit job per stage, layer
-by layer (a Slurm job array per layer and resource set), on Slurm or submitit's local backend.
+and kernel per stage. Threads only launch and wait. ``SubmititExecutor``: one submitit job per
+stage, layer by layer (a Slurm job array per layer and resource set), on Slurm or submitit's local
+backend.
 """
 
 from __future__ import annotations
@@ -137,11 +138,11 @@ class StageWorker:
 class LocalExecutor:
     name = "local"
 
-    def __init__(self, jobs: int = 1, log_dir: Path | None = None, fresh_kernels: bool = False):
+    def __init__(self, jobs: int, log_dir: Path, fresh_kernels: bool = False):
+        """``log_dir``: where the stage workers' own output goes (``worker-N.log``)."""
         self.jobs = max(1, jobs)
         self.env = stage_environment(self.jobs)
-        self.log_dir = Path(log_dir) if log_dir else None
-        self.fresh_kernels = fresh_kernels or self.log_dir is None
+        self.log_dir, self.fresh_kernels = Path(log_dir), fresh_kernels
         self._slot = threading.local()
         self._workers: list[StageWorker] = []
         self._lock = threading.Lock()
@@ -166,7 +167,7 @@ class LocalExecutor:
             if worker is not None:
                 worker.close()
             with self._lock:
-                log = self.log_dir / f"worker-{len(self._workers) + 1}.log"  # type: ignore[operator]
+                log = self.log_dir / f"worker-{len(self._workers) + 1}.log"
                 worker = StageWorker(self.env, log)
                 self._workers.append(worker)
             self._slot.worker = worker

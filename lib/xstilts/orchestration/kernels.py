@@ -5,9 +5,9 @@ Why: a stage spends about 10 s on a 2-core CPU before its first useful line: sta
 default study. A stage worker that runs several stages of one notebook runs them in one kernel.
 Between two stages `fresh_session` brings it back to a new session: every variable gone (IPython's
 reset, execution counts from 1 again), every xstilts cache cleared, figures closed, freed memory
-handed back to the OS (and to the GPU). What the next stage inherits is the imported modules; each stage seeds every
-RNG itself (`xstilts.seeding`), so its numbers are those of a new kernel (tested).
-A failed stage ends its kernel: the next stage gets a new one.
+handed back to the OS (and to the GPU). What the next stage inherits is the imported modules; each
+stage seeds every RNG itself (`xstilts.seeding`), so its numbers are those of a new kernel
+(tested). A failed stage ends its kernel: the next stage gets a new one.
 """
 
 from __future__ import annotations

@@ -184,7 +184,10 @@ def collect(
         "inputs": spec.get("inputs", []),
         "notebook": spec["notebook"],
         "kernel": spec.get("kernel"),
-        "kernel_session": kept_kernel or {"reused": False, "stages_before": 0},
+        "kernel_session": {  # its peak RSS is under peak_rss_mb.kernel
+            "reused": bool(kept_kernel and kept_kernel["reused"]),
+            "stages_before": kept_kernel["stages_before"] if kept_kernel else 0,
+        },
         "seed": spec["config"].get("seed"),
         "git": git_state(),
         "python": sys.version.split()[0],
