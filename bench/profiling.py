@@ -47,7 +47,7 @@ def _profile(
     from xstilts.models.heads import TaskModel
     from xstilts.training import featurize
     from xstilts.training.batching import collate, length_grouped_batches
-    from xstilts.training.trainer import TrainConfig, _optimizer, freeze_word_embeddings
+    from xstilts.training.trainer import TrainConfig, _optimizer, freeze_embeddings
 
     tok = common.tokenizer()
     rows = common.rows("vitaminc", "train", limit=steps * batch_size)
@@ -55,7 +55,7 @@ def _profile(
     torch.manual_seed(1)
     model = TaskModel.for_tasks(common.encoder(), {"v": ("pair", 3)}).train()
     if freeze:
-        freeze_word_embeddings(model)
+        freeze_embeddings(model)
     opt = _optimizer(model, TrainConfig(batch_size=batch_size))
     if fused:  # experiment: the trainer's AdamW with fused=True (one kernel per parameter)
         groups = [

@@ -172,3 +172,34 @@ def test_evaluation_runs_in_eval_mode():
     for i, (x, y) in enumerate(zip(first, second, strict=True)):
         np.testing.assert_allclose(x, y, rtol=0, atol=0)
         np.testing.assert_allclose(x, reference[i].numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_attention_dropout_setting_reaches_every_attention_kernel(family):
+    """The setting acts on the attention path the model really runs (SDPA for BERT / XLM-R,
+    T5's own): with every other dropout off, train-mode outputs vary only when it is > 0; the
+    model's config, which a saved checkpoint carries, keeps its pretrained value."""
+    from xstilts.models.family import set_attention_dropout
+
+    encoder = tiny_encoder(family, TOK.vocab_size, dropout=0.0).train()
+    before = encoder.config.to_dict()
+    batch = TOK(["a cat sat on the mat", "no dog"], padding=True, return_tensors="pt")
+    inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+
+    def two_outputs():
+        return [encoder(**inputs).last_hidden_state for _ in range(2)]
+
+    assert set_attention_dropout(encoder, 0.5) == 2  # one per layer
+    first, second = two_outputs()
+    assert not torch.allclose(first, second)
+    set_attention_dropout(encoder, 0.0)
+    first, second = two_outputs()
+    assert torch.equal(first, second)
+    assert encoder.config.to_dict() == before
+
+
+def test_attention_dropout_refuses_a_model_without_known_attention():
+    from xstilts.models.family import set_attention_dropout
+
+    with pytest.raises(ValueError, match="attention_dropout: no attention module"):
+        set_attention_dropout(torch.nn.Linear(2, 2), 0.0)

@@ -52,3 +52,33 @@ def encoder_class(config: Any):
     return {"t5": T5EncoderModel, "mt5": MT5EncoderModel, "umt5": UMT5EncoderModel}.get(
         config.model_type, AutoModel
     )
+
+
+def set_attention_dropout(model: Any, p: float) -> int:
+    """Set the dropout on attention probabilities of every attention module to ``p``, in place, for
+    this model object only (its saved config keeps the pretrained value). Returns how many modules
+    changed; raises if the architecture has none this knows.
+
+    BERT / XLM-R self-attention keeps it twice: ``dropout`` (an ``nn.Dropout``, the eager path)
+    and ``dropout_prob`` (the SDPA path, transformers' ``Bert/XLMRobertaSdpaSelfAttention``); T5
+    attention keeps it as the float ``dropout`` (``T5Attention.forward``: attn_weights dropout);
+    T5's ``T5LayerSelfAttention.dropout`` is on the hidden state, and is left alone."""
+    from torch import nn
+
+    changed = 0
+    for module in model.modules():
+        dropout = getattr(module, "dropout", None)
+        if hasattr(module, "query") and isinstance(dropout, nn.Dropout):  # BERT / XLM-R
+            dropout.p = p
+            if hasattr(module, "dropout_prob"):
+                module.dropout_prob = p
+            changed += 1
+        elif hasattr(module, "relative_attention_num_buckets") and isinstance(dropout, float):
+            module.dropout = p  # T5 (its layer wrappers' nn.Dropout is hidden-state dropout)
+            changed += 1
+    if not changed:
+        raise ValueError(
+            f"attention_dropout: no attention module of a known kind in {type(model).__name__} "
+            "(expected BERT / XLM-R self-attention or T5 attention)"
+        )
+    return changed

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..models.family import embedding_block
+from ..models.family import embedding_block, set_attention_dropout
 from ..precision import autocast
 from ..seeding import set_seed, step_seed
 from ..trainconfig import OPTIMIZERS, TrainConfig
@@ -224,6 +224,8 @@ def _prepare_model(model: nn.Module, config: TrainConfig, device: torch.device):
     """Freeze what the config freezes, move to ``device``; the optimizer of what trains."""
     if config.freeze_embeddings:
         freeze_embeddings(model)
+    if config.attention_dropout is not None:
+        set_attention_dropout(model, config.attention_dropout)
     if config.gradient_checkpointing and hasattr(model.encoder, "gradient_checkpointing_enable"):
         model.encoder.gradient_checkpointing_enable()
     model.to(device)
