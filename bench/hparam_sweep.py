@@ -3,12 +3,13 @@
 
 Data: the items of the MultiEmo reference setting of :mod:`bench.multiemo_reference` (all from
 MultiEmo's train split, outside every study's test pool, checked): the first 800 of its English
-training reviews (the default study's target size) and its 500 English dev reviews. Each candidate runs the real target stage with English only; the criterion is
-English dev accuracy of the selected checkpoint, averaged over seeds (the XTREME protocol: no
-target-language data in any choice). The profile's setting must be the winner (or tie within
-one dev item); the frozen-embeddings and attention-dropout rows measure those stated choices of
-the embedded profile. ``XSTILTS_SWEEP_ONLY`` (comma-separated candidate names, e.g. ``attention
-dropout 0.1,attention dropout off``) runs the profile and those candidates only.
+training reviews and its 500 English dev reviews. Each candidate runs the real target stage with
+English only; the criterion is English dev accuracy of the selected checkpoint, averaged over
+seeds (the XTREME protocol: no target-language data in any choice). The profile's setting must be
+the winner (or tie within one dev item); the frozen-embeddings row measures that stated choice of
+the embedded profile, the attention-dropout row a speed option it did not take.
+``XSTILTS_SWEEP_ONLY`` (comma-separated candidate names, e.g. ``attention dropout off``) runs the
+profile and those candidates only.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from .harness import Recorder, Row
 from .multiemo_reference import SETTING, curate_reference
 
 SEEDS = (1, 2)
-N_TRAIN = 800  # the default study's English MultiEmo training size
+N_TRAIN = 800  # English MultiEmo training reviews per candidate run
 
 
 def profile_target() -> dict:

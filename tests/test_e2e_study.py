@@ -135,6 +135,36 @@ def test_a_stage_in_a_kept_kernel_gives_the_numbers_of_a_new_kernel(quick_study,
             assert (fresh / "predictions" / name).read_bytes() == want, name
 
 
+def test_attention_dropout_set_in_a_study_reaches_training_and_the_report(quick_study, tmp_path):
+    """``target.train.attention_dropout`` from the command line: the curate and intermediate
+    runs are reused, both target runs are new, record the setting and train differently (the
+    quick study's own runs keep BERT's 0.1), and the analysis reports them."""
+    base, _, _ = quick_study
+    copy = tmp_path / "runs"
+    shutil.copytree(base / "runs", copy)
+    dirs = ["--runs-dir", str(copy), "--reports-dir", str(tmp_path / "reports")]
+    off = xstilts("run", "params/quick.yaml", *dirs, "-p", "target.train.attention_dropout=0.0")
+    assert off.returncode == 0, off.stdout[-3000:] + off.stderr[-3000:]
+    assert "2 cached, 3 run, 0 failed" in off.stdout  # curate + intermediate reused
+    targets, before = copy / "quick" / "target", base / "runs" / "quick" / "target"
+    new = sorted({p.name for p in targets.iterdir()} - {p.name for p in before.iterdir()})
+    assert len(new) == 2
+    for name in new:
+        metrics = json.loads((targets / name / "metrics.json").read_text())
+        assert metrics["config"]["train"]["attention_dropout"] == 0.0
+        twin = next(before.glob(name.rsplit("-", 1)[0] + "-*"))
+        assert (
+            json.loads((twin / "metrics.json").read_text())["config"]["train"].get(
+                "attention_dropout"
+            )
+            is None
+        )
+        losses = [pd.read_csv(run / "curve.csv")["loss"].tolist() for run in (targets / name, twin)]
+        assert losses[0][0] != losses[1][0]  # the very first step's dropout already differs
+    results = pd.read_csv(copy / "quick" / "results.csv")
+    assert {f"target/{name}" for name in new} <= set(results["run"])
+
+
 def _untimed(value):
     """A metrics record without its timings (seconds, rates), which differ from run to run."""
     if isinstance(value, dict):
