@@ -6,19 +6,20 @@ English MultiEmo training reviews, batch 16, ≤ 128 tokens with dynamic padding
 from step to step: ``dynamic=True``), frozen embeddings, fused AdamW, ``precision: auto``, every
 core. Arms, each on a fresh model and the same batches: eager; the encoder under
 ``torch.compile`` (inductor), whose first step includes the compile; and a second compiled model
-in the same process, as a kept kernel's next stage would see it. The first compile is cold: inductor's
-on-disk cache goes to a new temporary directory for the run (``TORCHINDUCTOR_CACHE_DIR``), which
-the second compile then finds warm, as would every later stage on the machine. A stage pays back when compile + its steps take less than its steps eager; the
-default study's MultiEmo stage has 32 steps.
+in the same process, as a kept kernel's next stage would see it. The first compile is cold:
+inductor's on-disk cache goes to a new temporary directory for the run
+(``TORCHINDUCTOR_CACHE_DIR``), which the second compile then finds warm, as would every later
+stage on the machine. A stage pays back when compile + its steps take less than its steps eager;
+the default study's MultiEmo stage has 32 steps.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import statistics
 import tempfile
 import time
+from unittest import mock
 
 import torch
 
@@ -71,19 +72,6 @@ def _train(batches: list[dict], compiled: bool) -> dict:
     return {"step_s": seconds, "loss": losses}
 
 
-@contextlib.contextmanager
-def _env(name: str, value: str):
-    old = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
-
-
 def _stage_s(first: float, steady: float, steps: int = STAGE_STEPS) -> float:
     return first + (steps - 1) * steady
 
@@ -93,7 +81,10 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
     steps, batch_size, max_length = (3, 4, 64) if quick else (12, 16, common.MAX_LENGTH)
     rec = Recorder("compile", quick)
     batches = _batches(steps, batch_size, max_length)
-    with tempfile.TemporaryDirectory() as cache, _env("TORCHINDUCTOR_CACHE_DIR", cache):
+    with (
+        tempfile.TemporaryDirectory() as cache,
+        mock.patch.dict(os.environ, {"TORCHINDUCTOR_CACHE_DIR": cache}),
+    ):
         arms = {
             "eager": _train(batches, compiled=False),
             "compiled": _train(batches, compiled=True),

@@ -43,8 +43,8 @@ class TrainConfig:
     # X-STILTs, XTREME and jiant fine-tune every weight; the embedded CPU profile freezes (stated).
     freeze_embeddings: bool = False
     # Dropout on attention probabilities; None keeps the model's pretrained value (0.1 for BERT /
-    # XLM-R). The embedded CPU profile sets 0 (stated there): on CPU, SDPA with dropout falls back
-    # to its math kernel (docs/performance.md).
+    # XLM-R). 0 lets CPU SDPA use its fast kernel, but cost English dev accuracy in the embedded
+    # profile, which keeps None (params/profiles/embedded.yaml, docs/performance.md).
     attention_dropout: Annotated[float, Field(ge=0, lt=1)] | None = None
     group_by_length: bool = True  # length-grouped batches (False: plain shuffled batches)
     gradient_checkpointing: bool = False
