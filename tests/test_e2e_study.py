@@ -60,6 +60,20 @@ def test_every_stage_finishes_with_provenance(quick_study):
     assert not list(encoder.glob("*.bin")) and not list(encoder.glob("*.pt"))
 
 
+def test_the_e2e_benchmark_sums_every_stage_of_the_study_by_kind(quick_study):
+    """``bench e2e``'s stage breakdown, read from this study's provenance files."""
+    from bench.e2e import _stage_note, stage_times
+
+    base, _, _ = quick_study
+    study = base / "runs" / "quick"
+    times = stage_times(study)
+    assert list(times) == ["curate", "intermediate vitaminc", "target multiemo", "analysis"]
+    assert [t["runs"] for t in times.values()] == [1, 1, 2, 1]
+    walls = [json.loads(p.read_text())["wall_s"] for p in study.glob("*/*/provenance.json")]
+    assert sum(t["sum_s"] for t in times.values()) == pytest.approx(sum(walls), abs=0.3)
+    assert "target multiemo" in _stage_note(times) and "(2 × " in _stage_note(times)
+
+
 def test_target_metrics_cover_every_language_with_real_numbers(quick_study):
     base, _, _ = quick_study
     targets = sorted((base / "runs" / "quick" / "target").iterdir())
