@@ -1,9 +1,11 @@
 """Hub task loaders: schema-true in-memory records, real raw files from ../shared, offline errors."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from datasets import ClassLabel, Dataset, Features, Sequence, Value
@@ -748,3 +750,68 @@ def test_tatoeba_laser_files_for_xtreme_r_languages(tmp_path, lang, l3):
     assert [(r["text"], r["english"]) for r in rows] == [(a.strip(), b.strip()) for a, b in pairs]
     with pytest.raises(HubDatasetUnavailable, match="data_files"):  # not on the hub
         load("tatoeba", "test", lang)
+
+
+# --- local snapshots in every layout a download gives ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def snapshots(tmp_path_factory):
+    from xtreme_snapshot import build, build_intermediates
+
+    root = tmp_path_factory.mktemp("layouts")
+    snaps = build(root)["hub_snapshots"]
+    build_intermediates(root)
+    return Path(snaps)
+
+
+def _snapshot_rows(root, task, split):
+    from xstilts.tasks.hub.loading import hub_snapshots
+
+    with hub_snapshots(root):
+        return load(task, split)
+
+
+def test_older_parquet_export_layout_reads_the_same_rows(snapshots, tmp_path):
+    """Older ``refs/convert/parquet`` exports name files ``<config>/<name>-<split>.parquet``,
+    sharded as ``-00000-of-00002``; a split is read from its exact names only."""
+    import pyarrow.parquet as pq
+
+    want = {s: _snapshot_rows(snapshots, "copa", s) for s in ("train", "validation")}
+    shutil.copytree(snapshots / "aps", tmp_path / "aps")
+    cfg = tmp_path / "aps" / "super_glue" / "copa"
+    (cfg / "train" / "0000.parquet").rename(cfg / "super_glue-train.parquet")
+    table = pq.read_table(cfg / "validation" / "0000.parquet")
+    half = table.num_rows // 2
+    pq.write_table(table.slice(0, half), cfg / "super_glue-validation-00000-of-00002.parquet")
+    pq.write_table(table.slice(half), cfg / "super_glue-validation-00001-of-00002.parquet")
+    pq.write_table(table.slice(0, 1), cfg / "super_glue-validation_matched.parquet")  # not ours
+    shutil.rmtree(cfg / "train"), shutil.rmtree(cfg / "validation")
+    got = {s: _snapshot_rows(tmp_path, "copa", s) for s in ("train", "validation")}
+    assert got == want and len(got["validation"]) == table.num_rows
+
+
+def test_parquet_repo_without_readme_configs_reads_splits_from_file_names(snapshots, tmp_path):
+    """A repo pushed without a README ``configs`` block: splits come from the file names, as
+    ``datasets`` infers them (``data/<split>-00000-of-00001.parquet``)."""
+    from xstilts.tasks.hub.loading import load_snapshot_split
+
+    want = {s: _snapshot_rows(snapshots, "medmcqa", s) for s in ("train", "validation")}
+    repo = tmp_path / "openlifescienceai" / "medmcqa"
+    shutil.copytree(snapshots / "openlifescienceai" / "medmcqa", repo)
+    (repo / "README.md").write_text("---\nlicense: apache-2.0\n---\n# MedMCQA\n")
+    (repo / "data").mkdir()
+    for split in want:
+        name = f"{split}-00000-of-00001.parquet"
+        (repo / "default" / name).rename(repo / "data" / name)
+    (repo / "default").rmdir()
+    assert {s: _snapshot_rows(tmp_path, "medmcqa", s) for s in want} == want
+    with pytest.raises(HubDatasetUnavailable, match=r"split 'test'.*configs. block \(none\)"):
+        load_snapshot_split(tmp_path, "openlifescienceai/medmcqa", "default", "test", False)
+
+
+def test_snapshot_readme_config_missing_is_named_with_the_configs_it_has(snapshots):
+    from xstilts.tasks.hub.loading import load_snapshot_split
+
+    with pytest.raises(HubDatasetUnavailable, match=r"lists no config 'rte' \(has \[.*'mnli'"):
+        load_snapshot_split(snapshots, "nyu-mll/glue", "rte", "train", False)

@@ -15,9 +15,11 @@ in offline mode, so the cache is used when present and nothing is retried.
 **Local snapshots** (compute nodes without internet): with a snapshot root set (the curate
 parameter ``hub_snapshots``, or ``$XSTILTS_HUB_SNAPSHOTS``), every hub dataset is read from
 ``<root>/<owner>/<name>``, laid out as ``huggingface-cli download --repo-type dataset <owner>/<name>
---local-dir <root>/<owner>/<name>`` writes it: a Parquet repo with its README ``configs``, or the
-``refs/convert/parquet`` export (``--revision refs/convert/parquet``: ``<config>/<split>/*.parquet``)
-for script-only repos. The hub is then never contacted.
+--local-dir <root>/<owner>/<name>`` writes it: a Parquet repo with its README ``configs`` (or,
+without them, files named as ``datasets`` infers splits, e.g. ``data/train-00000-of-00001.parquet``),
+or the ``refs/convert/parquet`` export (``--revision refs/convert/parquet``) for script-only repos,
+in its current layout ``<config>/<split>/*.parquet`` or its older one
+``<config>/<name>-<split>[-00000-of-00002].parquet``. The hub is then never contacted.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -155,39 +158,96 @@ def load_snapshot_split(
             f"hub snapshot {folder} does not exist (dataset {hub_id!r}, config {config!r}); "
             f"fetch it with `{fetch_command(hub_id, parquet_export)}` (<snapshots> = {root})"
         )
-    files = sorted((folder / (config or "default") / split).glob("*.parquet"))
+    config = config or "default"
+    files = sorted((folder / config / split).glob("*.parquet"))  # the current Parquet export
     if not files:
-        files = _readme_files(folder, config or "default", split)
+        files = _repo_files(folder, config, split)
     return [row for path in files for row in pq.read_table(path).to_pylist()]
 
 
-def _readme_files(folder: Path, config: str, split: str) -> list[Path]:
-    """The files the README's ``configs`` block lists for ``config``/``split``."""
+def _repo_files(folder: Path, config: str, split: str) -> list[Path]:
+    """A split's files where the current export layout has none: those the README's ``configs``
+    block lists; without that block, the older export's ``<config>/<name>-<split>.parquet``, or
+    for the default config the files ``datasets`` assigns to the split by their names."""
+    configs = _readme_configs(folder)
+    if configs is not None:
+        if config not in configs:
+            raise HubDatasetUnavailable(
+                f"hub snapshot {folder}: no {config}/{split}/*.parquet, and README.md lists no "
+                f"config {config!r} (has {sorted(k for k in configs if k)})"
+            )
+        patterns = _config_patterns(configs[config].get("data_files", []), split)
+        files = sorted(f for pattern in patterns for f in folder.glob(pattern))
+        if not files:
+            raise HubDatasetUnavailable(
+                f"hub snapshot {folder}: config {config!r} has no files for split {split!r} "
+                f"(README patterns {patterns or 'none'})"
+            )
+        return files
+    files = _older_export_files(folder / config, split)
+    if not files and config == "default":
+        files = _inferred_files(folder, split)
+    if not files:
+        raise HubDatasetUnavailable(
+            f"hub snapshot {folder}: no files of config {config!r}, split {split!r}: looked for "
+            f"{config}/{split}/*.parquet and {config}/<name>-{split}.parquet (the Parquet "
+            f"export), a README.md `configs` block (none)"
+            + (", and file names that datasets reads as the split" if config == "default" else "")
+        )
+    return files
+
+
+def _older_export_files(config_dir: Path, split: str) -> list[Path]:
+    """The older ``refs/convert/parquet`` layout: ``<name>-<split>.parquet`` or its shards
+    ``<name>-<split>-00000-of-00002.parquet``. Exact names, so that ``validation`` never takes
+    ``validation_matched``'s files."""
+    older = re.compile(rf".+-{re.escape(split)}(-\d{{5}}-of-\d{{5}})?\.parquet")
+    return sorted(f for f in config_dir.glob("*.parquet") if older.fullmatch(f.name))
+
+
+def _readme_configs(folder: Path) -> dict | None:
+    """The README's ``configs`` block by config name; None where the README has none."""
     import yaml
 
     readme = folder / "README.md"
     text = readme.read_text(encoding="utf-8") if readme.exists() else ""
     meta = yaml.safe_load(text.split("---")[1]) if text.startswith("---") else None
-    configs = {c.get("config_name"): c for c in (meta or {}).get("configs", [])}
-    if config not in configs:
-        raise HubDatasetUnavailable(
-            f"hub snapshot {folder}: no {config}/{split}/*.parquet, and {readme.name} lists no "
-            f"config {config!r} (has {sorted(k for k in configs if k)})"
-        )
-    entries = configs[config].get("data_files", [])
-    patterns = [
-        p
-        for e in entries
-        if e.get("split") == split
-        for p in ([e["path"]] if isinstance(e["path"], str) else e["path"])
-    ]
-    files = sorted(f for pattern in patterns for f in folder.glob(pattern))
-    if not files:
-        raise HubDatasetUnavailable(
-            f"hub snapshot {folder}: config {config!r} has no files for split {split!r} "
-            f"(README patterns {patterns or 'none'})"
-        )
-    return files
+    if not isinstance(meta, dict) or not meta.get("configs"):
+        return None
+    return {c.get("config_name", "default"): c for c in meta["configs"]}
+
+
+def _inferred_files(folder: Path, split: str) -> list[Path]:
+    """A Parquet repo without README ``configs``: the files ``datasets`` itself assigns to
+    ``split`` from their names (``datasets.data_files.get_data_patterns``, as the hub does)."""
+    from datasets.data_files import get_data_patterns, resolve_pattern
+
+    try:
+        patterns = get_data_patterns(str(folder))
+    except FileNotFoundError:  # datasets' EmptyDatasetError: no data file at all
+        return []
+    found = {
+        Path(f)
+        for pattern in patterns.get(split, [])
+        for f in resolve_pattern(pattern, str(folder), allowed_extensions=[".parquet"])
+    }
+    return sorted(found)
+
+
+def _config_patterns(data_files: Any, split: str) -> list[str]:
+    """A README config's ``data_files`` for ``split``, in any of the forms the hub accepts: a
+    list of ``{split, path}`` entries (``path`` a pattern or a list), or a bare pattern or list
+    of patterns, which is the train split."""
+    if isinstance(data_files, str):
+        data_files = [data_files]
+    patterns = []
+    for entry in data_files or []:
+        if isinstance(entry, str):
+            patterns += [entry] if split == "train" else []
+        elif entry.get("split", "train") == split:
+            path = entry.get("path", [])
+            patterns += [path] if isinstance(path, str) else list(path)
+    return patterns
 
 
 def parquet_export_files(hub_id: str, config: str, split: str) -> str:
