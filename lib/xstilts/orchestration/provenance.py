@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import os
 import platform
 import resource
@@ -14,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..io import read_json, sha256_file, write_json
+from ..io import cached_sha256, read_json, sha256_file
 from ..paths import cache_dir, repo_root
 
 PACKAGES = (
@@ -62,24 +61,6 @@ def package_versions() -> dict[str, str | None]:
         except importlib.metadata.PackageNotFoundError:
             out[name] = None
     return out
-
-
-def cached_sha256(path: Path) -> str:
-    """sha256 of a (large) file, remembered by (path, size, mtime) in the cache."""
-    index_path = cache_dir() / "hashes.json"
-    stat = path.stat()
-    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    try:
-        index = read_json(index_path)
-    except (OSError, json.JSONDecodeError):
-        index = {}
-    if key not in index:
-        index[key] = sha256_file(path)
-        try:
-            write_json(index_path, index)
-        except OSError:
-            pass
-    return index[key]
 
 
 def weights_hashes(model_dir: Path) -> dict[str, str]:
