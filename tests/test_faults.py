@@ -185,3 +185,18 @@ def test_curate_stage_itself_refuses_unknown_options_and_missing_paths_of_its_ta
         )
     # options of a task this run does not curate: its paths are not required here
     _check(CurateConfig(**base, task_options={"bucc": {"data_files": "/nonexistent/b"}}))
+
+
+def test_remembered_hashes_follow_the_file_and_forget_deleted_ones(tmp_path, monkeypatch):
+    from xstilts.io import cached_sha256, read_json, sha256_file
+
+    monkeypatch.setenv("XSTILTS_CACHE", str(tmp_path / "cache"))
+    kept, gone = tmp_path / "kept.bin", tmp_path / "gone.bin"
+    kept.write_bytes(b"a" * 1000)
+    gone.write_bytes(b"b")
+    assert cached_sha256(kept) == sha256_file(kept) and cached_sha256(gone) == sha256_file(gone)
+    kept.write_bytes(b"c" * 1000)  # same size, new content and mtime
+    gone.unlink()
+    assert cached_sha256(kept) == sha256_file(kept)
+    index = read_json(tmp_path / "cache" / "hashes.json")
+    assert len(index) == 1 and next(iter(index)).startswith(str(kept.resolve()))

@@ -88,9 +88,20 @@ def cached_sha256(path: Path) -> str:
     except (OSError, json.JSONDecodeError):
         index = {}
     if key not in index:
+        index = {k: v for k, v in index.items() if _still_current(k)}  # the index stays small
         index[key] = sha256_file(path)
         try:
             write_json(index_path, index)
         except OSError:
             pass
     return index[key]
+
+
+def _still_current(key: str) -> bool:
+    """Whether a ``cached_sha256`` key's file still exists with that size and mtime."""
+    path, size, mtime = key.rsplit("|", 2)
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return False
+    return f"{stat.st_size}|{stat.st_mtime_ns}" == f"{size}|{mtime}"
