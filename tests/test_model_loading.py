@@ -133,3 +133,27 @@ def test_bad_names_are_rejected_clearly(tmp_path):
     assert resolve_model("FacebookAI/xlm-roberta-base") == "FacebookAI/xlm-roberta-base"
     with pytest.raises(ValueError, match="trust_remote_code"):
         load_encoder(str(tmp_path), trust_remote_code=True)
+
+
+def test_pickled_weights_are_refused_never_unpickled(tmp_path, monkeypatch):
+    """A local model with only ``pytorch_model.bin`` (e.g. a hub snapshot of a repo that has no
+    safetensors on main): refused before transformers could fall back to unpickling it, by the
+    encoder and MLM loaders and by the study check that runs before any notebook."""
+    from xstilts.models.loading import PickledWeightsError, load_masked_lm, model_unavailable
+
+    XLMRobertaForMaskedLM(XLMRobertaConfig(**TINY)).save_pretrained(
+        tmp_path, safe_serialization=False
+    )
+    assert (tmp_path / "pytorch_model.bin").exists() and not list(tmp_path.glob("*.safetensors"))
+
+    def no_unpickling(*args, **kwargs):
+        raise AssertionError("torch.load was called on a checkpoint")
+
+    monkeypatch.setattr(torch, "load", no_unpickling)
+    for load in (load_encoder, load_masked_lm):
+        with pytest.raises(
+            PickledWeightsError, match=r"no safetensors weights .*pytorch_model.bin"
+        ):
+            load(str(tmp_path))
+    why = model_unavailable(str(tmp_path))
+    assert "never unpickles" in why and "refs/pr/" in why and "\n" not in why

@@ -6,7 +6,9 @@
   a single online attempt is made unless offline (``HF_HUB_OFFLINE``, ``TRANSFORMERS_OFFLINE``,
   ``XSTILTS_OFFLINE``), and a failure raises :class:`ModelNotAvailableError` at once.
 
-``trust_remote_code`` is never enabled.
+``trust_remote_code`` is never enabled, and weights are read from safetensors only: a pickled
+checkpoint (``pytorch_model.bin``) is refused with a message naming the ways to a safetensors copy,
+never unpickled.
 """
 
 from __future__ import annotations
@@ -75,11 +77,13 @@ def model_unavailable(name: str) -> str | None:
         return None
     path = Path(name).expanduser()
     if _looks_like_path(name) or path.exists():
-        return (
-            None
-            if (path / "config.json").exists()
-            else f"model directory {name} has no config.json"
-        )
+        if not (path / "config.json").exists():
+            return f"model directory {name} has no config.json"
+        try:
+            _safetensors_only(str(path))
+        except PickledWeightsError as err:
+            return str(err)
+        return None
     from huggingface_hub import try_to_load_from_cache
 
     if isinstance(try_to_load_from_cache(name, "config.json"), str):
@@ -122,6 +126,8 @@ def _from_pretrained(loader: Callable[..., T], name: str, **kwargs: Any) -> T:
     try:
         return loader(resolved, local_files_only=False, **kwargs)
     except (OSError, ValueError) as err:
+        if kwargs.get("use_safetensors") and "safetensors" in str(err):
+            raise _no_safetensors(resolved, "in the hub repository") from err
         raise _unavailable(resolved, f"could not be downloaded ({err})") from err
 
 
@@ -157,8 +163,29 @@ def _accepts_pooling_flag(config) -> bool:
     )
 
 
-def _has_safetensors(path: str) -> bool:
-    return Path(path).is_dir() and any(Path(path).glob("*.safetensors"))
+class PickledWeightsError(ModelNotAvailableError):
+    """A model whose weights exist only in a pickle-based format."""
+
+
+def _no_safetensors(name: str, where: str) -> PickledWeightsError:
+    return PickledWeightsError(
+        f"model {name!r}: no safetensors weights {where}; xstilts reads weights from safetensors "
+        f"only and never unpickles a checkpoint (pytorch_model.bin, *.pt). Use a revision that "
+        f"has them (many hub repos carry the hub's safetensors conversion as a pull request: "
+        f"`huggingface-cli download {name} --revision refs/pr/<N> --local-dir <dir>`, then "
+        f"`model: <dir>`), or save the model once with safe_serialization=True where you trust "
+        f"its file"
+    )
+
+
+def _safetensors_only(resolved: str) -> dict[str, Any]:
+    """``from_pretrained`` keywords that load safetensors and nothing else; a local directory
+    without them is refused here, before transformers would fall back to a pickle."""
+    path = Path(resolved)
+    if path.is_dir() and not any(path.glob("*.safetensors")):
+        found = sorted(p.name for p in path.iterdir() if p.suffix in {".bin", ".pt", ".pth"})
+        raise _no_safetensors(resolved, f"in the directory (it has {found or 'no weights'})")
+    return {"use_safetensors": True}
 
 
 def load_encoder(name: str, **kwargs: Any):
@@ -173,9 +200,7 @@ def load_encoder(name: str, **kwargs: Any):
     model_class = encoder_class(config)
     if model_class.__name__ == "AutoModel" and _accepts_pooling_flag(config):
         kwargs.setdefault("add_pooling_layer", False)
-    resolved = resolve_model(name)
-    if _has_safetensors(resolved):
-        kwargs.setdefault("use_safetensors", True)
+    kwargs.update(_safetensors_only(resolve_model(name)))
     kwargs.setdefault("config", config)
     return _from_pretrained(model_class.from_pretrained, name, **kwargs)
 
@@ -191,9 +216,7 @@ def load_masked_lm(name: str):
             f"masked-LM continuation needs a model with a masked-LM head; {name!r} has none "
             f"(the embedded model is an encoder only). Use e.g. xlm-roberta-base, or mlm: false."
         )
-    kwargs: dict[str, Any] = {}
-    if _has_safetensors(resolve_model(name)):
-        kwargs["use_safetensors"] = True
+    kwargs = _safetensors_only(resolve_model(name))
     return _from_pretrained(AutoModelForMaskedLM.from_pretrained, name, **kwargs)
 
 
