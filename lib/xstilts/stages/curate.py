@@ -457,9 +457,18 @@ def _choose_intermediate(cfg, cleaned, inter_specs, tokenizer, notes) -> tuple[d
         if short and (split != "train" or cfg.match_sizes == "examples"):
             notes.setdefault(task, []).append(
                 f"{split}: {len(chosen)} rows, fewer than the requested {n}"
+                + (_matched_to(trains, task) if split == "train" else "")
             )
         written[(task, split, None)] = chosen
     return written, sizes
+
+
+def _matched_to(trains: dict, task: str) -> str:
+    """Why a training set under ``examples`` is short: its own pool, or the smallest task's."""
+    smallest = min(trains, key=lambda t: len(trains[t][0]))
+    if smallest == task:
+        return " (its whole training pool; the other tasks are cut to the same size)"
+    return f" (matched to {smallest}, the smallest task, with {len(trains[smallest][0])})"
 
 
 def _write_profile(out_dir, written, inter_specs, target_specs, specs, tokenizer) -> None:
