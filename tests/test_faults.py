@@ -36,6 +36,9 @@ def test_bad_task_language_lists_are_refused_before_the_curate_notebook():
         "{multiemo: [de, xx]}"
     )
     assert "naming a language list" in problem("{multiemo: '@nope'}")
+    assert "curate.task_languages.multiemo: language 'de' listed twice" in problem(
+        "{multiemo: [de, fr, de]}"
+    )
     intermediate = load_study(QUICK).study.intermediate.tasks[0]
     assert f"task {intermediate!r} is not a target task of this study" in problem(
         f"{{{intermediate}: [de]}}"
@@ -50,6 +53,50 @@ def test_language_list_of_a_task_the_study_does_not_run_is_kept_but_not_curated(
     check_tasks(resolved, paths=False)
     curate = next(r for r in expand(resolved).runs if r.stage == "curate")
     assert curate.config["task_languages"] == {"multiemo": ["de", "fr"]}
+
+
+def test_a_repeated_seed_or_language_is_refused_not_run_twice():
+    def problem(*overrides: str) -> str:
+        with pytest.raises(ParamsError) as err:
+            load_study(QUICK, list(overrides))
+        return str(err.value)
+
+    assert "seeds.target[2]: seed 1 listed twice" in problem("seeds.target=[1, 2, 1]")
+    assert "seeds.intermediate[1]: seed 3 listed twice" in problem("seeds.intermediate=[3, 3]")
+    assert "target.languages[1]: language 'de' listed twice" in problem("target.languages=[de, de]")
+
+
+def test_lengths_beyond_the_models_positions_are_refused_before_compute(tmp_path):
+    """An XLM-R-style model (positions start after the padding index: 66 rows, 64 usable): a
+    longer max_length or window would fail inside the first long batch; refused up front."""
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    config = XLMRobertaConfig(
+        vocab_size=40,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=66,
+        pad_token_id=1,
+    )
+    XLMRobertaModel(config).save_pretrained(tmp_path)
+    model = f"model={tmp_path}"
+    msg = _problems(model, "target.train.max_length=65", "curate.window_length=100")
+    assert "target.train.max_length: 65 tokens exceed the 64 input positions of model" in msg
+    assert "curate.window_length: 100 tokens exceed the 64" in msg
+    check_tasks(
+        load_study(
+            QUICK,
+            [
+                model,
+                "target.train.max_length=64",
+                "curate.window_length=64",
+                "intermediate.train.max_length=64",
+            ],
+        ),
+        True,
+    )
 
 
 def test_bad_sizes_are_refused_before_the_curate_notebook():

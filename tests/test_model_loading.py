@@ -157,3 +157,15 @@ def test_pickled_weights_are_refused_never_unpickled(tmp_path, monkeypatch):
             load(str(tmp_path))
     why = model_unavailable(str(tmp_path))
     assert "never unpickles" in why and "refs/pr/" in why and "\n" not in why
+
+
+def test_max_input_length_per_family():
+    """XLM-R's table has padding_idx + 1 rows no input reaches (514 rows, 512 tokens); BERT uses
+    every row; T5 has relative positions, so no limit."""
+    from transformers import BertConfig
+
+    from xstilts.models.family import max_input_length
+
+    assert max_input_length(XLMRobertaConfig(max_position_embeddings=514, pad_token_id=1)) == 512
+    assert max_input_length(BertConfig(max_position_embeddings=512)) == 512
+    assert max_input_length(MT5Config()) is None

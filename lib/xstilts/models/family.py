@@ -15,6 +15,24 @@ def is_t5(config: Any) -> bool:
     return getattr(config, "model_type", "") in T5_FAMILY
 
 
+# RoBERTa-style position ids start after the padding index (transformers'
+# ``create_position_ids_from_input_ids``), so padding_idx + 1 of the table are never an input
+POSITIONS_AFTER_PADDING = ("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert")
+
+
+def max_input_length(config: Any) -> int | None:
+    """The most tokens one input may have: the absolute position table's usable rows; None where
+    positions are relative (T5 family) or the config does not say."""
+    if is_t5(config):
+        return None
+    n = getattr(config, "max_position_embeddings", None)
+    if n is None:
+        return None
+    if getattr(config, "model_type", "") in POSITIONS_AFTER_PADDING:
+        n -= (getattr(config, "pad_token_id", 1) or 0) + 1
+    return n
+
+
 def default_pooling(encoder: Any) -> str:
     """``mean`` for encoders without a classification token (T5 family), else ``cls``."""
     return "mean" if is_t5(getattr(encoder, "config", None)) else "cls"

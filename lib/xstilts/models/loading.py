@@ -99,6 +99,27 @@ def model_unavailable(name: str) -> str | None:
     return None
 
 
+def cached_config(name: str):
+    """The model's config where it is here without downloading or converting anything (the
+    embedded model once converted, a local directory, a hub id in the cache), else None."""
+    from transformers import AutoConfig
+
+    if name.startswith("embedded:"):
+        from ..assets.embedded_model import embedded_model_dir
+
+        folder = Path(embedded_model_dir())
+    elif Path(name).expanduser().is_dir():
+        folder = Path(name).expanduser()
+    else:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(name, "config.json")
+        folder = Path(found).parent if isinstance(found, str) else None
+    if folder is None or not (folder / "config.json").exists():
+        return None
+    return AutoConfig.from_pretrained(str(folder), trust_remote_code=False, local_files_only=True)
+
+
 def _probe_hub(hub_id: str, timeout: float = 10.0) -> None:
     """One quick metadata request, so an unreachable hub or a wrong id fails now, not after the
     download path's connection retries."""

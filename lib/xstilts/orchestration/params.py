@@ -463,7 +463,9 @@ def _check_languages(
 ) -> list[Problem]:
     problems = []
     for i, code in enumerate(langs or []):
-        if code not in known:
+        if (langs or []).index(code) != i:
+            problems.append(layers.problem((*path, i), f"language {code!r} listed twice"))
+        elif code not in known:
             problems.append(
                 layers.problem((*path, i), f"unknown language {code!r}" + _suggest(code, known))
             )
@@ -511,16 +513,26 @@ def _semantic_problems(study: Study, layers: Layers, check_tasks: bool) -> list[
 
 def _seed_problems(study: Study, layers: Layers) -> list[Problem]:
     seeds = study.seeds
+    problems = [
+        layers.problem(
+            ("seeds", kind, i),
+            f"seed {seed} listed twice: a seed is one replicate, and the run of a repeated seed "
+            "is the same run",
+        )
+        for kind in ("intermediate", "target")
+        for i, seed in enumerate(getattr(seeds, kind))
+        if getattr(seeds, kind).index(seed) != i
+    ]
     missing = sorted(set(seeds.intermediate) - set(seeds.target))
     if seeds.pairing == "matched" and missing:
-        return [
+        problems.append(
             layers.problem(
                 ("seeds", "target"),
                 f"pairing 'matched' fine-tunes the checkpoint of intermediate seed s with target "
                 f"seed s, so every intermediate seed must be a target seed; missing {missing}",
             )
-        ]
-    return []
+        )
+    return problems
 
 
 def _mlm_problems(study: Study, layers: Layers) -> list[Problem]:
@@ -750,11 +762,44 @@ def _model_problems(resolved: ResolvedStudy) -> list[Problem]:
     from ..models.loading import model_unavailable
 
     why = model_unavailable(resolved.study.model)
-    return [resolved.layers.problem(("model",), why)] if why else []
+    if why:
+        return [resolved.layers.problem(("model",), why)]
+    return _length_problems(resolved)
+
+
+def _length_problems(resolved: ResolvedStudy) -> list[Problem]:
+    """Every ``max_length`` / ``window_length`` within the model's position table (an input
+    longer than it would fail inside the first long batch, after compute had started)."""
+    from ..models.family import max_input_length
+    from ..models.loading import cached_config
+
+    study = resolved.study
+    config = cached_config(study.model)
+    limit = max_input_length(config) if config is not None else None
+    if limit is None:
+        return []
+    places: list[tuple[KeyPath, Any]] = [(("curate", "window_length"), study.curate.window_length)]
+    for section in ("intermediate", "target"):
+        sec = getattr(study, section)
+        places.append(((section, "train", "max_length"), sec.train.max_length))
+        places += [
+            ((section, "per_task", task, "max_length"), getattr(over, "max_length", None))
+            for task, over in sec.per_task.items()
+        ]
+    return [
+        resolved.layers.problem(
+            path,
+            f"{value} tokens exceed the {limit} input positions of model {study.model!r} "
+            f"(absolute position embeddings); use at most {limit}",
+        )
+        for path, value in places
+        if value is not None and value > limit
+    ]
 
 
 def missing_data(resolved: ResolvedStudy) -> list[str]:
-    """Data paths and the model that are not here (a dry run lists them; a run refuses)."""
+    """Data paths and the model that are not here, or settings the model cannot take (a dry run
+    lists them; a run refuses)."""
     with_paths = _curate_problems(resolved.study, resolved.layers, True)
     without = _curate_problems(resolved.study, resolved.layers, False)
     return [str(p) for p in with_paths if p not in without] + [

@@ -191,7 +191,7 @@ def run_study(
             )
             missing = missing_data(resolved)
             for line in missing:
-                echo(f"before running, provide: {line}")
+                echo(f"before running, fix: {line}")
             if not missing:
                 echo("data paths and the model: present")
         return outcome

@@ -116,8 +116,11 @@ def task_language_problems(task: str, value: object) -> list[str]:
             f"expected a list of languages or '@<task>' naming a language list "
             f"({', '.join('@' + t for t in sorted(TASK_LANGUAGES))}), got {value!r}"
         ]
-    unknown = [code for code in value if code not in LANGUAGES]  # type: ignore[union-attr]
-    return [f"unknown language {code!r}" for code in unknown]
+    codes = list(value)  # type: ignore[arg-type]
+    twice = sorted({code for i, code in enumerate(codes) if codes.index(code) != i})
+    return [f"unknown language {code!r}" for code in codes if code not in LANGUAGES] + [
+        f"language {code!r} listed twice" for code in twice
+    ]
 
 
 def option_problems(task: str, options: object, paths: bool = True) -> list[str]:
