@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from xstilts.analysis import hierarchical
 from xstilts.analysis.results import build_results
@@ -108,7 +109,7 @@ def test_bootstrap_resamples_seeds_by_hand(tmp_path):
     cells, boots = _cells(tmp_path)
     cell = cells.iloc[0]
     assert cell["delta"] == pytest.approx(20.0)
-    boot = boots[("vitaminc", "multiemo")]
+    boot = boots[("vitaminc", "multiemo")].boot
     # item resampling moves each replicate's mean (items differ: some right, some wrong) ...
     assert boot.std() > 0
     # ... but never outside the hull of what seeds x items allow, and centred on the point
@@ -138,7 +139,7 @@ def test_a_clear_effect_is_detected_and_a_null_is_not(tmp_path):
     cells = cells.set_index("intermediate")
     assert cells.loc["vitaminc", "ci_low"] > 20 and cells.loc["vitaminc", "q"] < 0.05
     assert cells.loc["multiemo_medicine", "ci_low"] < 0 < cells.loc["multiemo_medicine", "ci_high"]
-    assert cells.loc["multiemo_medicine", "p_boot"] > 0.2
+    assert cells.loc["multiemo_medicine", "p"] > 0.2
 
 
 def test_missing_item_scores_fall_back_to_seeds_and_say_so(tmp_path):
@@ -150,6 +151,58 @@ def test_missing_item_scores_fall_back_to_seeds_and_say_so(tmp_path):
     cells, _ = _cells(tmp_path)
     assert cells.iloc[0]["method"] == hierarchical.SEEDS_ONLY
     assert cells.iloc[0]["delta"] == pytest.approx(10.0)
+
+
+def _drop_item_scores(study: Path) -> None:
+    for path in study.glob("target/*/predictions/*.jsonl"):
+        path.unlink()
+
+
+def test_seed_replicates_alone_get_a_t_test_not_a_degenerate_bootstrap(tmp_path):
+    """No item scores, three replicates of one sign (Δ +2.5, +10, +17.5 points): a bootstrap
+    over the three alone never draws a mean <= 0 (p = 1/B, 'significant'); the t rule over the
+    replicates gives the honest interval and p, and a contrast pairs replicate by replicate."""
+    for s, k, m in zip((1, 2, 3), (21, 24, 27), (19, 23, 26), strict=True):
+        _run(tmp_path, f"b{s}", None, s, {"*": 20})
+        _run(tmp_path, f"v{s}", f"vitaminc-s{s}", s, {"*": k})
+        _run(tmp_path, f"m{s}", f"multiemo_medicine-s{s}", s, {"*": m})
+    _drop_item_scores(tmp_path)
+    cells, boots = _cells(tmp_path)
+    cell = cells.set_index("intermediate").loc["vitaminc"]
+    reps = np.array([2.5, 10.0, 17.5])
+    t = stats.ttest_1samp(reps, 0.0)
+    low, high = t.confidence_interval(0.95)
+    assert cell["method"] == hierarchical.SEEDS_ONLY and cell["p_method"] == "t over seeds"
+    assert cell["p"] == pytest.approx(t.pvalue) and cell["p"] > 0.05
+    assert (cell["ci_low"], cell["ci_high"]) == (pytest.approx(low), pytest.approx(high))
+    assert low < 0 < high  # three replicates: an interval this wide is the honest answer
+    _, contrasts = hierarchical.domain_tables(cells, boots)
+    (row,) = contrasts.to_dict("records")  # biomedical − general per replicate: −5, −2.5, −2.5
+    paired = stats.ttest_1samp([-5.0, -2.5, -2.5], 0.0)
+    assert row["delta"] == pytest.approx(-10 / 3) and row["p_method"] == "t over seeds"
+    assert row["p"] == pytest.approx(paired.pvalue)  # paired: unpaired would be p ≈ 0.6
+    same = hierarchical.Draws(pd.Series([-5.0, -5.0, -5.0]) + 1e-15 * np.arange(3), None)
+    assert np.isnan(hierarchical.summarise(same, -5.0)["p"])  # identical replicates: no test
+
+
+def test_one_replicate_without_item_scores_has_no_interval_and_no_test(tmp_path):
+    _run(tmp_path, "b1", None, 1, {"*": 20})
+    _run(tmp_path, "v1", "vitaminc-s1", 1, {"*": 30})
+    _drop_item_scores(tmp_path)
+    cells, _ = _cells(tmp_path)
+    (cell,) = cells.to_dict("records")
+    assert cell["delta"] == pytest.approx(25.0)
+    assert np.isnan(cell["ci_low"]) and np.isnan(cell["p"]) and np.isnan(cell["q"])
+    assert cell["p_method"] == "none (one replicate)"
+
+
+def test_one_seed_with_item_scores_says_its_interval_is_over_items_only(tmp_path):
+    _run(tmp_path, "b1", None, 1, {"*": 20})
+    _run(tmp_path, "v1", "vitaminc-s1", 1, {"*": 30})
+    cells, _ = _cells(tmp_path)
+    (cell,) = cells.to_dict("records")
+    assert cell["method"] == hierarchical.ITEMS_ONE_SEED and cell["p_method"] == "bootstrap"
+    assert cell["ci_low"] > 0 and cell["n_items"] == N_ITEMS
 
 
 def test_one_task_per_domain_is_a_task_contrast_two_make_a_domain_contrast(tmp_path):

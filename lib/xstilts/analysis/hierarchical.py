@@ -18,9 +18,12 @@ two-sided bootstrap p = 2·min(P*(Δ ≤ 0), P*(Δ ≥ 0)) (floor 1/B).
 
 Item scores exist where the primary metric is a mean over items: accuracy for classification
 (prediction == reference) and retrieval (mean of the two directions' hits). Elsewhere (F1 of
-spans or entities) the run-level per-language score is used and only seeds are resampled; the
-``method`` column says which. Every cell of a target uses the same random draws (common random
-numbers), so domain means and contrasts are paired draw by draw.
+spans or entities) only the run-level scores exist, and a percentile bootstrap over a handful of
+seed replicates alone is degenerate (three replicates of one sign give p = 1/B): such cells get
+a t interval and test over the replicate Δs (n − 1 degrees of freedom; none from one replicate).
+With one seed and item scores, the interval is over items only and says so. The ``method``
+column says which. Every cell of a target uses the same random draws (common random numbers), so
+domain means and contrasts are paired draw by draw, or replicate by replicate under the t rule.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..io import read_jsonl
 from .results import BASELINE, SEED_FREE_FORMATS
@@ -38,7 +42,8 @@ from .stats import bh
 
 N_BOOT = 4000
 SEED_AND_ITEMS = "hierarchical bootstrap (seeds, then items)"
-SEEDS_ONLY = "bootstrap over seeds (no item scores)"
+ITEMS_ONE_SEED = "bootstrap over items (one seed: no seed variance in the interval)"
+SEEDS_ONLY = "t over seed replicates (no item scores)"
 ZERO_SHOT_EXCLUDES = ("en",)  # the training language is not a zero-shot unit
 
 
@@ -170,19 +175,60 @@ def draws(reps: list[Replicate], keep: np.ndarray, rng_seed: int, n_boot: int = 
     return out / n_reps
 
 
+@dataclass(frozen=True)
+class Draws:
+    """What a cell (or a mean or difference of cells) knows about its uncertainty: its Δ per
+    replicate, keyed by (intermediate seed, target seed), and its bootstrap draws where every cell
+    involved has item scores (None otherwise: the t rule over replicates applies)."""
+
+    reps: pd.Series
+    boot: np.ndarray | None
+
+    def __sub__(self, other: Draws) -> Draws:
+        reps = self.reps.sub(other.reps).dropna()  # paired replicate by replicate
+        boot = None if self.boot is None or other.boot is None else self.boot - other.boot
+        return Draws(reps, boot)
+
+
+def mean_of(cells: list[Draws]) -> Draws:
+    """The mean of several cells (e.g. a domain's tasks), replicate by replicate and draw by draw."""
+    reps = pd.concat([c.reps for c in cells], axis=1, join="inner").mean(axis=1)
+    boots = [c.boot for c in cells]
+    return Draws(reps, None if any(b is None for b in boots) else np.mean(boots, 0))
+
+
 def _p_boot(boot: np.ndarray) -> float:
     p = 2 * min(np.mean(boot <= 0), np.mean(boot >= 0))
     return float(min(1.0, max(p, 1 / boot.size)))
 
 
-def summarise(boot: np.ndarray, point: float) -> dict:
-    low, high = np.percentile(boot, [2.5, 97.5])
-    return {"delta": point, "ci_low": float(low), "ci_high": float(high), "p_boot": _p_boot(boot)}
+def summarise(draws: Draws, point: float) -> dict:
+    """95 % interval and two-sided p: percentile bootstrap where there are draws, else the t
+    rule over the replicate Δs (no interval or test from one replicate, or from replicates that
+    do not vary)."""
+    if draws.boot is not None:
+        low, high = np.percentile(draws.boot, [2.5, 97.5])
+        p, how = _p_boot(draws.boot), "bootstrap"
+    else:
+        low, high, p = _t_interval(draws.reps.to_numpy(dtype=float))
+        how = "t over seeds" if np.isfinite(p) else "none (one replicate)"
+    return {"delta": point, "ci_low": float(low), "ci_high": float(high), "p": p, "p_method": how}
+
+
+def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
+    n = values.size
+    sd = float(np.std(values, ddof=1)) if n > 1 else 0.0
+    mean = float(values.mean()) if n else np.nan
+    if n < 2 or sd <= 1e-9 * max(1.0, abs(mean)):  # identical replicates (up to rounding)
+        return np.nan, np.nan, np.nan
+    se = sd / np.sqrt(n)
+    half = float(stats.t.ppf(0.975, n - 1)) * se
+    return mean - half, mean + half, float(2 * stats.t.sf(abs(mean) / se, n - 1))
 
 
 def cell_table(
     study_dir: str | Path, scores: pd.DataFrame, n_boot: int = N_BOOT
-) -> tuple[pd.DataFrame, dict[tuple[str, str], np.ndarray]]:
+) -> tuple[pd.DataFrame, dict[tuple[str, str], Draws]]:
     """One row per (intermediate, target): Δ over zero-shot languages with its seed-level CI
     and test, the XTREME-style Δ over every language (English included) beside it. Also returns
     each cell's bootstrap draws (for domain means and contrasts)."""
@@ -202,8 +248,11 @@ def cell_table(
                 continue
             keep = zero_shot if zero_shot.any() else every
             per_rep = [float(_language_mean(r.deltas, keep)) for r in reps]
-            boot = draws(reps, keep, rng_seed=t_index, n_boot=n_boot)
-            boots[(inter, target)] = boot
+            if method == SEED_AND_ITEMS and len(reps) == 1:
+                method = ITEMS_ONE_SEED
+            boot = None if method == SEEDS_ONLY else draws(reps, keep, t_index, n_boot)
+            keys = pd.MultiIndex.from_tuples([(r.intermediate_seed, r.seed) for r in reps])
+            boots[(inter, target)] = cell = Draws(pd.Series(per_rep, index=keys), boot)
             rows.append(
                 {
                     "intermediate": inter,
@@ -212,7 +261,7 @@ def cell_table(
                     "target": target,
                     "group": grp["group"].iloc[0],
                     "metric": grp["metric"].iloc[0],
-                    **summarise(boot, float(np.mean(per_rep))),
+                    **summarise(cell, float(np.mean(per_rep))),
                     "delta_all_languages": float(
                         np.mean([_language_mean(r.deltas, every) for r in reps])
                     ),
@@ -220,18 +269,18 @@ def cell_table(
                     "n_seeds": len(reps),
                     "n_languages": int(keep.sum()),
                     "english_excluded": bool(zero_shot.any() and not zero_shot.all()),
-                    "n_items": int(reps[0].deltas.shape[1]) if method == SEED_AND_ITEMS else 0,
+                    "n_items": int(reps[0].deltas.shape[1]) if method != SEEDS_ONLY else 0,
                     "method": method,
                 }
             )
     cells = pd.DataFrame(rows)
     if not cells.empty:
-        cells["q"] = bh(cells["p_boot"])
+        cells["q"] = bh(cells["p"])
     return cells, boots
 
 
 def domain_tables(
-    cells: pd.DataFrame, boots: dict[tuple[str, str], np.ndarray]
+    cells: pd.DataFrame, boots: dict[tuple[str, str], Draws]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per target: each domain's Δ (mean over its single-task intermediates; a mixture re-uses
     them and is a cell of its own) and pairwise contrasts.
@@ -242,10 +291,7 @@ def domain_tables(
     singles = cells[cells["intermediate_format"] != "mixed"]  # a mixture re-uses its tasks
     for target, frame in singles.groupby("target"):
         by_domain = {
-            dom: (
-                list(g["intermediate"]),
-                np.mean([boots[(i, target)] for i in g["intermediate"]], 0),
-            )
+            dom: (list(g["intermediate"]), mean_of([boots[(i, target)] for i in g["intermediate"]]))
             for dom, g in frame.groupby("intermediate_domain")
             if dom not in ("none", "unknown")
         }
@@ -278,7 +324,7 @@ def domain_tables(
             )
     contrasts = pd.DataFrame(c_rows)
     if not contrasts.empty:
-        contrasts["q"] = bh(contrasts["p_boot"])
+        contrasts["q"] = bh(contrasts["p"])
     return pd.DataFrame(d_rows), contrasts
 
 
@@ -294,7 +340,7 @@ def per_language(deltas: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def format_matched(cells: pd.DataFrame, boots: dict[tuple[str, str], np.ndarray]) -> pd.DataFrame:
+def format_matched(cells: pd.DataFrame, boots: dict[tuple[str, str], Draws]) -> pd.DataFrame:
     """Per target: contrasts of intermediate tasks that share a format but differ in domain."""
     rows = []
     for target, frame in cells.groupby("target"):
@@ -319,7 +365,7 @@ def format_matched(cells: pd.DataFrame, boots: dict[tuple[str, str], np.ndarray]
 
 
 def domain_match(
-    cells: pd.DataFrame, boots: dict[tuple[str, str], np.ndarray], target_domains: dict[str, str]
+    cells: pd.DataFrame, boots: dict[tuple[str, str], Draws], target_domains: dict[str, str]
 ) -> pd.DataFrame:
     """Per target: Δ of the intermediates from the target's own domain minus Δ of the others
     (single tasks), e.g. legal intermediates vs the rest on MultiEURLEX (legal). The same
@@ -332,8 +378,8 @@ def domain_match(
         other = list(frame.loc[frame["intermediate_domain"] != domain, "intermediate"])
         if not same or not other:
             continue
-        boot = np.mean([boots[(i, target)] for i in same], 0) - np.mean(
-            [boots[(i, target)] for i in other], 0
+        boot = mean_of([boots[(i, target)] for i in same]) - mean_of(
+            [boots[(i, target)] for i in other]
         )
         points = frame.set_index("intermediate")["delta"]
         rows.append(

@@ -166,7 +166,7 @@ def _num(v: float, fmt: str = "{:+.2f}") -> str:
 
 def headline_rows(cells: pd.DataFrame, alpha: float) -> list[dict[str, Any]]:
     """Δ per intermediate × target (zero-shot languages) with its seed-level CI, the XTREME-style
-    Δ with English beside it, seeds, languages, bootstrap p and BH q (bold where q < alpha),
+    Δ with English beside it, seeds, languages, p and BH q (bold where q < alpha),
     formatted for the study page, intermediates in the figures' order."""
     from .plots import intermediate_order
 
@@ -189,7 +189,7 @@ def headline_rows(cells: pd.DataFrame, alpha: float) -> list[dict[str, Any]]:
             "n_seeds": r.n_seeds,
             "n_languages": r.n_languages,
             "method": str(r.method),
-            "p": _num(r.p_boot, "{:.3g}"),
+            "p": _num(r.p, "{:.3g}"),
             "q": _num(r.q, "{:.3g}"),
         }
         for r in cells.itertuples()

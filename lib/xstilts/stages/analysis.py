@@ -233,6 +233,12 @@ def _fmt_ci(row) -> str:
     return f"95% CI {row['ci_low']:+.2f} to {row['ci_high']:+.2f}"
 
 
+def _fmt_p(row) -> str:
+    if not np.isfinite(row["p"]):
+        return "no test"
+    return f"{row['p_method']} p = {row['p']:.3g}"
+
+
 def _sure(row) -> str:
     excludes = np.isfinite(row["ci_low"]) and (row["ci_low"] > 0 or row["ci_high"] < 0)
     return "the CI excludes 0" if excludes else "the CI includes 0"
@@ -290,6 +296,7 @@ def _significance_sentence(cells: pd.DataFrame, alpha: float) -> str:
         return (
             f"No intermediate × target cell is significant after Benjamini–Hochberg correction "
             f"over {len(cells)} tests (q < {alpha}; bootstrap p floor 1/{hierarchical.N_BOOT})."
+            + _untested(cells)
         )
     parts = [
         f"{r.intermediate} → {r.target} ({r.delta:+.2f}, q = {r.q:.3g})"
@@ -297,8 +304,17 @@ def _significance_sentence(cells: pd.DataFrame, alpha: float) -> str:
     ]
     return (
         f"{len(sig)} of {len(cells)} intermediate × target cells are significant after "
-        f"Benjamini–Hochberg (q < {alpha}): " + "; ".join(parts) + "."
+        f"Benjamini–Hochberg (q < {alpha}): " + "; ".join(parts) + "." + _untested(cells)
     )
+
+
+def _untested(cells: pd.DataFrame) -> str:
+    """Cells without a test (one replicate and no item scores) are named, not counted."""
+    none = cells[cells["p"].isna()]
+    if none.empty:
+        return ""
+    names = ", ".join(f"{r.intermediate} → {r.target}" for r in none.itertuples())
+    return f" Not tested (one seed replicate, no item scores): {names}."
 
 
 def _contrast_sentences(contrasts: pd.DataFrame | None, match: pd.DataFrame | None) -> list[str]:
@@ -313,13 +329,13 @@ def _contrast_sentences(contrasts: pd.DataFrame | None, match: pd.DataFrame | No
         )
         out.append(
             f"{r['kind'].capitalize()} {r['contrast']} on {r['target']}: "
-            f"{r['delta']:+.2f} points ({_fmt_ci(r)}, bootstrap p = {r['p_boot']:.3g}).{caveat}"
+            f"{r['delta']:+.2f} points ({_fmt_ci(r)}, {_fmt_p(r)}).{caveat}"
         )
     for r in (match if match is not None else pd.DataFrame()).to_dict("records"):
         out.append(
             f"Matching domains on {r['target']} ({r['target_domain']}): intermediates of its own "
             f"domain ({r['matched']}) minus the others ({r['others']}): {r['delta']:+.2f} points "
-            f"({_fmt_ci(r)}, bootstrap p = {r['p_boot']:.3g})."
+            f"({_fmt_ci(r)}, {_fmt_p(r)})."
         )
     return out
 
