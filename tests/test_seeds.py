@@ -138,6 +138,9 @@ def test_a_clear_effect_is_detected_and_a_null_is_not(tmp_path):
     cells, _ = _cells(tmp_path)
     cells = cells.set_index("intermediate")
     assert cells.loc["vitaminc", "ci_low"] > 20 and cells.loc["vitaminc", "q"] < 0.05
+    # the seed-level check beside it: replicate Δs +27.5, +30, +32.5 -> t test over them alone
+    seeds_only = stats.ttest_1samp([27.5, 30.0, 32.5], 0.0).pvalue
+    assert cells.loc["vitaminc", "p_seeds"] == pytest.approx(seeds_only)
     assert cells.loc["multiemo_medicine", "ci_low"] < 0 < cells.loc["multiemo_medicine", "ci_high"]
     assert cells.loc["multiemo_medicine", "p"] > 0.2
 
@@ -176,6 +179,7 @@ def test_seed_replicates_alone_get_a_t_test_not_a_degenerate_bootstrap(tmp_path)
     assert cell["p"] == pytest.approx(t.pvalue) and cell["p"] > 0.05
     assert (cell["ci_low"], cell["ci_high"]) == (pytest.approx(low), pytest.approx(high))
     assert low < 0 < high  # three replicates: an interval this wide is the honest answer
+    assert cell["p_seeds"] == pytest.approx(t.pvalue)
     _, contrasts = hierarchical.domain_tables(cells, boots)
     (row,) = contrasts.to_dict("records")  # biomedical − general per replicate: −5, −2.5, −2.5
     paired = stats.ttest_1samp([-5.0, -2.5, -2.5], 0.0)

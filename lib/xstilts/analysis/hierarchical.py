@@ -266,6 +266,9 @@ def cell_table(
                         np.mean([_language_mean(r.deltas, every) for r in reps])
                     ),
                     "sd_seeds": float(np.std(per_rep, ddof=1)) if len(reps) > 1 else np.nan,
+                    # the same question asked of the replicates alone, whatever the method: a
+                    # check on the bootstrap, which over a few seeds is coarse (README)
+                    "p_seeds": _t_interval(np.asarray(per_rep))[2],
                     "n_seeds": len(reps),
                     "n_languages": int(keep.sum()),
                     "english_excluded": bool(zero_shot.any() and not zero_shot.all()),

@@ -191,6 +191,7 @@ def headline_rows(cells: pd.DataFrame, alpha: float) -> list[dict[str, Any]]:
             "method": str(r.method),
             "p": _num(r.p, "{:.3g}"),
             "q": _num(r.q, "{:.3g}"),
+            "p_seeds": _num(r.p_seeds, "{:.3g}"),
         }
         for r in cells.itertuples()
     ]

@@ -299,7 +299,8 @@ def _significance_sentence(cells: pd.DataFrame, alpha: float) -> str:
             + _untested(cells)
         )
     parts = [
-        f"{r.intermediate} → {r.target} ({r.delta:+.2f}, q = {r.q:.3g})"
+        f"{r.intermediate} → {r.target} ({r.delta:+.2f}, q = {r.q:.3g}"
+        + (f"; t over {r.n_seeds} seeds alone: p = {r.p_seeds:.3g})" if r.n_seeds > 1 else ")")
         for r in sig.sort_values("delta", ascending=False).itertuples()
     ]
     return (
