@@ -186,7 +186,8 @@ def test_seed_replicates_alone_get_a_t_test_not_a_degenerate_bootstrap(tmp_path)
     assert row["delta"] == pytest.approx(-10 / 3) and row["p_method"] == "t over seeds"
     assert row["p"] == pytest.approx(paired.pvalue)  # paired: unpaired would be p ≈ 0.6
     same = hierarchical.Draws(pd.Series([-5.0, -5.0, -5.0]) + 1e-15 * np.arange(3), None)
-    assert np.isnan(hierarchical.summarise(same, -5.0)["p"])  # identical replicates: no test
+    no_test = hierarchical.summarise(same, -5.0)  # identical replicates: nothing to test
+    assert np.isnan(no_test["p"]) and no_test["p_method"] == "none (replicates equal)"
 
 
 def test_one_replicate_without_item_scores_has_no_interval_and_no_test(tmp_path):

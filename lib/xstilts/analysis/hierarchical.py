@@ -212,6 +212,8 @@ def summarise(draws: Draws, point: float) -> dict:
     else:
         low, high, p = _t_interval(draws.reps.to_numpy(dtype=float))
         how = "t over seeds" if np.isfinite(p) else "none (one replicate)"
+        if len(draws.reps) > 1 and not np.isfinite(p):
+            how = "none (replicates equal)"
     return {"delta": point, "ci_low": float(low), "ci_high": float(high), "p": p, "p_method": how}
 
 
@@ -231,7 +233,7 @@ def cell_table(
 ) -> tuple[pd.DataFrame, dict[tuple[str, str], Draws]]:
     """One row per (intermediate, target): Δ over zero-shot languages with its seed-level CI
     and test, the XTREME-style Δ over every language (English included) beside it. Also returns
-    each cell's bootstrap draws (for domain means and contrasts)."""
+    each cell's :class:`Draws` (for domain means and contrasts)."""
     study_dir = Path(study_dir)
     rows, boots = [], {}
     for t_index, target in enumerate(sorted(scores["target"].unique())):
