@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -94,7 +95,7 @@ def speed_probe(repeats: int = 3) -> dict:
                 with autocast(precision, "cpu"):
                     model(input_ids=ids, attention_mask=mask)
                 times.append(time.perf_counter() - start)
-        out[f"{precision}_forward_s"] = round(sorted(times[1:])[len(times[1:]) // 2], 3)
+        out[f"{precision}_forward_s"] = round(statistics.median(times[1:]), 3)
     return out
 
 

@@ -202,18 +202,19 @@ def _p_boot(boot: np.ndarray) -> float:
     return float(min(1.0, max(p, 1 / boot.size)))
 
 
-def summarise(draws: Draws, point: float) -> dict:
+def summarise(cell: Draws, point: float) -> dict:
     """95 % interval and two-sided p: percentile bootstrap where there are draws, else the t
     rule over the replicate Δs (no interval or test from one replicate, or from replicates that
     do not vary)."""
-    if draws.boot is not None:
-        low, high = np.percentile(draws.boot, [2.5, 97.5])
-        p, how = _p_boot(draws.boot), "bootstrap"
+    if cell.boot is not None:
+        low, high = np.percentile(cell.boot, [2.5, 97.5])
+        p, how = _p_boot(cell.boot), "bootstrap"
     else:
-        low, high, p = _t_interval(draws.reps.to_numpy(dtype=float))
-        how = "t over seeds" if np.isfinite(p) else "none (one replicate)"
-        if len(draws.reps) > 1 and not np.isfinite(p):
-            how = "none (replicates equal)"
+        low, high, p = _t_interval(cell.reps.to_numpy(dtype=float))
+        if np.isfinite(p):
+            how = "t over seeds"
+        else:
+            how = "none (replicates equal)" if len(cell.reps) > 1 else "none (one replicate)"
     return {"delta": point, "ci_low": float(low), "ci_high": float(high), "p": p, "p_method": how}
 
 

@@ -59,11 +59,17 @@ def usage(rows: list[dict], fmt: Format, tokenizer, window_length: int, stride: 
     return {"examples": len(rows), "tokens": sum(tokens), "windows": sum(windows)}
 
 
+def smallest_pool(pools: dict[str, tuple[list[dict], Format]]) -> tuple[str, int]:
+    """The task with the fewest rows, and how many it has."""
+    task = min(pools, key=lambda t: len(pools[t][0]))
+    return task, len(pools[task][0])
+
+
 def common_size(pools: dict[str, tuple[list[dict], Format]], n: int | None) -> int | None:
     """The ``examples`` rule's size: ``n``, or the smallest pool where that has fewer rows."""
     if n is None or not pools:
         return n
-    return min(n, *(len(rows) for rows, _ in pools.values()))
+    return min(n, smallest_pool(pools)[1])
 
 
 def matched_samples(

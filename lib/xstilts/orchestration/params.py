@@ -37,6 +37,7 @@ from ..configs import (
     default_of,
     describe,
 )
+from ..lookup import repeats
 from ..models.loading import EMBEDDED  # torch-free: loading imports torch lazily
 from ..paths import repo_root
 from ..trainconfig import TrainConfig
@@ -461,9 +462,10 @@ def _check_languages(
     known: set[str],
     allowed: tuple[str, ...] | None = None,
 ) -> list[Problem]:
+    twice = dict(repeats(langs or []))
     problems = []
     for i, code in enumerate(langs or []):
-        if (langs or []).index(code) != i:
+        if i in twice:
             problems.append(layers.problem((*path, i), f"language {code!r} listed twice"))
         elif code not in known:
             problems.append(
@@ -490,11 +492,10 @@ def _semantic_problems(study: Study, layers: Layers, check_tasks: bool) -> list[
         ("intermediate", study.intermediate.tasks),
         ("target", study.target.tasks),
     ):
-        for i, name in enumerate(tasks):
-            if tasks.index(name) != i:
-                problems.append(
-                    layers.problem((section, "tasks", i), f"task {name!r} listed twice")
-                )
+        problems += [
+            layers.problem((section, "tasks", i), f"task {name!r} listed twice")
+            for i, name in repeats(tasks)
+        ]
     for name in study.intermediate.mixtures:
         if name in study.intermediate.tasks:
             problems.append(
@@ -520,8 +521,7 @@ def _seed_problems(study: Study, layers: Layers) -> list[Problem]:
             "is the same run",
         )
         for kind in ("intermediate", "target")
-        for i, seed in enumerate(getattr(seeds, kind))
-        if getattr(seeds, kind).index(seed) != i
+        for i, seed in repeats(getattr(seeds, kind))
     ]
     missing = sorted(set(seeds.intermediate) - set(seeds.target))
     if seeds.pairing == "matched" and missing:

@@ -18,7 +18,7 @@ from ..configs import CurateConfig
 from ..data import store
 from ..data.leakage import audit, row_text, source_family, text_hash
 from ..data.manifest import split_entry, task_entry
-from ..data.matching import matched_samples, usage
+from ..data.matching import matched_samples, smallest_pool, usage
 from ..data.profile import domain_profile, study_tokenizer
 from ..data.subsample import ranked, stratified_sample
 from ..io import atomic_path, write_json
@@ -465,10 +465,10 @@ def _choose_intermediate(cfg, cleaned, inter_specs, tokenizer, notes) -> tuple[d
 
 def _matched_to(trains: dict, task: str) -> str:
     """Why a training set under ``examples`` is short: its own pool, or the smallest task's."""
-    smallest = min(trains, key=lambda t: len(trains[t][0]))
+    smallest, size = smallest_pool(trains)
     if smallest == task:
         return " (its whole training pool; the other tasks are cut to the same size)"
-    return f" (matched to {smallest}, the smallest task, with {len(trains[smallest][0])})"
+    return f" (matched to {smallest}, the smallest task, with {size})"
 
 
 def _write_profile(out_dir, written, inter_specs, target_specs, specs, tokenizer) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..lookup import UnknownNameError, lookup
+from ..lookup import UnknownNameError, lookup, repeats
 from .schema import Format
 
 DOMAINS = ("general", "legal", "biomedical", "hospitality", "commerce", "other")
@@ -117,7 +117,7 @@ def task_language_problems(task: str, value: object) -> list[str]:
             f"({', '.join('@' + t for t in sorted(TASK_LANGUAGES))}), got {value!r}"
         ]
     codes = list(value)  # type: ignore[arg-type]
-    twice = sorted({code for i, code in enumerate(codes) if codes.index(code) != i})
+    twice = sorted({code for _, code in repeats(codes)})
     return [f"unknown language {code!r}" for code in codes if code not in LANGUAGES] + [
         f"language {code!r} listed twice" for code in twice
     ]
