@@ -71,15 +71,9 @@ def test_lengths_beyond_the_models_positions_are_refused_before_compute(tmp_path
     longer max_length or window would fail inside the first long batch; refused up front."""
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
-    config = XLMRobertaConfig(
-        vocab_size=40,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=66,
-        pad_token_id=1,
-    )
+    from tiny_models import SMALLEST_XLMR
+
+    config = XLMRobertaConfig(**{**SMALLEST_XLMR, "max_position_embeddings": 66})
     XLMRobertaModel(config).save_pretrained(tmp_path)
     model = f"model={tmp_path}"
     msg = _problems(model, "target.train.max_length=65", "curate.window_length=100")

@@ -17,6 +17,7 @@ from transformers import (
     XLMRobertaModel,
 )
 
+from tiny_models import SMALLEST_XLMR as TINY
 from xstilts.models.loading import (
     EMBEDDED,
     ModelNotAvailableError,
@@ -24,16 +25,6 @@ from xstilts.models.loading import (
     load_encoder,
     load_tokenizer,
     resolve_model,
-)
-
-TINY = dict(
-    vocab_size=40,
-    hidden_size=16,
-    num_hidden_layers=1,
-    num_attention_heads=2,
-    intermediate_size=32,
-    max_position_embeddings=40,
-    pad_token_id=1,
 )
 
 

