@@ -136,7 +136,7 @@ BAD = [
         "task in the wrong role",
         GOOD.replace("[vitaminc]", "[multiemo]"),
         (),
-        ["intermediate.tasks[0]: task 'multiemo' cannot be a intermediate task"],
+        ["intermediate.tasks[0]: task 'multiemo' cannot be an intermediate task"],
     ),
     (
         "unknown model format",

@@ -242,6 +242,15 @@ def test_dry_run_lists_and_estimates(setup):
     assert not (setup[0] / "runs" / "t").exists()
 
 
+def test_dry_run_of_an_invalid_study_shows_the_problem_not_a_grid(setup):
+    _, study, _, _, _ = setup
+    study.write_text(STUDY.replace("[vitaminc, fever]", "[vitaminc, fevre]"))
+    res = cli(setup, "run", "--dry-run")
+    assert res.returncode == 2
+    assert "unknown task 'fevre'; did you mean fever?" in res.stderr
+    assert "pending" not in res.stdout and "estimate:" not in res.stdout
+
+
 def test_changed_output_is_reported_and_refused_before_compute(setup):
     """Verify before use: a finished run's file edited afterwards is named by `status --verify`,
     and a stage reading that run refuses to start (nothing executes)."""

@@ -591,7 +591,9 @@ def _task_problems(study: Study, layers: Layers, known: set[str]) -> list[Proble
         if role not in spec.roles:
             problems.append(
                 layers.problem(
-                    path, f"task {name!r} cannot be a {role} task (roles: {', '.join(spec.roles)})"
+                    path,
+                    f"task {name!r} cannot be {'an' if role[0] in 'aeiou' else 'a'} {role} task "
+                    f"(roles: {', '.join(spec.roles)})",
                 )
             )
         elif not spec.available:

@@ -182,9 +182,10 @@ def run_study(
         elif wanted:
             pending.append(st.run)
     if dry_run:
+        if pending:  # a grid is shown only for a study that can run
+            validate_pending(resolved, grid, pending, paths, data_paths=False)
         _print_dry_run(resolved, grid, statuses, study_dir, pending, echo)
         if pending:
-            validate_pending(resolved, grid, pending, paths, data_paths=False)
             echo(
                 "checked before compute: study keys and types, tasks, languages, seeds, curate "
                 "sizes, task options, stage settings, notebooks; data paths and the model below"
