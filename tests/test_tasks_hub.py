@@ -822,6 +822,28 @@ def test_parquet_repo_without_readme_configs_reads_splits_from_file_names(snapsh
         load_snapshot_split(snapshots, "openlifescienceai/medmcqa", "default", "test", False)
 
 
+def test_snapshot_with_a_column_missing_names_the_field_and_the_record(snapshots, tmp_path):
+    import pyarrow.parquet as pq
+
+    shutil.copytree(snapshots / "google", tmp_path / "google")
+    for f in (tmp_path / "google" / "xtreme" / "XNLI").glob("test-*.parquet"):
+        pq.write_table(pq.read_table(f).drop(["sentence2"]), f)
+    with pytest.raises(SchemaError) as err:
+        _snapshot_rows(tmp_path, "xnli", "test")
+    assert "task xnli google/xtreme/XNLI:test[0]: no field 'sentence2'" in str(err.value)
+    assert "the record has ['gold_label', 'language', 'sentence1']" in str(err.value)
+
+
+def test_snapshot_file_that_is_not_parquet_is_named_with_the_fetch_command(snapshots, tmp_path):
+    shutil.copytree(snapshots / "rajpurkar", tmp_path / "rajpurkar")
+    broken = next((tmp_path / "rajpurkar" / "squad" / "plain_text").glob("train-*.parquet"))
+    broken.write_bytes(broken.read_bytes()[:100])  # a download cut short
+    with pytest.raises(HubDatasetUnavailable) as err:
+        _snapshot_rows(tmp_path, "squad", "train")
+    assert f"hub snapshot file {broken} cannot be read as Parquet" in str(err.value)
+    assert "huggingface-cli download --repo-type dataset rajpurkar/squad" in str(err.value)
+
+
 def test_snapshot_readme_config_missing_is_named_with_the_configs_it_has(snapshots):
     from xstilts.tasks.hub.loading import load_snapshot_split
 

@@ -150,8 +150,6 @@ def load_snapshot_split(
     """One split from ``<root>/<hub_id>`` (layouts in the module docstring), read straight from
     its Parquet files: no ``datasets`` cache stands between the files and the rows, so a
     snapshot refreshed in place is never served stale."""
-    import pyarrow.parquet as pq
-
     folder = root / hub_id
     if not folder.is_dir():
         raise HubDatasetUnavailable(
@@ -162,7 +160,20 @@ def load_snapshot_split(
     files = sorted((folder / config / split).glob("*.parquet"))  # the current Parquet export
     if not files:
         files = _repo_files(folder, config, split)
-    return [row for path in files for row in pq.read_table(path).to_pylist()]
+    return [row for path in files for row in _parquet_rows(path, hub_id, parquet_export)]
+
+
+def _parquet_rows(path: Path, hub_id: str, parquet_export: bool) -> list[dict]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path).to_pylist()
+    except (pa.ArrowException, OSError) as err:  # truncated download, or not Parquet at all
+        raise HubDatasetUnavailable(
+            f"hub snapshot file {path} cannot be read as Parquet ({str(err)[:200]}); fetch "
+            f"{hub_id!r} again with `{fetch_command(hub_id, parquet_export)}`"
+        ) from err
 
 
 def _repo_files(folder: Path, config: str, split: str) -> list[Path]:
@@ -423,7 +434,7 @@ class HubLoader:
             record = dict(record)
             record.setdefault("_index", i)  # position in the source, for id-less datasets
             record.setdefault("_split", split)  # our split, for tasks that split one hub split
-            row = self.mapper(record, language, where, **options)
+            row = self._map(record, language, where, options)
             if row is None:
                 continue
             validate_row(
@@ -439,6 +450,19 @@ class HubLoader:
             if limit is not None and len(rows) >= limit:
                 break
         return rows
+
+    def _map(self, record: dict, language: str, where: str, options: dict) -> dict | None:
+        try:
+            return self.mapper(record, language, where, **options)
+        except KeyError as err:  # a record without a field of the hub schema
+            missing = err.args[0] if err.args else None
+            if missing in record or not isinstance(missing, str):
+                raise
+            fields = sorted(k for k in record if not k.startswith("_"))
+            raise SchemaError(
+                f"task {self.task} {where}: no field {missing!r} where {self.source}'s schema "
+                f"has one (the record has {fields}); is this the dataset's exact schema?"
+            ) from None
 
 
 def hub_fetch(
