@@ -1,5 +1,6 @@
 """Hub task loaders: schema-true in-memory records, real raw files from ../shared, offline errors."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -750,6 +751,25 @@ def test_tatoeba_laser_files_for_xtreme_r_languages(tmp_path, lang, l3):
     assert [(r["text"], r["english"]) for r in rows] == [(a.strip(), b.strip()) for a, b in pairs]
     with pytest.raises(HubDatasetUnavailable, match="data_files"):  # not on the hub
         load("tatoeba", "test", lang)
+
+
+def test_raw_files_that_cannot_be_parsed_are_named_with_what_was_expected(tmp_path):
+    from xstilts.tasks.hub.raw import RawFormatError
+
+    (tmp_path / "squad.json").write_text("<html>not found</html>")
+    with pytest.raises(
+        RawFormatError, match=r"task squad: data_files .*squad.json: not valid JSON"
+    ):
+        load("squad", "train", data_files=tmp_path / "squad.json")
+    qa = {"id": "1", "answers": [{"text": "a", "answer_start": 0}]}  # no question
+    doc = {"data": [{"title": "t", "paragraphs": [{"context": "abc", "qas": [qa]}]}]}
+    (tmp_path / "squad.json").write_text(json.dumps(doc))
+    with pytest.raises(RawFormatError, match=r"a record has no field 'question'"):
+        load("squad", "train", data_files=tmp_path / "squad.json")
+    tsv = "id\tsentence1\tsentence2\tlabel\n1\tcaf\xe9\tb\t1\n".encode("latin-1")
+    (tmp_path / "test_2k.tsv").write_bytes(tsv)
+    with pytest.raises(RawFormatError, match=r"task pawsx: data_files .*test_2k.tsv: not UTF-8"):
+        load("pawsx", "test", "de", data_files=tmp_path / "test_2k.tsv")
 
 
 # --- local snapshots in every layout a download gives ---------------------------------------------

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import re
 import socket
@@ -424,7 +425,7 @@ class HubLoader:
                     raise ValueError(f"task {self.task!r} has no raw-file reader; use dataset=")
                 if not isinstance(data_files, Mapping) or split in data_files:
                     data_files = resolve_data_files(data_files, split)
-                records, origin = self.read_raw(data_files, split, language), str(data_files)
+                records, origin = self._raw_records(data_files, split, language), str(data_files)
             else:
                 records, origin = self.fetch(hub_split, language), f"{self.source}:{hub_split}"
         allow = split in spec.unlabelled_splits
@@ -450,6 +451,25 @@ class HubLoader:
             if limit is not None and len(rows) >= limit:
                 break
         return rows
+
+    def _raw_records(self, data_files: Any, split: str, language: str) -> Iterator[dict]:
+        """The raw reader's records; a file it cannot parse is named with what was expected
+        (errors raised while mapping a record are not caught here: they never enter the
+        generator)."""
+        from .raw import RawFormatError
+
+        where = f"task {self.task}: data_files {data_files}"
+        try:
+            yield from self.read_raw(data_files, split, language)
+        except KeyError as err:
+            raise RawFormatError(
+                f"{where}: a record has no field {err.args[0]!r}, which the raw format of "
+                f"{self.task} has"
+            ) from None
+        except UnicodeDecodeError as err:
+            raise RawFormatError(f"{where}: not UTF-8 text ({err})") from None
+        except json.JSONDecodeError as err:
+            raise RawFormatError(f"{where}: not valid JSON ({err})") from None
 
     def _map(self, record: dict, language: str, where: str, options: dict) -> dict | None:
         try:
