@@ -145,6 +145,27 @@ def test_a_clear_effect_is_detected_and_a_null_is_not(tmp_path):
     assert cells.loc["multiemo_medicine", "p"] > 0.2
 
 
+def test_contrasts_report_the_seed_replicates_own_t_test_beside_the_bootstrap(tmp_path):
+    """With item scores a contrast's p is the hierarchical bootstrap's; beside it, as for the
+    cells, the paired t test over the replicate contrasts alone: here −7.5, −22.5, −2.5 points."""
+    for s, v, m in zip((1, 2, 3), (24, 31, 27), (21, 22, 26), strict=True):
+        _run(tmp_path, f"b{s}", None, s, {"*": 20})
+        _run(tmp_path, f"v{s}", f"vitaminc-s{s}", s, {"*": v})  # Δ +10, +27.5, +17.5
+        _run(tmp_path, f"m{s}", f"multiemo_medicine-s{s}", s, {"*": m})  # Δ +2.5, +5, +15
+    cells, boots = _cells(tmp_path)
+    domains, contrasts = hierarchical.domain_tables(cells, boots)
+    (row,) = contrasts.to_dict("records")
+    paired = stats.ttest_1samp([-7.5, -22.5, -2.5], 0.0).pvalue
+    assert row["contrast"] == "biomedical − general" and row["p_method"] == "bootstrap"
+    assert row["p_seeds"] == pytest.approx(paired) and row["p_seeds"] > row["p"]
+    general = domains.set_index("domain").loc["general"]
+    assert general["p_seeds"] == pytest.approx(stats.ttest_1samp([10, 27.5, 17.5], 0).pvalue)
+    text = " ".join(headline(cells, domains, contrasts))
+    assert (
+        f"bootstrap p = {row['p']:.3g}; t over the seed replicates alone: p = {paired:.3g}" in text
+    )
+
+
 def test_missing_item_scores_fall_back_to_seeds_and_say_so(tmp_path):
     for s in (1, 2):
         _run(tmp_path, f"b{s}", None, s, {"*": 20})

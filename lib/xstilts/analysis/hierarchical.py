@@ -205,7 +205,9 @@ def _p_boot(boot: np.ndarray) -> float:
 def summarise(cell: Draws, point: float) -> dict:
     """95 % interval and two-sided p: percentile bootstrap where there are draws, else the t
     rule over the replicate Δs (no interval or test from one replicate, or from replicates that
-    do not vary)."""
+    do not vary). ``p_seeds`` asks the replicates alone, whatever the method: a check on the
+    bootstrap, which over a few seeds is coarse (README), for cells, domain means and contrasts
+    alike."""
     if cell.boot is not None:
         low, high = np.percentile(cell.boot, [2.5, 97.5])
         p, how = _p_boot(cell.boot), "bootstrap"
@@ -215,7 +217,15 @@ def summarise(cell: Draws, point: float) -> dict:
             how = "t over seeds"
         else:
             how = "none (replicates equal)" if len(cell.reps) > 1 else "none (one replicate)"
-    return {"delta": point, "ci_low": float(low), "ci_high": float(high), "p": p, "p_method": how}
+    p_seeds = _t_interval(cell.reps.to_numpy(dtype=float))[2]
+    return {
+        "delta": point,
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "p": p,
+        "p_method": how,
+        "p_seeds": p_seeds,
+    }
 
 
 def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
@@ -269,9 +279,6 @@ def cell_table(
                         np.mean([_language_mean(r.deltas, every) for r in reps])
                     ),
                     "sd_seeds": float(np.std(per_rep, ddof=1)) if len(reps) > 1 else np.nan,
-                    # the same question asked of the replicates alone, whatever the method: a
-                    # check on the bootstrap, which over a few seeds is coarse (README)
-                    "p_seeds": _t_interval(np.asarray(per_rep))[2],
                     "n_seeds": len(reps),
                     "n_languages": int(keep.sum()),
                     "english_excluded": bool(zero_shot.any() and not zero_shot.all()),

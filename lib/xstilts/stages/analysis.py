@@ -236,7 +236,12 @@ def _fmt_ci(row) -> str:
 def _fmt_p(row) -> str:
     if not np.isfinite(row["p"]):
         return "no test"
-    return f"{row['p_method']} p = {row['p']:.3g}"
+    check = (  # the bootstrap's p beside the replicates' own (hierarchical.summarise)
+        f"; t over the seed replicates alone: p = {row['p_seeds']:.3g}"
+        if row["p_method"] == "bootstrap" and np.isfinite(row["p_seeds"])
+        else ""
+    )
+    return f"{row['p_method']} p = {row['p']:.3g}{check}"
 
 
 def _sure(row) -> str:
