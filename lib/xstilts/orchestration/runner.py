@@ -188,13 +188,14 @@ def run_study(
         if pending:
             echo(
                 "checked before compute: study keys and types, tasks, languages, seeds, curate "
-                "sizes, task options, stage settings, notebooks; data paths and the model below"
+                "sizes, task options, stage settings, notebooks; data paths, the model and the "
+                "registry packages below"
             )
             missing = missing_data(resolved)
             for line in missing:
                 echo(f"before running, fix: {line}")
             if not missing:
-                echo("data paths and the model: present")
+                echo("data paths, the model and the registry packages: present")
         return outcome
     if not pending:
         echo(outcome.summary())

