@@ -854,6 +854,18 @@ def test_snapshot_with_a_column_missing_names_the_field_and_the_record(snapshots
     assert "the record has ['gold_label', 'language', 'sentence1']" in str(err.value)
 
 
+def test_a_value_a_mapper_does_not_know_is_named_as_a_value_not_a_missing_field():
+    from xstilts.tasks.hub.loading import HubLoader
+
+    def strict(rec, language, where):  # a mapper that looks a value up in a fixed table
+        return {"cause": "What was the cause?"}[rec["question"]]
+
+    loader = HubLoader("xcopa", fetch=None, mapper=strict, source="cambridgeltl/xcopa/et")
+    rec = {"premise": "p", "choice1": "a", "choice2": "b", "question": "because", "label": 0}
+    with pytest.raises(SchemaError, match=r"field 'question' = 'because' is not a value"):
+        loader("test", "et", dataset=[rec])
+
+
 def test_snapshot_file_that_is_not_parquet_is_named_with_the_fetch_command(snapshots, tmp_path):
     shutil.copytree(snapshots / "rajpurkar", tmp_path / "rajpurkar")
     broken = next((tmp_path / "rajpurkar" / "squad" / "plain_text").glob("train-*.parquet"))

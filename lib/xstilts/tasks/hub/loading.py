@@ -474,13 +474,19 @@ class HubLoader:
     def _map(self, record: dict, language: str, where: str, options: dict) -> dict | None:
         try:
             return self.mapper(record, language, where, **options)
-        except KeyError as err:  # a record without a field of the hub schema
-            missing = err.args[0] if err.args else None
-            if missing in record or not isinstance(missing, str):
+        except KeyError as err:  # a field of the hub schema missing, or a value not known
+            key = err.args[0] if err.args else None
+            if not isinstance(key, str) or key in record:
                 raise
+            holder = next((k for k, v in record.items() if v == key), None)
+            if holder is not None:  # e.g. XCOPA's question "because" (cause / effect expected)
+                raise SchemaError(
+                    f"task {self.task} {where}: field {holder!r} = {key!r} is not a value "
+                    f"{self.source}'s schema has"
+                ) from None
             fields = sorted(k for k in record if not k.startswith("_"))
             raise SchemaError(
-                f"task {self.task} {where}: no field {missing!r} where {self.source}'s schema "
+                f"task {self.task} {where}: no field {key!r} where {self.source}'s schema "
                 f"has one (the record has {fields}); is this the dataset's exact schema?"
             ) from None
 
