@@ -313,3 +313,14 @@ def test_a_trained_target_still_needs_its_own_seed(tmp_path):
     assert deltas(scores)["paired"].sum() == len(LANGS)
     cells, _ = hierarchical.cell_table(tmp_path, scores, n_boot=2000)
     assert cells.iloc[0]["n_seeds"] == 1
+
+
+def test_a_bootstrap_p_at_its_floor_is_written_as_a_bound():
+    from xstilts.stages.analysis import _fmt_p
+
+    floor = 1 / hierarchical.N_BOOT
+    row = {"p": floor, "p_method": "bootstrap", "p_seeds": 0.1}
+    text = _fmt_p(row)
+    assert text.startswith(f"bootstrap p ≤ {floor:.3g}, the floor of {hierarchical.N_BOOT} draws")
+    assert text.endswith("t over the seed replicates alone: p = 0.1")
+    assert _fmt_p({**row, "p": 0.02}).startswith("bootstrap p = 0.02;")

@@ -241,6 +241,8 @@ def _fmt_p(row) -> str:
         if row["p_method"] == "bootstrap" and np.isfinite(row["p_seeds"])
         else ""
     )
+    if row["p_method"] == "bootstrap" and row["p"] <= 1 / hierarchical.N_BOOT:  # no draw crossed 0
+        return f"bootstrap p ≤ {row['p']:.3g}, the floor of {hierarchical.N_BOOT} draws{check}"
     return f"{row['p_method']} p = {row['p']:.3g}{check}"
 
 
