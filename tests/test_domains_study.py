@@ -49,6 +49,9 @@ def test_dry_run_prints_the_grid_and_a_gpu_hour_estimate_offline():
     assert f"{n_inter * n_seeds} intermediate" in done.stdout
     assert f"{n_targets} target" in done.stdout
     assert "GPU-hours on cuda" in done.stdout and "without an estimate" not in done.stdout
+    total = 1 + n_inter * n_seeds + n_targets + 1  # curate, intermediates, targets, analysis
+    readme = (repo_root() / "README.md").read_text(encoding="utf-8")
+    assert f"`--dry-run` prints its {total} runs" in readme  # the README stays true of the file
 
 
 @pytest.fixture(scope="module")
