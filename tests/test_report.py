@@ -68,6 +68,7 @@ def test_index_pages_are_self_contained_and_answer(rendered):
             f"General intermediate training (1 task(s): {g['tasks']}) {verb} zero-shot "
             f"transfer on {g['target']} by {abs(g['delta']):.2f} points" in page
         )
+    assert "one task stands for the domain, so this is that task&#39;s effect" in page
     root = (reports / "index.html").read_text()
     assert external_resources(root) == [] and 'href="study_small/index.html"' in root
 

@@ -289,10 +289,12 @@ def _domain_sentences(cells: pd.DataFrame, domains: pd.DataFrame) -> list[str]:
             if verb
             else f"left zero-shot transfer on {r['target']} unchanged (Δ {r['delta']:+.2f})"
         )
+        alone = "; one task stands for the domain, so this is that task's effect"
+        alone = alone if r["n_tasks"] < 2 else ""
         out.append(
             f"{r['domain'].capitalize()} intermediate training ({r['n_tasks']} task(s): "
             f"{r['tasks']}) {change} over {n_langs[r['target']]} language(s) "
-            f"({_fmt_ci(r)}; {_sure(r)})."
+            f"({_fmt_ci(r)}; {_sure(r)}{alone})."
         )
     return out
 
