@@ -208,16 +208,15 @@ def summarise(cell: Draws, point: float) -> dict:
     do not vary). ``p_seeds`` asks the replicates alone, whatever the method: a check on the
     bootstrap, which over a few seeds is coarse (README), for cells, domain means and contrasts
     alike."""
+    low, high, p_seeds = _t_interval(cell.reps.to_numpy(dtype=float))
+    p = p_seeds
     if cell.boot is not None:
         low, high = np.percentile(cell.boot, [2.5, 97.5])
         p, how = _p_boot(cell.boot), "bootstrap"
+    elif np.isfinite(p):
+        how = "t over seeds"
     else:
-        low, high, p = _t_interval(cell.reps.to_numpy(dtype=float))
-        if np.isfinite(p):
-            how = "t over seeds"
-        else:
-            how = "none (replicates equal)" if len(cell.reps) > 1 else "none (one replicate)"
-    p_seeds = _t_interval(cell.reps.to_numpy(dtype=float))[2]
+        how = "none (replicates equal)" if len(cell.reps) > 1 else "none (one replicate)"
     return {
         "delta": point,
         "ci_low": float(low),

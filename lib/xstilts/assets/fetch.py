@@ -70,6 +70,11 @@ def packages_dir() -> Path:
     return path
 
 
+def cached_archive(name: str) -> Path:
+    """Where package ``name``'s archive lies in the cache (present or not)."""
+    return packages_dir() / PACKAGES[name][2]
+
+
 def _pip_command(spec: str, dest: Path, sdist: bool) -> list[str]:
     # pip >= 25.1 refuses bigbench's direct-URL dependency while preparing metadata even with
     # --no-deps; the venv pins a pip that only downloads.
@@ -141,7 +146,7 @@ def ensure_package(name: str) -> Path:
     if name not in PACKAGES:
         raise AssetError(f"unknown embedded package {name!r}; known: {sorted(PACKAGES)}")
     client, spec, filename, sha256 = PACKAGES[name]
-    target = packages_dir() / filename
+    target = cached_archive(name)
     if target.exists():
         return _verified(target, sha256)
     if os.environ.get("XSTILTS_OFFLINE") == "1":
@@ -178,8 +183,8 @@ def package_problem(name: str) -> str | None:
     """Why package ``name`` cannot be read now, found without fetching anything: a cached copy
     that is not the published file, or no copy where ``XSTILTS_OFFLINE=1`` forbids fetching.
     None otherwise (an uncached package is fetched on first use)."""
-    _, spec, filename, sha256 = PACKAGES[name]
-    target = packages_dir() / filename
+    _, spec, _, sha256 = PACKAGES[name]
+    target = cached_archive(name)
     if target.exists():
         try:
             _verified(target, sha256)

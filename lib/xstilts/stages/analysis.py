@@ -236,14 +236,16 @@ def _fmt_ci(row) -> str:
 def _fmt_p(row) -> str:
     if not np.isfinite(row["p"]):
         return "no test"
+    if row["p_method"] != "bootstrap":
+        return f"{row['p_method']} p = {row['p']:.3g}"
     check = (  # the bootstrap's p beside the replicates' own (hierarchical.summarise)
         f"; t over the seed replicates alone: p = {row['p_seeds']:.3g}"
-        if row["p_method"] == "bootstrap" and np.isfinite(row["p_seeds"])
+        if np.isfinite(row["p_seeds"])
         else ""
     )
-    if row["p_method"] == "bootstrap" and row["p"] <= 1 / hierarchical.N_BOOT:  # no draw crossed 0
+    if row["p"] <= 1 / hierarchical.N_BOOT:  # no draw crossed 0
         return f"bootstrap p ≤ {row['p']:.3g}, the floor of {hierarchical.N_BOOT} draws{check}"
-    return f"{row['p_method']} p = {row['p']:.3g}{check}"
+    return f"bootstrap p = {row['p']:.3g}{check}"
 
 
 def _sure(row) -> str:
