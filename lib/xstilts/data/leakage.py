@@ -149,35 +149,9 @@ def audit(
     index = TargetIndex(targets, n)
     cleaned, overlaps, removed = {}, [], {}
     for (task, split), rows in intermediate.items():
-        per_target: dict[int, Overlap] = {}
-        drop: set[str] = set()
-        for row in rows:
-            for s, (tid, sim, kind) in index.matches(row, threshold, contained).items():
-                target, tsplit = index.keys[s]
-                fam = families.get(task)
-                ov = per_target.setdefault(
-                    s,
-                    Overlap(
-                        task,
-                        split,
-                        target,
-                        tsplit,
-                        expected=fam is not None and fam == families.get(target),
-                    ),
-                )
-                ov.exact += kind == "exact"
-                ov.near += kind == "near"
-                ov.contained += kind == "contained"
-                if len(ov.examples) < max_examples:
-                    ov.examples.append(
-                        {
-                            "intermediate_id": str(row["id"]),
-                            "target_id": tid,
-                            "similarity": sim,
-                            "kind": kind,
-                        }
-                    )
-                drop.add(str(row["id"]))
+        per_target, drop = _split_overlaps(
+            task, split, rows, index, threshold, contained, families, max_examples
+        )
         overlaps += [asdict(per_target[s]) for s in sorted(per_target)]
         cleaned[(task, split)] = [r for r in rows if str(r["id"]) not in drop]
         removed[f"{task}/{split}"] = {
@@ -195,3 +169,32 @@ def audit(
         "unexpected": sum(1 for o in overlaps if not o["expected"]),
     }
     return cleaned, report
+
+
+def _split_overlaps(
+    task, split, rows, index: TargetIndex, threshold, contained, families, max_examples
+) -> tuple[dict[int, Overlap], set[str]]:
+    """One intermediate split against every target split: the overlaps by target split, and
+    the ids of the rows to drop."""
+    per_target: dict[int, Overlap] = {}
+    drop: set[str] = set()
+    for row in rows:
+        for s, (tid, sim, kind) in index.matches(row, threshold, contained).items():
+            target, tsplit = index.keys[s]
+            fam = families.get(task)
+            expected = fam is not None and fam == families.get(target)
+            ov = per_target.setdefault(s, Overlap(task, split, target, tsplit, expected=expected))
+            ov.exact += kind == "exact"
+            ov.near += kind == "near"
+            ov.contained += kind == "contained"
+            if len(ov.examples) < max_examples:
+                ov.examples.append(
+                    {
+                        "intermediate_id": str(row["id"]),
+                        "target_id": tid,
+                        "similarity": sim,
+                        "kind": kind,
+                    }
+                )
+            drop.add(str(row["id"]))
+    return per_target, drop

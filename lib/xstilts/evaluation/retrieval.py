@@ -292,42 +292,18 @@ def mining_sweep(
     (:func:`xstilts.metrics.retrieval.bucc_evaluate`). ``sets``: lang -> {"validation": rows,
     "test": rows} with rows ``{id, text, side, gold}``. Returns ``{layer: {lang: metrics}}`` and
     the test pairs mined at the last layer given, per language."""
-    device = next(encoder.parameters()).device
     n_layers = num_layers_of(encoder) + 1
     chosen = _check_layers(layers, n_layers)
     kwargs = {"pooling": pooling, "max_length": max_length, "batch_size": batch_size}
     sweep: dict[int, dict[str, dict]] = {layer: {} for layer in chosen}
     mined: dict[str, list[dict]] = {}
     for lang, splits in sets.items():
-        found = {}
-        for split, rows in splits.items():
-            x = [r for r in rows if r["side"] == "x"]
-            en = [r for r in rows if r["side"] == "en"]
-            gold = {(r["id"], r["gold"]) for r in x if r.get("gold")}
-            if not (x and en and gold):
-                raise ValueError(f"bucc {lang} {split}: needs both sides and gold pairs")
-            emb = embed_layers(
-                encoder,
-                tokenizer,
-                [r["text"] for r in x + en],
-                precision=precision,
-                keep=chosen,
-                desc=f"bucc.{lang}.{split}",
-                **kwargs,
+        found = {
+            split: _mine_split(
+                encoder, tokenizer, f"{lang} {split}", rows, chosen, precision, kwargs
             )
-            found[split] = (
-                gold,
-                [
-                    mine_candidates(
-                        e[: len(x)],
-                        e[len(x) :],
-                        [r["id"] for r in x],
-                        [r["id"] for r in en],
-                        device=device,
-                    )
-                    for e in emb
-                ],
-            )
+            for split, rows in splits.items()
+        }
         for k, layer in enumerate(chosen):
             sweep[layer][lang] = rmetrics.bucc_evaluate(
                 found["validation"][0],
@@ -341,3 +317,22 @@ def mining_sweep(
             for (s, t), v in sorted(found["test"][1][-1].items(), key=lambda kv: -kv[1])
         ]
     return sweep, mined
+
+
+def _mine_split(encoder, tokenizer, where: str, rows, chosen, precision, kwargs):
+    """One BUCC split: its gold pairs, and the candidates mined at each chosen layer."""
+    x = [r for r in rows if r["side"] == "x"]
+    en = [r for r in rows if r["side"] == "en"]
+    gold = {(r["id"], r["gold"]) for r in x if r.get("gold")}
+    if not (x and en and gold):
+        raise ValueError(f"bucc {where}: needs both sides and gold pairs")
+    texts = [r["text"] for r in x + en]
+    desc = "bucc." + where.replace(" ", ".")
+    emb = embed_layers(
+        encoder, tokenizer, texts, precision=precision, keep=chosen, desc=desc, **kwargs
+    )
+    device = next(encoder.parameters()).device
+    x_ids, en_ids = [r["id"] for r in x], [r["id"] for r in en]
+    return gold, [
+        mine_candidates(e[: len(x)], e[len(x) :], x_ids, en_ids, device=device) for e in emb
+    ]

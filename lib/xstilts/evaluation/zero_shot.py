@@ -192,19 +192,11 @@ def evaluate_languages(
     for lang, rows in rows_by_lang.items():
         if not rows:
             raise ValueError(f"{name}: no rows for language {lang!r}")
-        feats = featurize(
-            rows,
-            fmt,
-            tokenizer,
-            max_length,
-            train=False,
-            stride=stride,
-            cache=cache,
-            cache_root=cache_root,
-            name=f"{name}.{lang}",
+        options = {"stride": stride, "cache": cache, "cache_root": cache_root}
+        per_lang[lang] = featurize(
+            rows, fmt, tokenizer, max_length, train=False, name=f"{name}.{lang}", **options
         )
-        per_lang[lang] = feats
-        pooled.extend(feats)
+        pooled.extend(per_lang[lang])
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     outputs = predict_features(
         model,
@@ -216,19 +208,20 @@ def evaluate_languages(
         desc=name,
     )
     results, cursor = {}, 0
-    spec = metric_registry.get_metric(metric)
+    no_answer = metric_registry.get_metric(metric).no_answer
     for lang, rows in rows_by_lang.items():
         feats = per_lang[lang]
         outs = outputs[cursor : cursor + len(feats)]
         cursor += len(feats)
-        preds = decode(fmt, rows, feats, outs, label_names, no_answer=spec.no_answer)
-        refs = references(fmt, rows, label_names)
-        metrics = score(metric, preds, refs, lang)
-        results[lang] = LanguageResult(
-            metrics,
-            [
-                {"id": row.get("id"), "prediction": p, "reference": r}
-                for row, p, r in zip(rows, preds, refs, strict=True)
-            ],
-        )
+        preds = decode(fmt, rows, feats, outs, label_names, no_answer=no_answer)
+        results[lang] = _language_result(fmt, metric, lang, rows, preds, label_names)
     return results
+
+
+def _language_result(fmt, metric, lang, rows, preds, label_names) -> LanguageResult:
+    refs = references(fmt, rows, label_names)
+    items = [
+        {"id": row.get("id"), "prediction": p, "reference": r}
+        for row, p, r in zip(rows, preds, refs, strict=True)
+    ]
+    return LanguageResult(score(metric, preds, refs, lang), items)

@@ -138,8 +138,16 @@ def intermediate_label(task: str, seed: int) -> str:
 
 def expand(resolved: ResolvedStudy | Study) -> Grid:
     study = resolved.study if isinstance(resolved, ResolvedStudy) else resolved
-    runs: list[StageRun] = []
+    curate = _curate_run(study)
+    checkpoints = _intermediate_runs(study, curate)
+    targets = _target_runs(study, curate, checkpoints)
+    analysis_cfg = {"study": study.study, **study.analysis.model_dump(exclude_unset=True)}
+    inputs = [curate, *checkpoints_runs(checkpoints), *targets]
+    analysis = _make("analysis", "report", analysis_cfg, inputs, study)
+    return Grid(study.study, [curate, *checkpoints_runs(checkpoints), *targets, analysis])
 
+
+def _curate_run(study: Study) -> StageRun:
     # each task in the role the study gives it (SQuAD may be both an intermediate and a target)
     intermediates = {t for ts in study.intermediate_sources().values() for t in ts}
     targets = study.curated_targets()
@@ -152,9 +160,11 @@ def expand(resolved: ResolvedStudy | Study) -> Grid:
     if "task_languages" in curate_cfg:  # only the targets curated here (a -p may drop one)
         kept = {t: v for t, v in curate_cfg.pop("task_languages").items() if t in targets}
         curate_cfg.update({"task_languages": kept} if kept else {})
-    curate = _make("curate", "data", curate_cfg, [], study)
-    runs.append(curate)
+    return _make("curate", "data", curate_cfg, [], study)
 
+
+def _intermediate_runs(study: Study, curate: StageRun) -> list[tuple[str, StageRun, int]]:
+    """(checkpoint label, run, seed) of every intermediate task or mixture and seed."""
     checkpoints: list[tuple[str, StageRun, int]] = []
     for label, tasks in study.intermediate_sources().items():
         mixture = study.intermediate.mixtures.get(label)
@@ -167,13 +177,19 @@ def expand(resolved: ResolvedStudy | Study) -> Grid:
             if cfg.get("mlm"):
                 cfg["evaluated_tasks"] = list(study.target.tasks)
             run = _make("intermediate", f"{label}__s{seed}", cfg, [curate], study)
-            runs.append(run)
             checkpoints.append((intermediate_label(label, seed), run, seed))
+    return checkpoints
 
+
+def _target_runs(
+    study: Study, curate: StageRun, checkpoints: list[tuple[str, StageRun, int]]
+) -> list[StageRun]:
+    """Every target from the bare model (the baseline) and from each checkpoint, per seed."""
     sources: list[tuple[str | None, StageRun | None, int | None]] = (
         [(None, None, None)] if study.baseline else []
     )
     sources += checkpoints
+    runs = []
     for task in study.target.tasks:
         over = study.target.per_task.get(task)
         languages = (over.languages if over and over.languages else None) or study.target.languages
@@ -186,22 +202,7 @@ def expand(resolved: ResolvedStudy | Study) -> Grid:
                 origin = f"from-{label}" if label else "baseline"
                 inputs = [curate] + ([ckpt] if ckpt else [])
                 runs.append(_make("target", f"{task}__{origin}__s{seed}", cfg, inputs, study))
-
-    analysis_cfg = {
-        "study": study.study,
-        **study.analysis.model_dump(exclude_unset=True),
-    }
-    targets = [r for r in runs if r.stage == "target"]
-    runs.append(
-        _make(
-            "analysis",
-            "report",
-            analysis_cfg,
-            [curate, *checkpoints_runs(checkpoints), *targets],
-            study,
-        )
-    )
-    return Grid(study.study, runs)
+    return runs
 
 
 def checkpoints_runs(checkpoints: list[tuple[str, StageRun, int]]) -> list[StageRun]:

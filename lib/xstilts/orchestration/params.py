@@ -570,18 +570,7 @@ def _task_problems(study: Study, layers: Layers, known: set[str]) -> list[Proble
             for i, t in enumerate(spec.tasks)
         ]
     places += [(("target", "tasks", i), t, "target") for i, t in enumerate(study.target.tasks)]
-    # per-task settings for tasks outside the study are fine (profiles list many); a name that is
-    # no task at all is a typo when the study file or the command line wrote it
-    for section in ("intermediate", "target"):
-        sec = getattr(study, section)
-        for name in sec.per_task:
-            path = (section, "per_task", name)
-            if name in sec.tasks or layers.origin(path)[0] in layers.sources[:2]:
-                continue
-            try:
-                get_task(name)
-            except KeyError as err:
-                problems.append(layers.problem(path, str(err)))
+    problems += _per_task_name_problems(study, layers)
     for path, name, role in places:
         try:
             spec = get_task(name)
@@ -610,6 +599,25 @@ def _task_problems(study: Study, layers: Layers, known: set[str]) -> list[Proble
                     known,
                     spec.languages,
                 )
+    return problems
+
+
+def _per_task_name_problems(study: Study, layers: Layers) -> list[Problem]:
+    """Per-task settings for tasks outside the study are fine (profiles list many); a name that
+    is no task at all is a typo when the study file or the command line wrote it."""
+    from ..tasks import get_task
+
+    problems = []
+    for section in ("intermediate", "target"):
+        sec = getattr(study, section)
+        for name in sec.per_task:
+            path = (section, "per_task", name)
+            if name in sec.tasks or layers.origin(path)[0] in layers.sources[:2]:
+                continue
+            try:
+                get_task(name)
+            except KeyError as err:
+                problems.append(layers.problem(path, str(err)))
     return problems
 
 

@@ -186,28 +186,9 @@ def run_study(
     study_dir = paths.runs_dir / grid.study
     statuses = study_status(grid, study_dir)
     outcome = Outcome(grid, study_dir)
-    pending: list[StageRun] = []
-    for st in statuses:
-        wanted = only is None or only(st.run)
-        if st.state == DONE and not (force and force(st.run)):
-            outcome.skipped.append(st.run)
-        elif wanted:
-            pending.append(st.run)
+    pending = _select_pending(statuses, outcome, only, force)
     if dry_run:
-        if pending:  # a grid is shown only for a study that can run
-            validate_pending(resolved, grid, pending, paths, data_paths=False)
-        _print_dry_run(resolved, grid, statuses, study_dir, pending, echo)
-        if pending:
-            echo(
-                "checked before compute: study keys and types, tasks, languages, seeds, curate "
-                "sizes, task options, stage settings, notebooks; data paths, the model and the "
-                "registry packages below"
-            )
-            missing = missing_data(resolved)
-            for line in missing:
-                echo(f"before running, fix: {line}")
-            if not missing:
-                echo(_present_line(resolved))
+        _dry_run(resolved, grid, statuses, study_dir, pending, paths, echo)
         return outcome
     if not pending:
         echo(outcome.summary())
@@ -218,7 +199,62 @@ def run_study(
         if force and force(run):
             for name in ("DONE", "FAILED"):
                 (study_dir / run.stage / run.dirname / name).unlink(missing_ok=True)
+    if only is not None:  # inputs outside the selection are taken as they are
+        pending = _within_selection(pending)
+    _execute(
+        grid,
+        pending,
+        paths,
+        study_dir,
+        outcome,
+        _make_executor(executor, jobs, study_dir, fresh_kernels),
+    )
+    echo(outcome.summary())
+    return outcome
 
+
+def _select_pending(statuses, outcome: Outcome, only, force) -> list[StageRun]:
+    """The runs to do (finished ones are skipped unless forced; ``only`` narrows the rest)."""
+    pending = []
+    for st in statuses:
+        if st.state == DONE and not (force and force(st.run)):
+            outcome.skipped.append(st.run)
+        elif only is None or only(st.run):
+            pending.append(st.run)
+    return pending
+
+
+def _dry_run(resolved, grid, statuses, study_dir, pending, paths, echo) -> None:
+    if pending:  # a grid is shown only for a study that can run
+        validate_pending(resolved, grid, pending, paths, data_paths=False)
+    _print_dry_run(resolved, grid, statuses, study_dir, pending, echo)
+    if not pending:
+        return
+    echo(
+        "checked before compute: study keys and types, tasks, languages, seeds, curate "
+        "sizes, task options, stage settings, notebooks; data paths, the model and the "
+        "registry packages below"
+    )
+    missing = missing_data(resolved)
+    for line in missing:
+        echo(f"before running, fix: {line}")
+    if not missing:
+        echo(_present_line(resolved))
+
+
+def _within_selection(pending: list[StageRun]) -> list[StageRun]:
+    """Drop inputs outside the selected runs: those are taken as they are on disk."""
+    sel = {r.id for r in pending}
+    return [
+        StageRun(
+            r.stage, r.name, r.config, tuple(i for i in r.inputs if i in sel), r.key, r.resources
+        )
+        for r in pending
+    ]
+
+
+def _execute(grid, pending, paths, study_dir, outcome: Outcome, ex) -> None:
+    """Run ``pending`` on the executor ``ex``, with a progress bar; sort each into ``outcome``."""
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(pending), desc=f"study {grid.study}", unit="stage", file=sys.stderr)
@@ -228,20 +264,6 @@ def run_study(
         bar.update(1)
         bar.set_postfix_str(f"{'ok' if ok else 'FAIL'} {run.id}"[:60])
 
-    ex = _make_executor(executor, jobs, study_dir, fresh_kernels)
-    if only is not None:  # inputs outside the selection are taken as they are
-        sel = {r.id for r in pending}
-        pending = [
-            StageRun(
-                r.stage,
-                r.name,
-                r.config,
-                tuple(i for i in r.inputs if i in sel),
-                r.key,
-                r.resources,
-            )
-            for r in pending
-        ]
     states = ex.run(pending, lambda r: prepare_run(by_id[r.id], grid, paths, study_dir), finished)
     bar.close()
     for run in pending:
@@ -250,8 +272,6 @@ def run_study(
         if state == "failed" and not (study_dir / run.stage / run.dirname / FAILED).exists():
             _write_launch_failure(study_dir / run.stage / run.dirname)
         target.append(by_id[run.id])
-    echo(outcome.summary())
-    return outcome
 
 
 def _write_launch_failure(run_dir: Path) -> None:

@@ -116,19 +116,12 @@ def _check(
             raise CurateError(
                 f"curate config field 'intermediate_tasks': {spec.name!r} is a retrieval task"
             )
-    languages: dict[str, list[str]] = {}
-    for spec in targets.values():
-        langs = (
-            list(spec.languages)
-            if cfg.languages is None
-            else [x for x in cfg.languages if x in spec.languages]
-        )
-        if spec.name in cfg.task_languages:
-            wanted = _task_language_list(cfg.task_languages[spec.name], spec.name)
-            langs = [x for x in langs if x in wanted]
-        if spec.format is Format.RETRIEVAL:  # English is the other side of every pair
-            langs = [x for x in langs if x != "en"]
-        languages[spec.name] = langs
+    return inter, targets, _target_languages(cfg, targets)
+
+
+def _target_languages(cfg: CurateConfig, targets: dict[str, TaskSpec]) -> dict[str, list[str]]:
+    """Each target's evaluation languages: its own, narrowed by ``languages`` and
+    ``task_languages``; English is left out of retrieval targets (it is every pair's other side)."""
     for name in cfg.task_languages:
         if name not in targets:
             raise CurateError(
@@ -143,7 +136,18 @@ def _check(
                 f"curate config field 'languages': {missing} not in any target task "
                 f"({', '.join(targets) or 'none configured'})"
             )
-    return inter, targets, languages
+    languages: dict[str, list[str]] = {}
+    for spec in targets.values():
+        langs = list(spec.languages)
+        if cfg.languages is not None:
+            langs = [x for x in cfg.languages if x in spec.languages]
+        if spec.name in cfg.task_languages:
+            wanted = _task_language_list(cfg.task_languages[spec.name], spec.name)
+            langs = [x for x in langs if x in wanted]
+        if spec.format is Format.RETRIEVAL:  # English is the other side of every pair
+            langs = [x for x in langs if x != "en"]
+        languages[spec.name] = langs
+    return languages
 
 
 def _load(cfg: CurateConfig, spec: TaskSpec, split: str, lang: str) -> list[dict]:

@@ -181,14 +181,8 @@ def train(
         torch.manual_seed(step_seed(config.seed, step))
         lr = config.lr * linear_schedule(step, plan.total, plan.warmup)
         loss = _step(model, optimizer, plan, by_name[task], lr, config, device, pad_id, state)
-        row = {
-            "step": step,
-            "epoch": round(step / plan.steps_per_epoch, 4),
-            "task": task,
-            "loss": loss,
-            "lr": lr,
-            "dev": None,
-        }
+        row = {"step": step, "epoch": round(step / plan.steps_per_epoch, 4), "task": task}
+        row |= {"loss": loss, "lr": lr, "dev": None}
         if evaluate is not None and (step % plan.eval_every == 0 or step == plan.total):
             row["dev"] = _evaluate(model, evaluate, step, state, root)
         state["curve"].append(row)

@@ -414,20 +414,7 @@ class HubLoader:
                 f"task {self.task!r} has no split {split!r}; splits: {list(spec.splits)}"
             )
         check_languages(self.task, language, spec.languages)
-        hub_split = self.split_map.get(split, split)
-        if dataset is not None:
-            records, origin = dataset, f"dataset=<{type(dataset).__name__}>"
-        else:
-            if data_files is None and self.read_raw is not None:
-                data_files = local_data_dir(self.task)
-            if data_files is not None:
-                if self.read_raw is None:
-                    raise ValueError(f"task {self.task!r} has no raw-file reader; use dataset=")
-                if not isinstance(data_files, Mapping) or split in data_files:
-                    data_files = resolve_data_files(data_files, split)
-                records, origin = self._raw_records(data_files, split, language), str(data_files)
-            else:
-                records, origin = self.fetch(hub_split, language), f"{self.source}:{hub_split}"
+        records, origin = self._records(split, language, dataset, data_files)
         allow = split in spec.unlabelled_splits
         rows: list[dict] = []
         for i, record in enumerate(records):
@@ -451,6 +438,24 @@ class HubLoader:
             if limit is not None and len(rows) >= limit:
                 break
         return rows
+
+    def _records(
+        self, split: str, language: str, dataset: Any, data_files: Any
+    ) -> tuple[Iterable[dict], str]:
+        """The records in the hub schema, and where they come from: ``dataset=``, else raw
+        files (``data_files=`` or ``$XSTILTS_LOCAL_DATA/<task>``), else the hub."""
+        if dataset is not None:
+            return dataset, f"dataset=<{type(dataset).__name__}>"
+        if data_files is None and self.read_raw is not None:
+            data_files = local_data_dir(self.task)
+        if data_files is None:
+            hub_split = self.split_map.get(split, split)
+            return self.fetch(hub_split, language), f"{self.source}:{hub_split}"
+        if self.read_raw is None:
+            raise ValueError(f"task {self.task!r} has no raw-file reader; use dataset=")
+        if not isinstance(data_files, Mapping) or split in data_files:
+            data_files = resolve_data_files(data_files, split)
+        return self._raw_records(data_files, split, language), str(data_files)
 
     def _raw_records(self, data_files: Any, split: str, language: str) -> Iterator[dict]:
         """The raw reader's records; a file it cannot parse is named with what was expected
