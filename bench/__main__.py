@@ -1,11 +1,14 @@
 """``python -m bench [NAME ...] [--quick]``: run benchmarks, write JSON, refresh the doc table.
 
 Default (``make bench``): training, zero_shot, retrieval, caching, scaling, gpu, e2e; the whole
-suite's wall time goes to ``bench/results/suite.json`` (goal: <= 30 min on 2 cores). ``profiling``
-and ``multiemo_reference`` (an accuracy check, ~45 min) and ``hparam_sweep`` (the embedded
-profile's target settings on English dev, ~20 min) and ``kernels`` (kept kernels vs a kernel per
-stage on a 13-stage cut of the default study, ~45 min on 2 cores) and ``compile`` (torch.compile
-in the MultiEmo target training, ~8 min) run only when named.
+suite's wall time goes to ``bench/results/suite.json`` (goal: <= 30 min on 2 cores). These run
+only when named: ``profiling``; ``mining`` (BUCC mining up to 200,000 × 200,000 sentences,
+~10 min); ``multiemo_reference`` (an accuracy check and the bf16 precision
+guard; its two arms of 2026-11-25 took 1.9 h at one thread, and
+``XSTILTS_REFERENCE_ARMS=ours,ours_fp32`` runs the guard alone); ``hparam_sweep`` (the embedded
+profile's target settings on English dev, ~20 min); ``kernels`` (kept kernels vs a kernel per
+stage on a 13-stage cut of the default study, ~45 min on 2 cores); ``compile`` (torch.compile in
+the MultiEmo target training, ~8 min).
 """
 
 from __future__ import annotations

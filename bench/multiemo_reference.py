@@ -15,7 +15,11 @@ on the English dev reviews only (``bench/hparam_sweep.py``).
   (``params/profiles/embedded.yaml``), i.e. what the default study runs (``precision: auto``,
   bf16 autocast where the CPU has bf16 units);
 - **ours, fp32**: the same in fp32, the accuracy guard for bf16 (its average must fall inside
-  the fp32 seeds' range).
+  the fp32 seeds' range). Where ``auto`` resolves to fp32 (no bf16 units) "ours" is already this
+  arm: it is not run twice, and the guard row says it was not measured.
+
+``$XSTILTS_REFERENCE_ARMS`` (comma-separated, "ours" among them) runs a subset, e.g.
+``ours,ours_fp32`` for the guard alone.
 
 Seeds alternate (plain s1, ours s1, ours fp32 s1, plain s2 ...). Reports per-language accuracy per
 seed, the seed means, and the mean paired difference per language.
@@ -24,6 +28,7 @@ seed, the seed means, and the mean paired difference per language.
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 from pathlib import Path
 
@@ -139,6 +144,22 @@ def ours(
     return {lang: m["accuracy"] for lang, m in metrics["per_language"].items()}
 
 
+ARMS_ENV = "XSTILTS_REFERENCE_ARMS"  # e.g. "ours,ours_fp32": the precision guard alone
+ARMS = ("plain", "ours", "ours_fp32")
+
+
+def chosen_arms(precision: str) -> tuple[str, ...]:
+    """The arms to run: all, or those ``$XSTILTS_REFERENCE_ARMS`` names. Where ``auto`` resolves
+    to fp32 (no bf16 units) "ours" already is the fp32 arm, so ``ours_fp32`` is not run twice."""
+    names = [a.strip() for a in os.environ.get(ARMS_ENV, ",".join(ARMS)).split(",") if a.strip()]
+    unknown = sorted(set(names) - set(ARMS))
+    if unknown or "ours" not in names:
+        raise SystemExit(
+            f"{ARMS_ENV}: expected arms among {list(ARMS)} including 'ours', got {names}"
+        )
+    return tuple(a for a in ARMS if a in names and not (a == "ours_fp32" and precision == "fp32"))
+
+
 def run(quick: bool = False, threads: int | None = None, repeats: int | None = None) -> Recorder:
     threads = common.set_threads(threads)
     rec = Recorder("multiemo_reference", quick)
@@ -148,59 +169,80 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
         cache_dir() / "bench" / ("multiemo-tuning-quick" if quick else "multiemo-tuning"),
         quick,
     )
+    precision = resolve("auto", "cpu")
+    arms = chosen_arms(precision)
     rec.data["settings"] = {**SETTING, "seeds": list(seeds), "threads": threads, "quick": quick}
-    results: dict[str, dict[int, dict[str, float]]] = {"plain": {}, "ours": {}, "ours_fp32": {}}
-    length = SETTING["max_length"]
-    with tempfile.TemporaryDirectory() as tmp:
-        for seed in seeds:
-            results["plain"][seed] = plain_loop(curate_dir, seed, epochs, length)
-            results["ours"][seed] = ours(curate_dir, seed, epochs, length, Path(tmp) / f"s{seed}")
-            results["ours_fp32"][seed] = ours(
-                curate_dir, seed, epochs, length, Path(tmp) / f"f{seed}", precision="fp32"
-            )
-            print(
-                f"   seed {seed}: plain {_avg(results['plain'][seed]):.3f}, "
-                f"ours {_avg(results['ours'][seed]):.3f}, "
-                f"ours fp32 {_avg(results['ours_fp32'][seed]):.3f}",
-                flush=True,
-            )
+    rec.data |= {"precision": precision, "arms": list(arms)}
+    results = _run_arms(arms, seeds, curate_dir, epochs)
     langs = list(results["ours"][seeds[0]])
     mean = {
         arm: {lang: float(np.mean([r[s][lang] for s in seeds])) for lang in langs}
         for arm, r in results.items()
     }
-    diff = {lang: mean["ours"][lang] - mean["plain"][lang] for lang in langs}
-    rec.data |= {"per_seed": results, "mean": mean, "ours_minus_plain": diff}
-    rec.data["precision"] = resolve("auto", "cpu")
-    fp32 = [_avg(results["ours_fp32"][s]) for s in seeds]
-    bf16 = _avg(mean["ours"])
-    rec.rows.append(
-        Row(
-            "MultiEmo reference setting, precision guard",
-            f"average accuracy, mean of {len(seeds)} seed(s) each",
-            f"fp32 {_avg(mean['ours_fp32']):.3f} (seeds {min(fp32):.3f}–{max(fp32):.3f})",
-            f"{rec.data['precision']} {bf16:.3f}",
-            None,
-            "inside the fp32 seed range",
-            min(fp32) <= bf16 <= max(fp32),
-        )
-    )
-    worst = min(diff, key=diff.get)
-    rec.rows.append(
-        Row(
-            "MultiEmo reference setting (accuracy)",
-            f"mean of {len(seeds)} seed(s), {len(langs)} languages × "
-            f"{len(_read(curate_dir, 'test', 'en'))} reviews",
-            f"plain loop avg {_avg(mean['plain']):.3f}",
-            f"ours avg {_avg(mean['ours']):.3f}",
-            None,
-            "ours ≥ plain",
-            _avg(mean["ours"]) >= _avg(mean["plain"]),
-            f"per language ours − plain: {', '.join(f'{k} {v:+.3f}' for k, v in diff.items())}; "
-            f"worst {worst}",
-        )
-    )
+    rec.data |= {"per_seed": results, "mean": mean}
+    rec.rows.append(_guard_row(results, mean, seeds, precision))
+    if "plain" in results:
+        rec.rows.append(_accuracy_row(mean, seeds, langs, curate_dir, rec))
     return rec
+
+
+def _run_arms(arms, seeds, curate_dir: Path, epochs: int) -> dict[str, dict[int, dict]]:
+    """Each seed's per-language accuracy per arm; seeds alternate arms (s1: plain, ours, ...)."""
+    results: dict[str, dict[int, dict[str, float]]] = {arm: {} for arm in arms}
+    length = SETTING["max_length"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in seeds:
+            if "plain" in arms:
+                results["plain"][seed] = plain_loop(curate_dir, seed, epochs, length)
+            results["ours"][seed] = ours(curate_dir, seed, epochs, length, Path(tmp) / f"s{seed}")
+            if "ours_fp32" in arms:
+                results["ours_fp32"][seed] = ours(
+                    curate_dir, seed, epochs, length, Path(tmp) / f"f{seed}", precision="fp32"
+                )
+            done = ", ".join(f"{arm} {_avg(results[arm][seed]):.3f}" for arm in arms)
+            print(f"   seed {seed}: {done}", flush=True)
+    return results
+
+
+def _guard_row(results, mean, seeds, precision: str) -> Row:
+    """bf16's average inside the fp32 seeds' range; not measured where ``auto`` is fp32 (the
+    two arms would be one computation, and any guard of it would pass)."""
+    name = "MultiEmo reference setting, precision guard"
+    metric = f"average accuracy, mean of {len(seeds)} seed(s) each"
+    if "ours_fp32" not in results:
+        why = "not measured: precision auto is fp32 here (no bf16 units), so there is no bf16 arm"
+        if precision != "fp32":
+            why = f"not measured: the fp32 arm was left out ({ARMS_ENV})"
+        return Row(name, metric, "", why, None, "inside the fp32 seed range", None)
+    fp32 = [_avg(results["ours_fp32"][s]) for s in seeds]
+    low = _avg(mean["ours"])
+    return Row(
+        name,
+        metric,
+        f"fp32 {_avg(mean['ours_fp32']):.3f} (seeds {min(fp32):.3f}–{max(fp32):.3f})",
+        f"{precision} {low:.3f}",
+        None,
+        "inside the fp32 seed range",
+        min(fp32) <= low <= max(fp32),
+    )
+
+
+def _accuracy_row(mean, seeds, langs, curate_dir: Path, rec: Recorder) -> Row:
+    diff = {lang: mean["ours"][lang] - mean["plain"][lang] for lang in langs}
+    rec.data["ours_minus_plain"] = diff
+    worst = min(diff, key=diff.get)
+    return Row(
+        "MultiEmo reference setting (accuracy)",
+        f"mean of {len(seeds)} seed(s), {len(langs)} languages × "
+        f"{len(_read(curate_dir, 'test', 'en'))} reviews",
+        f"plain loop avg {_avg(mean['plain']):.3f}",
+        f"ours avg {_avg(mean['ours']):.3f}",
+        None,
+        "ours ≥ plain",
+        _avg(mean["ours"]) >= _avg(mean["plain"]),
+        f"per language ours − plain: {', '.join(f'{k} {v:+.3f}' for k, v in diff.items())}; "
+        f"worst {worst}",
+    )
 
 
 def _avg(acc: dict[str, float]) -> float:

@@ -130,3 +130,29 @@ def test_quick_caching_benchmark_writes_its_json(tmp_path, monkeypatch):
     assert data["rows"][0]["ratio"] > 1  # reading the cache beats tokenising again
     with pytest.raises(SystemExit):
         cli.main(["no_such_benchmark"])
+
+
+def test_precision_guard_is_not_claimed_where_there_is_no_bf16_arm(monkeypatch):
+    """On a CPU without bf16 units ``auto`` is fp32: "ours" is the fp32 arm, so it is not run a
+    second time and the guard row says it was not measured (it used to compare fp32 with itself
+    and report the guard met)."""
+    from bench import multiemo_reference as ref
+
+    monkeypatch.delenv(ref.ARMS_ENV, raising=False)
+    assert ref.chosen_arms("fp32") == ("plain", "ours")
+    assert ref.chosen_arms("bf16") == ("plain", "ours", "ours_fp32")
+    monkeypatch.setenv(ref.ARMS_ENV, "ours_fp32, ours")
+    assert ref.chosen_arms("bf16") == ("ours", "ours_fp32")
+    monkeypatch.setenv(ref.ARMS_ENV, "plain")
+    with pytest.raises(SystemExit, match="including 'ours'"):
+        ref.chosen_arms("bf16")
+    ours = {1: {"en": 0.70, "de": 0.60}, 2: {"en": 0.72, "de": 0.62}}
+    mean = {"ours": {"en": 0.71, "de": 0.61}}
+    row = ref._guard_row({"ours": ours}, mean, (1, 2), "fp32")
+    assert row.met is None and "not measured" in row.ours and "no bf16 units" in row.ours
+    fp32 = {1: {"en": 0.69, "de": 0.61}, 2: {"en": 0.74, "de": 0.62}}  # seeds 0.650, 0.680
+    mean["ours_fp32"] = {"en": 0.715, "de": 0.615}
+    row = ref._guard_row({"ours": ours, "ours_fp32": fp32}, mean, (1, 2), "bf16")
+    assert row.met is True and row.ours == "bf16 0.660" and "0.650–0.680" in row.baseline
+    mean["ours"] = {"en": 0.75, "de": 0.65}  # 0.700: outside the fp32 seeds
+    assert ref._guard_row({"ours": ours, "ours_fp32": fp32}, mean, (1, 2), "bf16").met is False
