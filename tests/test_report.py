@@ -109,3 +109,29 @@ def test_external_resource_detection_and_stripping():
 def test_config_rejects_unknown_keys():
     with pytest.raises(ValueError, match="unknown key"):
         AnalysisConfig.from_dict({"alpah": 0.1})
+
+
+def test_the_answer_opens_with_domains_against_every_target(rendered):
+    """The first thing under "Answer" is the domain × target table, with intervals over seeds,
+    from the analysis's own domain table (bold exactly where the interval excludes 0)."""
+    _, reports = rendered
+    page = (reports / "study_small" / "index.html").read_text()
+    answer = page[page.index("<h2>Answer</h2>") :]
+    assert answer.index('<table id="domain-glance">') < answer.index("<ul class=headline")
+    table = re.search(r'<table id="domain-glance">(.*?)</table>', page, re.S).group(1)
+    domains = pd.read_csv(reports / "study_small" / "tables" / "domains.csv")
+    domains = domains[domains["target"] != "all"]
+    targets = sorted(domains["target"].unique())
+    header = re.findall(r"<th>(.*?)</th>", table)
+    assert header == targets
+    rows = re.findall(r"<tr><td class=l>(\w+) \(.*?\)</td>(.*?)</tr>", table, re.S)
+    assert [d for d, _ in rows] == sorted(domains["domain"].unique())
+    for domain, html in rows:
+        cells = re.findall(r'<td class="([^"]*)">(.*?)<br><small>\[(.*?), (.*?)\];', html)
+        assert len(cells) == len(targets)
+        for target, (css, delta, low, high) in zip(targets, cells, strict=True):
+            r = domains[(domains["domain"] == domain) & (domains["target"] == target)].iloc[0]
+            assert (delta, low, high) == tuple(
+                f"{r[k]:+.2f}" for k in ("delta", "ci_low", "ci_high")
+            )
+            assert ("sig" in css) == bool(r["ci_low"] > 0 or r["ci_high"] < 0)

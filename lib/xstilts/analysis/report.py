@@ -197,6 +197,37 @@ def headline_rows(cells: pd.DataFrame, alpha: float) -> list[dict[str, Any]]:
     ]
 
 
+def domain_glance(domains: pd.DataFrame) -> dict[str, Any]:
+    """The answer at a glance: domain × target, each cell Δ with its 95 % interval over seeds
+    and the seed replicates' own p (bold where the interval excludes 0). Targets are columns
+    and never pooled: their metrics differ."""
+    domains = domains[domains["target"] != "all"]
+    targets = sorted(domains["target"].unique())
+    rows = []
+    for domain, grp in domains.groupby("domain", sort=True):
+        by_target = {r.target: r for r in grp.itertuples()}
+        cells = []
+        for t in targets:
+            r = by_target.get(t)
+            if r is None:
+                cells.append({"value": "–", "detail": "", "css": ""})
+                continue
+            sure = pd.notna(r.ci_low) and (r.ci_low > 0 or r.ci_high < 0)
+            cells.append(
+                {
+                    "value": _num(r.delta),
+                    "detail": f"[{_num(r.ci_low)}, {_num(r.ci_high)}]; "
+                    f"p (seeds) {_num(r.p_seeds, '{:.2g}')}",
+                    "css": ("pos" if r.delta > 0 else "neg") + (" sig" if sure else ""),
+                }
+            )
+        tasks = ", ".join(
+            sorted({str(t) for r in grp.itertuples() for t in str(r.tasks).split(", ")})
+        )
+        rows.append({"domain": domain, "tasks": tasks, "cells": cells})
+    return {"targets": targets, "rows": rows}
+
+
 def _frame_table(df: pd.DataFrame, table_id: str) -> str:
     return df.to_html(
         index=False, float_format=lambda v: f"{v:.3g}", table_id=table_id, border=0, na_rep="–"
@@ -285,12 +316,14 @@ def render_study(study_dir: str | Path, report_dir: str | Path) -> Path:
     summary = read_json(out_dir / "summary.json")
     tables = {k: out_dir / v for k, v in summary["tables"].items()}
     cells = pd.read_csv(tables["cells"]) if "cells" in tables else pd.DataFrame()
+    domains = pd.read_csv(tables["domains"]) if "domains" in tables else pd.DataFrame()
     page = _template("study.html.j2").render(
         title=f"xstilts study {summary['study']}",
         s=summary,
         question=QUESTION,
         n_boot=hierarchical.N_BOOT,
         cells=headline_rows(cells, summary["alpha"]) if not cells.empty else [],
+        glance=domain_glance(domains) if not domains.empty else None,
         figures=_figures(summary, out_dir),
         frames=_frames(tables),
         reports=_stage_reports(study_dir, out_dir),
