@@ -154,7 +154,7 @@ def cmd_tasks(args) -> int:
 
 
 def cmd_settings(args) -> int:
-    from .orchestration.params import settings_help
+    from .orchestration.study_schema import settings_help
 
     print(settings_help())
     return 0
@@ -182,7 +182,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .orchestration.params import ParamsError
+    from .orchestration.layers import ParamsError
 
     args = build_parser().parse_args(argv)
     try:

@@ -4,7 +4,7 @@
 :class:`AnalysisConfig` (training settings: :class:`~xstilts.trainconfig.TrainConfig`, which the
 two training stages nest as ``train``). Each field's annotation carries its constraint, so one
 definition validates a config built in Python (``TargetConfig(scoring="dot")`` fails), a stage
-notebook's ``config`` and a study file: the study sections (``orchestration.params``) are
+notebook's ``config`` and a study file: the study sections (``orchestration.study_schema``) are
 generated from these fields, so a new stage setting is one field here and is at once a study key
 with its constraint, its error message and its place in the run key. Torch-free, so the CLI
 validates a study without importing torch.

@@ -2,7 +2,7 @@
 
 Each field's annotation carries its constraint, so the same definition validates a config built in
 Python (``TrainConfig(batch_size=0)`` fails), a stage config (``stageconfig.check_stage_configs``)
-and a study file (the ``train:`` and ``per_task:`` sections of ``orchestration.params`` are generated
+and a study file (the ``train:`` and ``per_task:`` sections of ``orchestration.study_schema`` are generated
 from these fields and the stage configs' own, :mod:`xstilts.configs`). Adding a training setting is
 one field here. Torch-free, so the CLI validates a study without importing torch.
 """

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from .grid import Grid, StageRun, trains_nothing
-from .params import Study
 from .status import DONE, RunStatus
+from .study_schema import Study
 
 
 @dataclass

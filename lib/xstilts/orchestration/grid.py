@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .params import ResolvedStudy, Study
+from .params import ResolvedStudy
+from .study_schema import Study
 
 NOTEBOOKS = {
     "curate": "01_curate.ipynb",

@@ -20,8 +20,10 @@ from ..io import write_json
 from ..paths import notebooks_dir as default_notebooks_dir
 from ..paths import repo_root
 from .grid import Grid, StageRun, expand, notebook_parameters
-from .params import ParamsError, Problem, ResolvedStudy, check_tasks, missing_data
+from .layers import ParamsError, Problem
+from .params import ResolvedStudy
 from .status import DONE, FAILED, RunStatus, format_status, study_status
+from .study_checks import check_tasks, missing_data
 
 
 @dataclass

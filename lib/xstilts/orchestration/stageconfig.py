@@ -15,11 +15,8 @@ from typing import Any
 
 from ..configs import GRID_KEYS, STAGE_CONFIGS
 from .grid import Grid, StageRun
-from .params import (
-    ParamsError,
-    Problem,
-    ResolvedStudy,
-)
+from .layers import ParamsError, Problem
+from .params import ResolvedStudy
 
 
 def config_class(stage: str) -> type:
