@@ -71,10 +71,11 @@ def test_lengths_beyond_the_models_positions_are_refused_before_compute(tmp_path
     longer max_length or window would fail inside the first long batch; refused up front."""
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
-    from tiny_models import SMALLEST_XLMR
+    from tiny_models import SMALLEST_XLMR, tiny_tokenizer
 
     config = XLMRobertaConfig(**{**SMALLEST_XLMR, "max_position_embeddings": 66})
     XLMRobertaModel(config).save_pretrained(tmp_path)
+    tiny_tokenizer().save_pretrained(tmp_path)  # a whole model directory, as a study needs
     model = f"model={tmp_path}"
     msg = _problems(model, "target.train.max_length=65", "curate.window_length=100")
     assert "target.train.max_length: 65 tokens exceed the 64 input positions of model" in msg

@@ -160,3 +160,38 @@ def test_max_input_length_per_family():
     assert max_input_length(XLMRobertaConfig(max_position_embeddings=514, pad_token_id=1)) == 512
     assert max_input_length(BertConfig(max_position_embeddings=512)) == 512
     assert max_input_length(MT5Config()) is None
+
+
+def test_a_model_directory_that_cannot_serve_the_study_is_refused_before_compute(
+    tmp_path, xlmr_dir
+):
+    """A decoder (GPT-2), a directory without a tokenizer, or an unreadable config.json is named
+    by the study check, before any stage; a real run of such a model used to fail inside curate
+    with transformers' unrelated 'requires the protobuf library'."""
+    import shutil
+
+    from transformers import GPT2Config, GPT2Model
+
+    from xstilts.models.loading import model_unavailable
+    from xstilts.orchestration.params import ParamsError, check_tasks, load_study
+    from xstilts.paths import repo_root
+
+    gpt2 = tmp_path / "gpt2"
+    GPT2Model(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=50)).save_pretrained(gpt2)
+    _tiny_tokenizer(gpt2)
+    assert "model type 'gpt2' is not an encoder family" in model_unavailable(str(gpt2))
+    with pytest.raises(ModelNotAvailableError, match="'gpt2' is not an encoder family"):
+        load_encoder(str(gpt2))
+    bare = tmp_path / "no-tokenizer"
+    shutil.copytree(xlmr_dir, bare)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        (bare / name).unlink(missing_ok=True)
+    assert "has no tokenizer (none of tokenizer.json" in model_unavailable(str(bare))
+    broken = tmp_path / "broken"
+    shutil.copytree(xlmr_dir, broken)
+    (broken / "config.json").write_text("{not json")
+    assert "config.json cannot be read" in model_unavailable(str(broken))
+    assert model_unavailable(str(xlmr_dir)) is None
+    quick = repo_root() / "params" / "quick.yaml"
+    with pytest.raises(ParamsError, match="model: model .*gpt2: model type 'gpt2'"):
+        check_tasks(load_study(quick, [f"model={gpt2}"]))

@@ -20,6 +20,22 @@ def is_t5(config: Any) -> bool:
 POSITIONS_AFTER_PADDING = ("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert")
 
 
+# The encoder families this module knows: BERT, the RoBERTa line and the T5 family. Another
+# architecture (a decoder such as GPT-2, an encoder-decoder such as BART) is refused before compute.
+KNOWN_FAMILIES = ("bert", *POSITIONS_AFTER_PADDING, *T5_FAMILY)
+
+
+def unknown_family(config: Any) -> str | None:
+    """Why the model of ``config`` is not an encoder this study runs, or None."""
+    kind = getattr(config, "model_type", None)
+    if kind in KNOWN_FAMILIES:
+        return None
+    return (
+        f"model type {kind!r} is not an encoder family xstilts runs (known: "
+        f"{', '.join(KNOWN_FAMILIES)}; models/family.py says what differs between them)"
+    )
+
+
 def max_input_length(config: Any) -> int | None:
     """The most tokens one input may have: the absolute position table's usable rows; None where
     positions are relative (T5 family) or the config does not say."""

@@ -20,7 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .family import MLM_ARCHITECTURE_SUFFIXES, MLM_WEIGHT_PREFIXES, encoder_class, is_t5
+from .family import (
+    MLM_ARCHITECTURE_SUFFIXES,
+    MLM_WEIGHT_PREFIXES,
+    encoder_class,
+    is_t5,
+    unknown_family,
+)
 
 EMBEDDED = "embedded:multilingual-e5-small"
 OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "XSTILTS_OFFLINE")
@@ -77,17 +83,11 @@ def model_unavailable(name: str) -> str | None:
         return None
     path = Path(name).expanduser()
     if _looks_like_path(name) or path.exists():
-        if not (path / "config.json").exists():
-            return f"model directory {name} has no config.json"
-        try:
-            _safetensors_only(str(path))
-        except PickledWeightsError as err:
-            return str(err)
-        return None
+        return _local_model_problem(path, name)
     from huggingface_hub import try_to_load_from_cache
 
     if isinstance(try_to_load_from_cache(name, "config.json"), str):
-        return None
+        return _family_problem(name)
     from ..tasks.hub.loading import hub_reachable
 
     if is_offline() or not hub_reachable():
@@ -97,6 +97,38 @@ def model_unavailable(name: str) -> str | None:
             "directory"
         )
     return None
+
+
+# What ``AutoTokenizer`` reads a tokenizer from: the fast file, or a slow one it converts
+TOKENIZER_FILES = ("tokenizer.json", "sentencepiece.bpe.model", "spiece.model", "vocab.txt")
+
+
+def _local_model_problem(path: Path, name: str) -> str | None:
+    """A local model directory: config.json of an encoder family we run, safetensors weights
+    and a tokenizer (checked in that order, the first problem named)."""
+    if not (path / "config.json").exists():
+        return f"model directory {name} has no config.json"
+    if why := _family_problem(name):
+        return why
+    try:
+        _safetensors_only(str(path))
+    except PickledWeightsError as err:
+        return str(err)
+    if not any((path / f).exists() for f in TOKENIZER_FILES):
+        return (
+            f"model directory {name} has no tokenizer (none of {', '.join(TOKENIZER_FILES)}); "
+            "save it beside the weights with tokenizer.save_pretrained(<dir>)"
+        )
+    return None
+
+
+def _family_problem(name: str) -> str | None:
+    try:
+        config = cached_config(name)
+    except (OSError, ValueError) as err:  # config.json unreadable, or an unknown model_type
+        return f"model {name}: config.json cannot be read ({str(err).splitlines()[0][:200]})"
+    why = unknown_family(config) if config is not None else None
+    return f"model {name}: {why}" if why else None
 
 
 def cached_config(name: str):
@@ -218,6 +250,8 @@ def load_encoder(name: str, **kwargs: Any):
         raise ValueError("trust_remote_code is never enabled in xstilts")
     kwargs.pop("trust_remote_code", None)
     config = load_config(name)
+    if why := unknown_family(config):
+        raise ModelNotAvailableError(f"model {name!r}: {why}")
     model_class = encoder_class(config)
     if model_class.__name__ == "AutoModel" and _accepts_pooling_flag(config):
         kwargs.setdefault("add_pooling_layer", False)
