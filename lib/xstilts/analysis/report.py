@@ -17,6 +17,7 @@ import pandas as pd
 from ..io import read_json, write_text
 from . import hierarchical
 from .results import STAGES, finished_runs
+from .stats import excludes_zero
 
 QUESTION = (
     "Does English intermediate-task training (X-STILTs) improve zero-shot cross-lingual transfer of a "
@@ -212,7 +213,7 @@ def domain_glance(domains: pd.DataFrame) -> dict[str, Any]:
             if r is None:
                 cells.append({"value": "–", "detail": "", "css": ""})
                 continue
-            sure = pd.notna(r.ci_low) and (r.ci_low > 0 or r.ci_high < 0)
+            sure = excludes_zero(r.ci_low, r.ci_high)
             cells.append(
                 {
                     "value": _num(r.delta),

@@ -24,6 +24,11 @@ def bh(pvalues) -> np.ndarray:
 SPEARMAN_EXACT_N = 8  # up to 8! = 40,320 orderings: enumerate them
 
 
+def excludes_zero(low: float, high: float) -> bool:
+    """Whether the interval [low, high] lies wholly on one side of 0 (no interval: False)."""
+    return bool(np.isfinite(low) and np.isfinite(high) and (low > 0 or high < 0))
+
+
 def spearman(x, y) -> tuple[float, float, int]:
     """Spearman ρ, two-sided p and n over the finite pairs.
 

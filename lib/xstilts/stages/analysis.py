@@ -249,7 +249,7 @@ def _fmt_p(row) -> str:
 
 
 def _sure(row) -> str:
-    excludes = np.isfinite(row["ci_low"]) and (row["ci_low"] > 0 or row["ci_high"] < 0)
+    excludes = stats.excludes_zero(row["ci_low"], row["ci_high"])
     return "the CI excludes 0" if excludes else "the CI includes 0"
 
 
