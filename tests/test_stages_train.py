@@ -118,6 +118,20 @@ def test_retrieval_target_sweeps_layers_without_training(setup):
     assert not (tmp / "udhr" / "checkpoints").exists()
 
 
+def test_a_study_wide_language_list_gives_each_target_the_languages_it_evaluates(setup):
+    """``target.languages`` applies to every target: a retrieval target skips English (the other
+    side of its pairs) and the languages it does not have. It used to fail on 'en' after the
+    intermediates had trained."""
+    tmp, model_dir, cur = setup
+    config = {"model": str(model_dir), "task": "udhr", "languages": ["en", "de", "az"], **TRAIN}
+    metrics = target.run(config, cur, None, tmp / "udhr-langs")  # UDHR has no 'az' declaration
+    assert list(metrics["per_language"]) == ["de"]
+    with pytest.raises(FileNotFoundError, match="no curated test split for \\['ja'\\]"):
+        target.run({**config, "languages": ["de", "ja"]}, cur, None, tmp / "udhr-ja")
+    with pytest.raises(ValueError, match="none of the languages \\['en'\\] is one it evaluates"):
+        target.run({**config, "languages": ["en"]}, cur, None, tmp / "udhr-en")
+
+
 def test_config_errors_are_clear(setup):
     tmp, model_dir, cur = setup
     with pytest.raises(ValueError, match="unknown keys"):
@@ -130,7 +144,7 @@ def test_config_errors_are_clear(setup):
         intermediate.run({"mlm": True, "mlm_task": "xnli"}, cur, tmp / "mlm")
     with pytest.raises(ValueError, match="retrieval task"):
         intermediate.run({"model": str(model_dir), "task": "udhr"}, cur, tmp / "x")
-    with pytest.raises(FileNotFoundError, match="no curated test split"):
+    with pytest.raises(ValueError, match="none of the languages \\['xx'\\] is one it evaluates"):
         target.run(
             {"model": str(model_dir), "task": "multiemo", "languages": ["xx"]}, cur, None, tmp / "y"
         )

@@ -34,7 +34,9 @@ MATCH_MODES: tuple[str, ...] = get_args(MatchSizes)
 
 Fraction = Annotated[float, Field(ge=0, le=1)]
 OpenFraction = Annotated[float, Field(gt=0, lt=1)]
-Size = NonNegative | None  # items to keep; None (``null``): the whole split
+# items to keep; None (``null``): the whole split. At least 1: an empty training, dev or test
+# split cannot serve a stage, and 0 used to fail only after the intermediates had trained
+Size = Positive | None
 WindowLength = Annotated[int, Field(ge=8)]
 
 C = TypeVar("C")

@@ -98,9 +98,15 @@ def semantic_problems(study: Study, layers: Layers, check_tasks: bool) -> list[P
     problems += _seed_problems(study, layers)
     problems += _mlm_problems(study, layers)
     if check_tasks:
-        problems += _task_problems(study, layers, known)
-        problems += _curate_problems(study, layers)
+        problems += _registry_problems(study, layers)
     return problems
+
+
+def _registry_problems(study: Study, layers: Layers, paths: bool = True) -> list[Problem]:
+    """The checks that need the task catalogue (``paths``: also that data paths exist)."""
+    problems = _task_problems(study, layers, _known_languages())
+    problems += _target_language_problems(study, layers)
+    return problems + _curate_problems(study, layers, paths)
 
 
 def _seed_problems(study: Study, layers: Layers) -> list[Problem]:
@@ -193,6 +199,50 @@ def _task_problems(study: Study, layers: Layers, known: set[str]) -> list[Proble
     return problems
 
 
+def _target_language_problems(study: Study, layers: Layers) -> list[Problem]:
+    """``target.languages`` applies to every target, each evaluating those it has (English is
+    not a retrieval target's own language: it is the other side of every pair). Refused: a
+    language no target has, and a list that leaves a target no language at all."""
+    from ..tasks import get_task
+
+    specs = {}
+    for name in study.target.tasks:
+        try:
+            specs[name] = get_task(name)
+        except KeyError:
+            continue  # named by _task_problems
+    problems = []
+    for name, spec in specs.items():
+        over = study.target.per_task.get(name)
+        path, langs = ("target", "languages"), study.target.languages
+        if over and over.languages:
+            path, langs = ("target", "per_task", name, "languages"), over.languages
+        if langs and not spec.evaluated_languages(langs):
+            problems.append(
+                layers.problem(
+                    path,
+                    f"leaves target {name!r} no language to evaluate (it evaluates "
+                    f"{_few(spec.evaluated_languages())})",
+                )
+            )
+    # English is every target's training language or the other side of its pairs
+    evaluated = {"en"} | {x for spec in specs.values() for x in spec.evaluated_languages()}
+    for i, code in enumerate(study.target.languages or []):
+        if specs and code not in evaluated:
+            problems.append(
+                layers.problem(
+                    ("target", "languages", i),
+                    f"language {code!r} is not one that any target evaluates ({', '.join(specs)})",
+                )
+            )
+    return problems
+
+
+def _few(languages: list[str], n: int = 12) -> str:
+    shown = ", ".join(languages[:n])
+    return shown + (f", … ({len(languages)} in all)" if len(languages) > n else "")
+
+
 def _per_task_name_problems(study: Study, layers: Layers) -> list[Problem]:
     """Per-task settings for tasks outside the study are fine (profiles list many); a name that
     is no task at all is a typo when the study file or the command line wrote it."""
@@ -247,8 +297,7 @@ def _curate_problems(study: Study, layers: Layers, paths: bool = True) -> list[P
 def check_tasks(resolved: ResolvedStudy, paths: bool = True) -> None:
     """The task-registry checks (imports the task catalogue); ``paths``: data paths exist and
     the model can be loaded here (cached or reachable)."""
-    problems = _task_problems(resolved.study, resolved.layers, _known_languages())
-    problems += _curate_problems(resolved.study, resolved.layers, paths)
+    problems = _registry_problems(resolved.study, resolved.layers, paths)
     if paths:
         problems += _model_problems(resolved)
     if problems:

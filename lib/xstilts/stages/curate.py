@@ -138,14 +138,10 @@ def _target_languages(cfg: CurateConfig, targets: dict[str, TaskSpec]) -> dict[s
             )
     languages: dict[str, list[str]] = {}
     for spec in targets.values():
-        langs = list(spec.languages)
-        if cfg.languages is not None:
-            langs = [x for x in cfg.languages if x in spec.languages]
+        langs = spec.evaluated_languages(cfg.languages)
         if spec.name in cfg.task_languages:
             wanted = _task_language_list(cfg.task_languages[spec.name], spec.name)
             langs = [x for x in langs if x in wanted]
-        if spec.format is Format.RETRIEVAL:  # English is the other side of every pair
-            langs = [x for x in langs if x != "en"]
         languages[spec.name] = langs
     return languages
 

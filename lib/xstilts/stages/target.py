@@ -57,7 +57,7 @@ def run(
     cfg = coerce_config(TargetConfig, config)
     out_dir = Path(out_dir)
     spec = get_task(cfg.task)
-    langs = _languages(cfg, spec.name, curate_dir)
+    langs = _languages(cfg, spec, curate_dir)
     source = _encoder_source(cfg, encoder_dir)
     tokenizer = load_tokenizer(source)
     encoder = load_encoder(source)
@@ -99,16 +99,26 @@ METRICS_ORDER = ("task", "format", "primary_metric", "intermediate", "seed", "mo
 METRICS_ORDER += ("per_language", "average", "layers")
 
 
-def _languages(cfg: TargetConfig, task: str, curate_dir: str | Path) -> list[str]:
-    """The curated test languages, or those of ``cfg.languages`` (each must be curated)."""
+def _languages(cfg: TargetConfig, spec, curate_dir: str | Path) -> list[str]:
+    """The curated test languages, or those of ``cfg.languages`` that the task evaluates (a
+    study's ``target.languages`` applies to every target, as ``curate.languages`` does; a
+    retrieval target pairs each language with English, so English is not one of its own);
+    each of those must be curated."""
+    task = spec.name
     langs = test_languages(curate_dir, task)
     if cfg.languages:
-        missing = sorted(set(cfg.languages) - set(langs))
+        wanted = spec.evaluated_languages(cfg.languages)
+        if not wanted:
+            raise ValueError(
+                f"task {task!r}: none of the languages {cfg.languages} is one it evaluates "
+                f"({', '.join(spec.evaluated_languages())})"
+            )
+        missing = sorted(set(wanted) - set(langs))
         if missing:
             raise FileNotFoundError(
                 f"task {task!r}: no curated test split for {missing} (curated: {langs})"
             )
-        langs = [lang for lang in langs if lang in cfg.languages]
+        langs = [lang for lang in langs if lang in wanted]
     if not langs:
         raise FileNotFoundError(f"task {task!r}: no test.<lang>.jsonl under {curate_dir}")
     return langs

@@ -6,7 +6,7 @@ at import time; ``xstilts.tasks`` imports them all, so ``get_task`` sees the who
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..lookup import UnknownNameError, lookup, repeats
@@ -50,6 +50,16 @@ class TaskSpec:
     @property
     def available(self) -> bool:
         return self.source.kind != "unavailable"
+
+    def evaluated_languages(self, wanted: Iterable[str] | None = None) -> list[str]:
+        """Of ``wanted`` (default: its own languages), those this task is evaluated in: its own,
+        English aside for a retrieval task (English is the other side of every pair)."""
+        retrieval = self.format is Format.RETRIEVAL
+        return [
+            x
+            for x in (self.languages if wanted is None else wanted)
+            if x in self.languages and not (retrieval and x == "en")
+        ]
 
 
 _REGISTRY: dict[str, TaskSpec] = {}
