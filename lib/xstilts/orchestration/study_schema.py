@@ -115,6 +115,8 @@ class IntermediateSection(Strict):
 
 class TargetSection(Strict):
     tasks: list[str] = Field(min_length=1)
+    # every target evaluates those of these languages it has (a retrieval target's English is
+    # the other side of its pairs, not one of them); per_task.<task>.languages overrides
     languages: list[str] | None = None
     train: TargetTrain = TargetTrain()
     per_task: dict[str, TargetOverrides] = {}
