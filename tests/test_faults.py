@@ -316,3 +316,15 @@ def test_languages_or_sizes_that_leave_a_target_nothing_are_refused_before_compu
         assert f"curate.{key}: Input should be greater than or equal to 1 (got 0)" in msg
     # a study-wide list with English and the languages some targets lack is fine
     check_tasks(load_study(QUICK, ["target.tasks=[multiemo, udhr]", "target.languages=[en, de]"]))
+
+
+def test_an_output_folder_that_is_a_file_is_named_before_any_stage(tmp_path, capsys):
+    from xstilts.cli import main
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    argv = ["run", str(QUICK), "--runs-dir", str(afile / "runs")]
+    assert main([*argv, "--reports-dir", str(tmp_path / "reports")]) == 2
+    err = capsys.readouterr().err
+    assert f"--runs-dir: <top>: {afile / 'runs'}: {afile} is a file, not a folder" in err
+    assert "Traceback" not in err and not (tmp_path / "reports").exists()

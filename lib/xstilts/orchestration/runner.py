@@ -10,6 +10,7 @@ for, not run twice.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -103,6 +104,23 @@ def check_notebooks(runs: list[StageRun], paths: StudyPaths) -> None:
         )
 
 
+def check_output_dirs(paths: StudyPaths) -> None:
+    """The runs and reports folders can be made and written (a path that is a file, or a
+    folder not writable, is named now, not as a traceback at the first stage)."""
+    problems = []
+    for what, folder in (("--runs-dir", paths.runs_dir), ("--reports-dir", paths.reports_dir)):
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            why = f"{folder}: {existing} is a file, not a folder"
+        elif existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+            why = f"{folder}: {existing} is not writable"
+        else:
+            continue
+        problems.append(Problem(what, None, (), why))
+    if problems:
+        raise ParamsError(problems)
+
+
 def validate_pending(
     resolved: ResolvedStudy,
     grid: Grid,
@@ -117,6 +135,7 @@ def validate_pending(
     check_tasks(resolved, data_paths)
     check_stage_configs(resolved, grid, pending)
     check_notebooks(pending, paths)
+    check_output_dirs(paths)
 
 
 def write_grid_manifest(grid: Grid, study_dir: Path) -> None:
