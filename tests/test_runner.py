@@ -193,6 +193,9 @@ def test_failure_isolation_and_summary(setup):
     assert (failed_dir / "FAILED").exists() and not (failed_dir / "DONE").exists()
     assert (failed_dir / "notebook.ipynb").exists()
     assert "planned failure" in (failed_dir / "FAILED").read_text()
+    # one marker, in capitals: a second file 'failed' (the runner once wrote its launch-failure
+    # text there) would replace the real error on a case-insensitive file system (macOS)
+    assert sorted(p.name for p in failed_dir.iterdir() if p.name.lower() == "failed") == ["FAILED"]
     names = executions(log)
     # independent branches ran: the vitaminc checkpoint, its targets and the baselines
     assert sum(n.startswith("multiemo") and "vitaminc" in n for n in names) == 1

@@ -114,12 +114,12 @@ def cmd_status(args) -> int:
     print(format_status(statuses, study_dir))
     if not args.verify:
         return 0
-    from .orchestration.integrity import stale_inputs, verify_run
+    from .orchestration.integrity import DONE_FILE, stale_inputs, verify_run
 
     problems = []
     for st in statuses:
         run_dir = study_dir / st.run.stage / st.run.dirname
-        if (run_dir / "DONE").exists():
+        if (run_dir / DONE_FILE).exists():
             problems += verify_run(run_dir) + stale_inputs(run_dir)
     print("\n".join(["verify:", *problems]) if problems else "verify: every finished run is intact")
     return 1 if problems else 0

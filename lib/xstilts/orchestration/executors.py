@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .grid import StageRun
+from .integrity import DONE_FILE, FAILED_FILE
 
 # prepare(run) -> the stage spec path;  finished(run, ok) is called once per run
 Prepare = Callable[[StageRun], Path]
@@ -121,7 +122,7 @@ class StageWorker:
             return False
         for line in self.replies:
             if line.startswith(FINISHED):
-                return line.split()[1] == "ok" and (spec_path.parent / "DONE").exists()
+                return line.split()[1] == "ok" and (spec_path.parent / DONE_FILE).exists()
         return False
 
     def close(self) -> None:
@@ -158,7 +159,7 @@ class LocalExecutor:
                 check=False,
                 env=self.env,
             )
-        return proc.returncode == 0 and (spec_path.parent / "DONE").exists()
+        return proc.returncode == 0 and (spec_path.parent / DONE_FILE).exists()
 
     def _worker(self) -> StageWorker:
         """This thread's stage worker (a new one if it has none, or its worker ended)."""
@@ -234,7 +235,7 @@ class StageJob(_Checkpointable):
         from .worker import execute_stage
 
         if not execute_stage(spec_path):
-            failed = Path(spec_path).parent / "FAILED"
+            failed = Path(spec_path).parent / FAILED_FILE
             raise RuntimeError(f"stage failed: {failed.read_text(encoding='utf-8')[:2000]}")
         return True
 

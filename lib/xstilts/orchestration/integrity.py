@@ -23,7 +23,9 @@ from pathlib import Path
 
 from ..io import read_json, sha256_file
 
-SKIP_FILES = {"DONE", "FAILED", ".lock", "stage.log", "stage.json"}
+DONE_FILE, FAILED_FILE = "DONE", "FAILED"  # the markers a finished / failed run directory holds
+
+SKIP_FILES = {DONE_FILE, FAILED_FILE, ".lock", "stage.log", "stage.json"}
 SKIP_DIRS = {"checkpoints"}
 
 
@@ -40,7 +42,7 @@ def output_hashes(run_dir: Path) -> dict[str, str]:
 
 
 def done_fingerprint(run_dir: Path) -> str:
-    return hashlib.sha256((run_dir / "DONE").read_bytes()).hexdigest()
+    return hashlib.sha256((run_dir / DONE_FILE).read_bytes()).hexdigest()
 
 
 def done_record(run_dir: Path, inputs: list[str]) -> dict:
@@ -53,7 +55,7 @@ def done_record(run_dir: Path, inputs: list[str]) -> dict:
 
 def verify_run(run_dir: Path) -> list[str]:
     """Problems with a finished run's files (empty when every recorded file is unchanged)."""
-    done = read_json(run_dir / "DONE")
+    done = read_json(run_dir / DONE_FILE)
     if "outputs" not in done:
         return [f"{run_dir}: finished before output hashes were recorded (unverifiable)"]
     problems = []
@@ -70,7 +72,7 @@ def verify_run(run_dir: Path) -> list[str]:
 
 def stale_inputs(run_dir: Path) -> list[str]:
     """Inputs whose ``DONE`` changed after this run finished (they were re-run or edited)."""
-    done = read_json(run_dir / "DONE")
+    done = read_json(run_dir / DONE_FILE)
     problems = []
     for name, fingerprint in (done.get("inputs") or {}).items():
         matches = list(run_dir.parent.parent.glob(f"*/{name}/DONE"))
@@ -85,7 +87,7 @@ def verify_inputs(inputs: list[str]) -> str | None:
     """Why a stage must not start on these inputs, or None."""
     lines = []
     for run_dir in map(Path, inputs):
-        if not (run_dir / "DONE").exists():
+        if not (run_dir / DONE_FILE).exists():
             lines.append(f"input {run_dir} is not finished")
             continue
         problems = [p for p in verify_run(run_dir) if "unverifiable" not in p]

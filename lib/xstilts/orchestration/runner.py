@@ -9,6 +9,7 @@ for, not run twice.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -21,9 +22,10 @@ from ..io import write_json
 from ..paths import notebooks_dir as default_notebooks_dir
 from ..paths import repo_root
 from .grid import Grid, StageRun, expand, notebook_parameters
+from .integrity import DONE_FILE, FAILED_FILE
 from .layers import ParamsError, Problem
 from .params import ResolvedStudy
-from .status import DONE, FAILED, RunStatus, format_status, study_status
+from .status import DONE, RunStatus, format_status, study_status
 from .study_checks import check_tasks, missing_data
 
 
@@ -69,7 +71,7 @@ class Outcome:
         for run in self.failed:
             run_dir = self.study_dir / run.stage / run.dirname
             first = (
-                (run_dir / "FAILED")
+                (run_dir / FAILED_FILE)
                 .read_text(encoding="utf-8", errors="replace")
                 .strip()
                 .splitlines()
@@ -160,6 +162,12 @@ def write_grid_manifest(grid: Grid, study_dir: Path) -> None:
         write_json(path, doc)
 
 
+def with_finished_inputs(run: StageRun, study_dir: Path) -> StageRun:
+    """``run`` reading only those of its inputs that have finished (``DONE``)."""
+    done = tuple(i for i in run.inputs if (study_dir / i / DONE_FILE).exists())
+    return dataclasses.replace(run, inputs=done)
+
+
 def prepare_run(run: StageRun, grid: Grid, paths: StudyPaths, study_dir: Path) -> Path:
     """Write ``stage.json`` (what the worker executes) into the run directory."""
     run_dir = study_dir / run.stage / run.dirname
@@ -202,7 +210,11 @@ def run_study(
     only: Callable[[StageRun], bool] | None = None,
     force: Callable[[StageRun], bool] | None = None,
     echo: Callable[[str], None] = print,
+    finished_inputs_only: bool = False,
 ) -> Outcome:
+    """Run the study's pending stages (``only``: a selection; ``force``: re-run those even if
+    done). ``finished_inputs_only``: each selected run reads those of its inputs that have
+    finished (an interim report), not all of them."""
     grid = expand(resolved)
     study_dir = paths.runs_dir / grid.study
     statuses = study_status(grid, study_dir)
@@ -218,18 +230,12 @@ def run_study(
     write_grid_manifest(grid, study_dir)
     for run in pending:  # forced reruns: forget the old result first
         if force and force(run):
-            for name in ("DONE", "FAILED"):
+            for name in (DONE_FILE, FAILED_FILE):
                 (study_dir / run.stage / run.dirname / name).unlink(missing_ok=True)
     if only is not None:  # inputs outside the selection are taken as they are
         pending = _within_selection(pending)
-    _execute(
-        grid,
-        pending,
-        paths,
-        study_dir,
-        outcome,
-        _make_executor(executor, jobs, study_dir, fresh_kernels),
-    )
+    ex = _make_executor(executor, jobs, study_dir, fresh_kernels)
+    _execute(grid, pending, paths, study_dir, outcome, ex, finished_inputs_only)
     echo(outcome.summary())
     return outcome
 
@@ -274,12 +280,14 @@ def _within_selection(pending: list[StageRun]) -> list[StageRun]:
     ]
 
 
-def _execute(grid, pending, paths, study_dir, outcome: Outcome, ex) -> None:
+def _execute(grid, pending, paths, study_dir, outcome: Outcome, ex, finished_only=False) -> None:
     """Run ``pending`` on the executor ``ex``, with a progress bar; sort each into ``outcome``."""
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(pending), desc=f"study {grid.study}", unit="stage", file=sys.stderr)
     by_id = grid.by_id()
+    if finished_only:
+        by_id = {i: with_finished_inputs(run, study_dir) for i, run in by_id.items()}
 
     def finished(run: StageRun, ok: bool) -> None:
         bar.update(1)
@@ -290,7 +298,7 @@ def _execute(grid, pending, paths, study_dir, outcome: Outcome, ex) -> None:
     for run in pending:
         state = states.get(run.id, "blocked")
         target = {"done": outcome.done, "failed": outcome.failed}.get(state, outcome.blocked)
-        if state == "failed" and not (study_dir / run.stage / run.dirname / FAILED).exists():
+        if state == "failed" and not (study_dir / run.stage / run.dirname / FAILED_FILE).exists():
             _write_launch_failure(study_dir / run.stage / run.dirname)
         target.append(by_id[run.id])
 
@@ -300,7 +308,7 @@ def _write_launch_failure(run_dir: Path) -> None:
 
     log = run_dir / "stage.log"
     tail = log.read_text(encoding="utf-8", errors="replace")[-4000:] if log.exists() else ""
-    write_text(run_dir / FAILED, f"the stage process ended without a result\n\n{tail}")
+    write_text(run_dir / FAILED_FILE, f"the stage process ended without a result\n\n{tail}")
 
 
 def _print_dry_run(

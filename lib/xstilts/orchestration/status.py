@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .grid import Grid, StageRun
+from .integrity import DONE_FILE, FAILED_FILE
 
-DONE, FAILED, PARTIAL, PENDING = "done", "failed", "partial", "pending"
+DONE, FAILED, PARTIAL, PENDING = "done", "failed", "partial", "pending"  # a run's state
 
 
 def run_state(run_dir: Path) -> str:
-    if (run_dir / "DONE").exists():
+    if (run_dir / DONE_FILE).exists():
         return DONE
-    if (run_dir / "FAILED").exists():
+    if (run_dir / FAILED_FILE).exists():
         return FAILED
     return PARTIAL if run_dir.exists() else PENDING
 
@@ -30,12 +31,12 @@ class RunStatus:
     def error(self) -> str:
         if self.state != FAILED:
             return ""
-        text = (self.path / "FAILED").read_text(encoding="utf-8", errors="replace")
+        text = (self.path / FAILED_FILE).read_text(encoding="utf-8", errors="replace")
         return text.strip().splitlines()[0] if text.strip() else ""
 
 
 def _duration(run_dir: Path, state: str) -> float | None:
-    name = "DONE" if state == DONE else "provenance.json" if state == FAILED else None
+    name = DONE_FILE if state == DONE else "provenance.json" if state == FAILED else None
     if name is None:
         return None
     try:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..io import read_json, write_json, write_text
 from . import integrity, provenance
+from .integrity import DONE_FILE, FAILED_FILE
 from .stageconfig import fit_config
 
 if TYPE_CHECKING:
@@ -109,9 +110,9 @@ def execute_stage(spec_path: str | os.PathLike, kernel: KeptKernel | None = None
     run_dir.mkdir(parents=True, exist_ok=True)
     with open(run_dir / ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if (run_dir / "DONE").exists():
+        if (run_dir / DONE_FILE).exists():
             return True
-        (run_dir / "FAILED").unlink(missing_ok=True)
+        (run_dir / FAILED_FILE).unlink(missing_ok=True)
         spec["kernel"] = spec.get("kernel") or kernel_name()
         parameters = dict(spec["parameters"])
         parameters["config"] = fit_config(spec["stage"], spec["config"])[0]
@@ -129,11 +130,11 @@ def execute_stage(spec_path: str | os.PathLike, kernel: KeptKernel | None = None
         prov = provenance.collect(spec, started, provenance.now_iso(), wall, status, error, kept)
         write_json(run_dir / "provenance.json", prov)
         if error:
-            write_text(run_dir / "FAILED", error)
+            write_text(run_dir / FAILED_FILE, error)
             return False
         record = integrity.done_record(run_dir, spec.get("inputs", []))
         write_json(
-            run_dir / "DONE",
+            run_dir / DONE_FILE,
             {"run": spec["id"], "ended": prov["ended"], "wall_s": prov["wall_s"], **record},
         )
         return True
