@@ -135,3 +135,24 @@ def test_the_answer_opens_with_domains_against_every_target(rendered):
                 f"{r[k]:+.2f}" for k in ("delta", "ci_low", "ci_high")
             )
             assert ("sig" in css) == bool(r["ci_low"] > 0 or r["ci_high"] < 0)
+
+
+def test_an_interim_report_says_so_first(tmp_path):
+    """With runs of the grid unfinished (`xstilts report` mid-study), the answer's first line
+    names them and says the numbers will change."""
+    import json
+
+    study = Path(shutil.copytree(FIXTURE, tmp_path / "runs" / "study_small"))
+    finished = [f"target/{p.parent.name}" for p in (study / "target").glob("*/DONE")]
+    missing = ["target/xquad__baseline__s9-0000000000", "intermediate/casehold__s9-0000000000"]
+    grid = {"study": "study_small", "runs": [{"id": i, "stage": i.split("/")[0]} for i in finished]}
+    grid["runs"] += [{"id": i, "stage": i.split("/")[0]} for i in missing]
+    (study / "grid.json").write_text(json.dumps(grid))
+    summary = analysis.run({"fertility": False}, study, tmp_path / "reports")
+    assert summary["unfinished_runs"] == missing
+    first = summary["headline"][0]
+    assert first.startswith("Interim report: 2 run(s) of the study have not finished (")
+    assert missing[0] in first and "will change when they finish" in first
+    (study / "grid.json").unlink()  # no grid manifest: nothing known to be missing
+    summary = analysis.run({"fertility": False}, study, tmp_path / "reports2")
+    assert summary["unfinished_runs"] == [] and not summary["headline"][0].startswith("Interim")

@@ -302,3 +302,26 @@ def test_two_runs_of_one_study_at_once_run_each_stage_once(setup):
     assert len(names) == N_RUNS and len(set(names)) == N_RUNS  # nothing ran twice
     status = cli(setup, "status", "--verify")
     assert status.returncode == 0 and f"{N_RUNS} done" in status.stdout
+
+
+def test_report_mid_study_is_interim_and_the_final_analysis_still_runs(setup):
+    """`xstilts report` while runs are unfinished analyses the finished ones (the analysis reads
+    only those inputs), and leaves the analysis stage pending, so that `xstilts run` makes the
+    final one. With no finished target it refuses, naming why, and starts nothing."""
+    tmp, _, _, log, _ = setup
+    res = cli(setup, "report")
+    assert res.returncode == 2 and "nothing to report yet for study t" in res.stderr
+    assert not (tmp / "runs" / "t").exists() and not executions(log)
+    assert cli(setup, "run", env_extra={"XT_FAIL": "fever"}).returncode == 1
+    res = cli(setup, "report")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert executions(log).count("analysis") == 1
+    analysis = next((tmp / "runs" / "t" / "analysis").iterdir())
+    inputs = json.loads((analysis / "stage.json").read_text())["inputs"]
+    assert inputs and not any("fever" in i for i in inputs)  # the finished runs alone
+    assert all((Path(i) / "DONE").exists() for i in inputs)
+    assert not (analysis / "DONE").exists()  # interim: not the finished stage
+    assert cli(setup, "run").returncode == 0
+    assert executions(log).count("analysis") == 2 and (analysis / "DONE").exists()
+    inputs = json.loads((analysis / "stage.json").read_text())["inputs"]
+    assert sum("fever" in i for i in inputs) == 2  # the checkpoint and its target run

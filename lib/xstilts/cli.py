@@ -51,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also check every finished run's files against the sha256 it recorded (no compute)",
     )
-    report = sub.add_parser("report", help="re-run the analysis and the report from what is done")
+    report = sub.add_parser(
+        "report",
+        help="re-run the analysis and the report from the finished runs (mid-study: interim)",
+    )
     _study_args(report)
     report.add_argument("--executor", choices=("local", "slurm", "submitit-local"), default="local")
     sub.add_parser("tasks", help="the task catalogue")
@@ -126,16 +129,31 @@ def cmd_status(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .orchestration.runner import run_study
+    """The analysis and the report from the runs that have finished. While some are still to
+    run (an interim report), the analysis reads those alone, says so in the report's first
+    line, and is left pending, so that `xstilts run` makes the final one."""
+    from .orchestration.grid import expand
+    from .orchestration.runner import interim_report_problem, run_study, withdraw_interim
 
     resolved, paths = _load(args)
+    study_dir = paths.runs_dir / resolved.name
+    grid = expand(resolved)
+    if why := interim_report_problem(grid, study_dir):
+        print(f"error: {why}", file=sys.stderr)
+        return 2
     is_analysis = lambda run: run.stage == "analysis"  # noqa: E731
     outcome = run_study(
-        resolved, paths, executor=args.executor, only=is_analysis, force=is_analysis
+        resolved,
+        paths,
+        executor=args.executor,
+        only=is_analysis,
+        force=is_analysis,
+        finished_inputs_only=True,
     )
     if not outcome.ok:
         return 1
-    _render(paths.runs_dir / resolved.name, paths.reports_dir)
+    withdraw_interim(grid, study_dir)
+    _render(study_dir, paths.reports_dir)
     return 0
 
 

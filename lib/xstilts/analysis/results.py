@@ -59,6 +59,20 @@ def finished_runs(study_dir: str | Path, stage: str) -> Iterator[Path]:
             yield run
 
 
+def unfinished_grid_runs(study_dir: str | Path) -> list[str]:
+    """Runs of the study's grid (``grid.json``, the analysis aside) without a ``DONE``: what an
+    interim report (``xstilts report`` mid-study) is missing."""
+    grid = Path(study_dir) / "grid.json"
+    if not grid.exists():
+        return []
+    runs = _load(grid).get("runs", [])
+    return [
+        r["id"]
+        for r in runs
+        if r.get("stage") != "analysis" and not (Path(study_dir) / r["id"] / "DONE").exists()
+    ]
+
+
 def _load(path: Path) -> dict:
     try:
         obj = read_json(path)

@@ -168,6 +168,37 @@ def with_finished_inputs(run: StageRun, study_dir: Path) -> StageRun:
     return dataclasses.replace(run, inputs=done)
 
 
+def unfinished_runs(grid: Grid, study_dir: Path, stage: str | None = None) -> list[StageRun]:
+    return [
+        r
+        for r in grid.runs
+        if r.stage != "analysis"
+        and (stage is None or r.stage == stage)
+        and not (study_dir / r.id / DONE_FILE).exists()
+    ]
+
+
+def interim_report_problem(grid: Grid, study_dir: Path) -> str | None:
+    """Why no report can be made yet (curate or every target run unfinished), or None."""
+    targets = [r for r in grid.runs if r.stage == "target"]
+    unfinished = unfinished_runs(grid, study_dir, "target")
+    if unfinished_runs(grid, study_dir, "curate") or len(unfinished) == len(targets):
+        return (
+            f"nothing to report yet for study {grid.study}: no target run has finished "
+            f"({len(targets)} in the grid, under {study_dir}); `xstilts run` first"
+        )
+    return None
+
+
+def withdraw_interim(grid: Grid, study_dir: Path) -> None:
+    """After an interim report, the analysis stage is not finished: its DONE goes, so that
+    `xstilts run` makes the final analysis once every run is done."""
+    if unfinished_runs(grid, study_dir):
+        for run in grid.runs:
+            if run.stage == "analysis":
+                (study_dir / run.id / DONE_FILE).unlink(missing_ok=True)
+
+
 def prepare_run(run: StageRun, grid: Grid, paths: StudyPaths, study_dir: Path) -> Path:
     """Write ``stage.json`` (what the worker executes) into the run directory."""
     run_dir = study_dir / run.stage / run.dirname

@@ -13,7 +13,7 @@ import pandas as pd
 from ..analysis import explain, hierarchical, latex, plots, scores, stats
 from ..analysis.reference import protocol_layers, protocol_reference
 from ..analysis.report import study_report_dir
-from ..analysis.results import BASELINE, build_results
+from ..analysis.results import BASELINE, build_results, unfinished_grid_runs
 from ..configs import AnalysisConfig
 from ..io import atomic_path, write_json
 
@@ -72,6 +72,7 @@ def run(
     tables |= _paper_tables(tables.get("domains"), cells, per_task, table_dir)
     figures = {k: plots.save(fig, k, fig_dir) for p in parts for k, fig in p.figures.items()}
     table_paths = {name: _write_table(df, table_dir, name) for name, df in tables.items()}
+    unfinished = unfinished_grid_runs(study_dir)
     summary = {
         "study": study_dir.name,
         "n_target_runs": int(results["run"].nunique()),
@@ -80,7 +81,9 @@ def run(
         "seeds": sorted(int(s) for s in results["seed"].dropna().unique()),
         "languages": sorted(results["language"].unique()),
         "alpha": cfg.alpha,
-        "headline": headline(
+        "unfinished_runs": unfinished,
+        "headline": _interim_line(unfinished)
+        + headline(
             cells,
             tables.get("domains"),
             tables.get("domain_contrasts"),
@@ -225,6 +228,18 @@ def _fertility(cfg, study_dir, results, d, n_seeds) -> _Part:
             merged, corr, f"fertility of {model} (subwords per non-space character)"
         )
     return part
+
+
+def _interim_line(unfinished: list[str]) -> list[str]:
+    if not unfinished:
+        return []
+    shown = ", ".join(unfinished[:4]) + (
+        f" and {len(unfinished) - 4} more" if len(unfinished) > 4 else ""
+    )
+    return [
+        f"Interim report: {len(unfinished)} run(s) of the study have not finished ({shown}). "
+        "Every number below comes from the finished runs alone and will change when they finish."
+    ]
 
 
 def _fmt_ci(row) -> str:
