@@ -49,10 +49,12 @@ def test_language_list_of_a_task_the_study_does_not_run_is_kept_but_not_curated(
     """As with task_options: a `-p target.tasks=...` that drops a target leaves its list unused."""
     from xstilts.orchestration.grid import expand
 
-    resolved = load_study(QUICK, ["curate.task_languages={udhr: [de], multiemo: [de, fr]}"])
+    # (multiemo's list keeps the quick study's target.languages, en and de: a list without them
+    # would leave the target stage languages that curate never prepared, refused since)
+    resolved = load_study(QUICK, ["curate.task_languages={udhr: [de], multiemo: [en, de, fr]}"])
     check_tasks(resolved, paths=False)
     curate = next(r for r in expand(resolved).runs if r.stage == "curate")
-    assert curate.config["task_languages"] == {"multiemo": ["de", "fr"]}
+    assert curate.config["task_languages"] == {"multiemo": ["en", "de", "fr"]}
 
 
 def test_a_repeated_seed_or_language_is_refused_not_run_twice():
@@ -314,6 +316,8 @@ def test_languages_or_sizes_that_leave_a_target_nothing_are_refused_before_compu
     for key in ("n_target_test", "n_target_train", "n_intermediate", "max_retrieval_items"):
         msg = _problems(f"curate.{key}=0", paths=False)
         assert f"curate.{key}: Input should be greater than or equal to 1 (got 0)" in msg
+    msg = _problems("curate.task_languages={multiemo: [de]}", paths=False)  # quick: [en, de]
+    assert "target.languages: target 'multiemo' would be evaluated in ['en'], which curate" in msg
     # a study-wide list with English and the languages some targets lack is fine
     check_tasks(load_study(QUICK, ["target.tasks=[multiemo, udhr]", "target.languages=[en, de]"]))
 

@@ -225,6 +225,16 @@ def _target_language_problems(study: Study, layers: Layers) -> list[Problem]:
                     f"{_few(spec.evaluated_languages())})",
                 )
             )
+        elif langs and (curated := _curated_for(study, spec)) is not None:
+            left_out = [x for x in spec.evaluated_languages(langs) if x not in curated]
+            if left_out:
+                problems.append(
+                    layers.problem(
+                        path,
+                        f"target {name!r} would be evaluated in {left_out}, which curate does "
+                        f"not prepare for it (curate.languages / curate.task_languages.{name})",
+                    )
+                )
     # English is every target's training language or the other side of its pairs
     evaluated = {"en"} | {x for spec in specs.values() for x in spec.evaluated_languages()}
     for i, code in enumerate(study.target.languages or []):
@@ -236,6 +246,19 @@ def _target_language_problems(study: Study, layers: Layers) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _curated_for(study: Study, spec) -> list[str] | None:
+    """The test languages curate will prepare for target ``spec`` (None: its task_languages
+    entry is malformed, which its own check names)."""
+    from ..languages import TASK_LANGUAGES
+
+    value = (study.curate.task_languages or {}).get(spec.name)
+    if isinstance(value, str):
+        if not value.startswith("@") or value[1:] not in TASK_LANGUAGES:
+            return None
+        value = TASK_LANGUAGES[value[1:]]
+    return spec.curated_languages(study.curate.languages, value)
 
 
 def _few(languages: list[str], n: int = 12) -> str:

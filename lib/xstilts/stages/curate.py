@@ -136,14 +136,15 @@ def _target_languages(cfg: CurateConfig, targets: dict[str, TaskSpec]) -> dict[s
                 f"curate config field 'languages': {missing} not in any target task "
                 f"({', '.join(targets) or 'none configured'})"
             )
-    languages: dict[str, list[str]] = {}
-    for spec in targets.values():
-        langs = spec.evaluated_languages(cfg.languages)
-        if spec.name in cfg.task_languages:
-            wanted = _task_language_list(cfg.task_languages[spec.name], spec.name)
-            langs = [x for x in langs if x in wanted]
-        languages[spec.name] = langs
-    return languages
+    return {
+        spec.name: spec.curated_languages(
+            cfg.languages,
+            _task_language_list(cfg.task_languages[spec.name], spec.name)
+            if spec.name in cfg.task_languages
+            else None,
+        )
+        for spec in targets.values()
+    }
 
 
 def _load(cfg: CurateConfig, spec: TaskSpec, split: str, lang: str) -> list[dict]:

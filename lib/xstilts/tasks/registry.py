@@ -51,6 +51,15 @@ class TaskSpec:
     def available(self) -> bool:
         return self.source.kind != "unavailable"
 
+    def curated_languages(
+        self, languages: Iterable[str] | None, chosen: Iterable[str] | None
+    ) -> list[str]:
+        """The test languages curate prepares for this target: those it evaluates among
+        ``languages`` (``curate.languages``; None: all), narrowed to ``chosen`` (its
+        ``curate.task_languages`` entry, resolved; None: no narrowing)."""
+        langs = self.evaluated_languages(languages)
+        return langs if chosen is None else [x for x in langs if x in set(chosen)]
+
     def evaluated_languages(self, wanted: Iterable[str] | None = None) -> list[str]:
         """Of ``wanted`` (default: its own languages), those this task is evaluated in: its own,
         English aside for a retrieval task (English is the other side of every pair)."""
