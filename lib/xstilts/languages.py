@@ -283,6 +283,16 @@ def task_languages(task: str) -> tuple[str, ...]:
         ) from None
 
 
+def resolve_language_list(value: list[str] | tuple[str, ...] | str) -> tuple[str, ...]:
+    """A ``curate.task_languages`` value: a list of codes, or ``"@<task>"`` naming that task's
+    language list; anything else raises :class:`UnknownLanguageError`."""
+    if not isinstance(value, str):
+        return tuple(value)
+    if not value.startswith("@"):
+        raise UnknownLanguageError(f"expected a list of languages or '@<task>', got {value!r}")
+    return task_languages(value[1:])
+
+
 def check_languages(task: str, langs, valid: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """Return ``langs`` as a tuple; raise naming the unknown ones and the valid ones for ``task``.
 

@@ -25,7 +25,7 @@ from .grid import Grid, StageRun, expand, notebook_parameters
 from .integrity import DONE_FILE, FAILED_FILE
 from .layers import ParamsError, Problem
 from .params import ResolvedStudy
-from .status import DONE, RunStatus, format_status, study_status
+from .status import DONE, RunStatus, format_status, run_state, study_status
 from .study_checks import check_tasks, missing_data
 
 
@@ -169,12 +169,13 @@ def with_finished_inputs(run: StageRun, study_dir: Path) -> StageRun:
 
 
 def unfinished_runs(grid: Grid, study_dir: Path, stage: str | None = None) -> list[StageRun]:
+    """The grid's runs (of ``stage``; the analysis aside) that are not done."""
     return [
         r
         for r in grid.runs
         if r.stage != "analysis"
         and (stage is None or r.stage == stage)
-        and not (study_dir / r.id / DONE_FILE).exists()
+        and run_state(study_dir / r.id) != DONE
     ]
 
 
@@ -317,14 +318,16 @@ def _execute(grid, pending, paths, study_dir, outcome: Outcome, ex, finished_onl
 
     bar = tqdm(total=len(pending), desc=f"study {grid.study}", unit="stage", file=sys.stderr)
     by_id = grid.by_id()
-    if finished_only:
-        by_id = {i: with_finished_inputs(run, study_dir) for i, run in by_id.items()}
 
     def finished(run: StageRun, ok: bool) -> None:
         bar.update(1)
         bar.set_postfix_str(f"{'ok' if ok else 'FAIL'} {run.id}"[:60])
 
-    states = ex.run(pending, lambda r: prepare_run(by_id[r.id], grid, paths, study_dir), finished)
+    def prepare(r: StageRun) -> Path:
+        run = with_finished_inputs(by_id[r.id], study_dir) if finished_only else by_id[r.id]
+        return prepare_run(run, grid, paths, study_dir)
+
+    states = ex.run(pending, prepare, finished)
     bar.close()
     for run in pending:
         state = states.get(run.id, "blocked")

@@ -251,14 +251,14 @@ def _target_language_problems(study: Study, layers: Layers) -> list[Problem]:
 def _curated_for(study: Study, spec) -> list[str] | None:
     """The test languages curate will prepare for target ``spec`` (None: its task_languages
     entry is malformed, which its own check names)."""
-    from ..languages import TASK_LANGUAGES
+    from ..languages import UnknownLanguageError, resolve_language_list
 
     value = (study.curate.task_languages or {}).get(spec.name)
-    if isinstance(value, str):
-        if not value.startswith("@") or value[1:] not in TASK_LANGUAGES:
-            return None
-        value = TASK_LANGUAGES[value[1:]]
-    return spec.curated_languages(study.curate.languages, value)
+    try:
+        chosen = None if value is None else resolve_language_list(value)
+    except UnknownLanguageError:
+        return None
+    return spec.curated_languages(study.curate.languages, chosen)
 
 
 def _few(languages: list[str], n: int = 12) -> str:

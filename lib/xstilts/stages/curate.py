@@ -61,19 +61,12 @@ class CurateError(ValueError):
 
 
 def _task_language_list(value: list[str] | str, task: str) -> set[str]:
-    if isinstance(value, str):
-        from ..languages import UnknownLanguageError, task_languages
+    from ..languages import UnknownLanguageError, resolve_language_list
 
-        if not value.startswith("@"):
-            raise CurateError(
-                f"curate config field 'task_languages.{task}': expected a list of languages "
-                f"or '@<task>', got {value!r}"
-            )
-        try:
-            return set(task_languages(value[1:]))
-        except UnknownLanguageError as err:
-            raise CurateError(f"curate config field 'task_languages.{task}': {err}") from None
-    return set(value)
+    try:
+        return set(resolve_language_list(value))
+    except UnknownLanguageError as err:
+        raise CurateError(f"curate config field 'task_languages.{task}': {err}") from None
 
 
 class _SkipTask(Exception):

@@ -58,7 +58,10 @@ class TaskSpec:
         ``languages`` (``curate.languages``; None: all), narrowed to ``chosen`` (its
         ``curate.task_languages`` entry, resolved; None: no narrowing)."""
         langs = self.evaluated_languages(languages)
-        return langs if chosen is None else [x for x in langs if x in set(chosen)]
+        if chosen is None:
+            return langs
+        chosen = set(chosen)
+        return [x for x in langs if x in chosen]
 
     def evaluated_languages(self, wanted: Iterable[str] | None = None) -> list[str]:
         """Of ``wanted`` (default: its own languages), those this task is evaluated in: its own,
