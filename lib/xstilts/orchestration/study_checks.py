@@ -321,7 +321,7 @@ def check_tasks(resolved: ResolvedStudy, paths: bool = True) -> None:
     """The task-registry checks (imports the task catalogue); ``paths``: data paths exist and
     the model can be loaded here (cached or reachable)."""
     problems = _registry_problems(resolved.study, resolved.layers, paths)
-    if paths:
+    if paths and not problems:  # task names first: assets are resolved for known tasks only
         problems += _model_problems(resolved)
     if problems:
         raise ParamsError(problems)

@@ -352,6 +352,8 @@ def _run(cfg, out_dir, inter_specs, target_specs, languages) -> dict:
         for (task, split, lang), rows in written.items()
     }
     pools = _intermediate_pools(cfg, inter_specs, skipped)
+    if skipped:  # a study never goes on without one of its tasks (curate would be DONE without it)
+        raise CurateError("curate cannot prepare every task of the study:\n" + "\n".join(skipped))
     families = {s.name: source_family(s) for s in [*inter_specs.values(), *target_specs.values()]}
     cleaned, leakage = audit(
         pools,
@@ -391,8 +393,9 @@ def _run(cfg, out_dir, inter_specs, target_specs, languages) -> dict:
 
 
 def _skip(spec, err: Exception, skipped: list[str]) -> None:
-    line = f"curate: skipping task {spec.name!r}: {err}"
-    log.warning(line)
+    """Note a task that cannot be curated; every such task is named, then curate fails."""
+    line = f"task {spec.name!r}: {err}"
+    log.error(line)
     skipped.append(line)
 
 

@@ -24,7 +24,8 @@ import io
 import zipfile
 from functools import lru_cache
 
-from ..assets.fetch import PACKAGES, ensure_package
+from ..assets.fetch import ensure_package
+from ..assets.table import ASSETS
 from .embedded import check_language, check_split, hash_split
 from .registry import Source, TaskSpec, register
 from .schema import Format, validate_row
@@ -106,7 +107,7 @@ register(
         format=Format.SINGLE,
         domain="biomedical",
         roles=("intermediate",),
-        source=Source("embedded", PACKAGES["drugreview"][1], INNER_ZIP),
+        source=Source("embedded", ASSETS["drugreview"].spec, INNER_ZIP),
         metric="accuracy",
         label_names=LABELS,
         license="CC BY 4.0 per the UCI repository record (not stated in the wheel; see module)",
