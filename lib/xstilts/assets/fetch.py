@@ -94,9 +94,7 @@ def _identity_problem(fetched: Path, asset: Asset, folder: str) -> str | None:
 def unavailable_message(asset: Asset, failures: list[tuple[str, str]], offline: bool) -> str:
     tried = "\n".join(f"  - {where}: {why}" for where, why in failures)
     hint = (
-        f"run `python -m xstilts assets` where the registries can be reached, or "
-        if offline
-        else ""
+        "run `python -m xstilts assets` where the registries can be reached, or " if offline else ""
     )
     return (
         f"embedded asset {asset.name!r} ({asset.spec}, file {asset.filename}, sha256 "
