@@ -4,7 +4,7 @@ tokenisation cache (hit vs miss).
 The study: ``params/default.yaml`` when ``runs/default`` exists (a finished ``make study``),
 otherwise ``params/quick.yaml`` run into a private runs directory under the cache (the first run
 does the work and is reported separately; the second must only find every stage done).
-Baseline for the tokenisation cache = tokenising VitaminC pairs again (a miss in a fresh cache
+Baseline for the tokenisation cache = tokenising ScanCode licence rules again (a miss in a fresh cache
 directory); ours = reading the Arrow file a previous identical call wrote.
 """
 
@@ -56,20 +56,22 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
 
     # tokenisation cache
     tok = common.tokenizer()
-    rows = common.rows("vitaminc", "train", limit=n_rows)
+    rows = common.rows("licence_rules", "train", limit=n_rows)
     with tempfile.TemporaryDirectory() as warm:
-        featurize(rows, "pair", tok, common.MAX_LENGTH, train=True, cache_root=warm)
+        featurize(rows, "single", tok, common.MAX_LENGTH, train=True, cache_root=warm)
 
         def miss():
             with tempfile.TemporaryDirectory() as fresh:
-                featurize(rows, "pair", tok, common.MAX_LENGTH, train=True, cache_root=fresh)
+                featurize(rows, "single", tok, common.MAX_LENGTH, train=True, cache_root=fresh)
 
         runs = alternate(
             {
                 "miss_tokenise": miss,
                 "hit_read_arrow": lambda: {
                     "features": len(
-                        featurize(rows, "pair", tok, common.MAX_LENGTH, train=True, cache_root=warm)
+                        featurize(
+                            rows, "single", tok, common.MAX_LENGTH, train=True, cache_root=warm
+                        )
                     )
                 },
             },
@@ -80,7 +82,7 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
     rec.rows.append(
         Row(
             "tokenisation cache",
-            f"{n_rows} VitaminC pairs, miss vs hit",
+            f"{n_rows} ScanCode licence rules, miss vs hit",
             common.fmt_s(s["miss_tokenise"]["median_s"]),
             common.fmt_s(s["hit_read_arrow"]["median_s"]),
             r,

@@ -31,7 +31,7 @@ STAGE_STEPS = 32  # 256 English MultiEmo reviews, batch 16, 2 epochs (params/def
 
 def _model():
     from xstilts.models.heads import TaskModel
-    from xstilts.tasks.multiemo import LABELS
+    from xstilts.tasks.icd10 import LABELS
     from xstilts.training.trainer import TrainConfig, _optimizer, freeze_embeddings
 
     torch.manual_seed(1)
@@ -44,7 +44,7 @@ def _batches(steps: int, batch_size: int, max_length: int) -> list[dict]:
     from xstilts.training import featurize
     from xstilts.training.batching import collate, shuffled_batches
 
-    rows = common.rows("multiemo", "train", "en", steps * batch_size)
+    rows = common.rows("icd10", "train", "en", steps * batch_size)
     feats = featurize(rows, "single", common.tokenizer(), max_length, train=True)
     pad = common.tokenizer().pad_token_id
     order = shuffled_batches(len(feats), batch_size, 1, 0)[:steps]

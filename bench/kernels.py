@@ -25,7 +25,7 @@ from xstilts.paths import cache_dir
 from .e2e import run_tree
 from .harness import Recorder, Row, alternate, ratio
 
-CUT = ["-p", "intermediate.tasks=[fever]", "-p", "target.tasks=[udhr,wikilingua]"]
+CUT = ["-p", "intermediate.tasks=[wordnet_nouns]", "-p", "target.tasks=[udhr,gnome_help_parallel]"]
 QUICK_CUT = ["-p", "seeds.target=[1,2]"]
 
 

@@ -1,7 +1,7 @@
 """Where a CPU training step spends its time (``python -m bench profiling``, opt-in).
 
 The step is the trainer's (collate with dynamic padding -> forward -> backward -> clip ->
-AdamW), on real VitaminC pairs, labelled with ``torch.profiler.record_function`` so that the
+AdamW), on real ScanCode licence rules, labelled with ``torch.profiler.record_function`` so that the
 phases add up; once with every weight trainable and once with frozen word embeddings (our
 default). Also the top operators by self CPU time, grouped into embedding / attention / linear /
 norm+activation / optimizer / other.
@@ -50,10 +50,10 @@ def _profile(
     from xstilts.training.trainer import TrainConfig, _optimizer, freeze_embeddings
 
     tok = common.tokenizer()
-    rows = common.rows("vitaminc", "train", limit=steps * batch_size)
-    feats = featurize(rows, "pair", tok, max_length, train=True)
+    rows = common.rows("licence_rules", "train", limit=steps * batch_size)
+    feats = featurize(rows, "single", tok, max_length, train=True)
     torch.manual_seed(1)
-    model = TaskModel.for_tasks(common.encoder(), {"v": ("pair", 3)}).train()
+    model = TaskModel.for_tasks(common.encoder(), {"v": ("single", 4)}).train()
     if freeze:
         freeze_embeddings(model)
     opt = _optimizer(model, TrainConfig(batch_size=batch_size))

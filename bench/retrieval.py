@@ -138,10 +138,10 @@ def _dataset(name: str, quick: bool) -> tuple[dict, dict]:
             "tokens_estimate": int(per_text * n_texts),
         }
         return rows, full
-    from xstilts.tasks.multiemo import LANGUAGES
+    from xstilts.tasks.gnome_help import LANGUAGES
 
     per_lang = 4 if quick else 12
-    full_rows = {k: common.rows("multiemo_parallel", "test", k) for k in LANGUAGES}
+    full_rows = {k: common.rows("gnome_help_parallel", "test", k) for k in LANGUAGES}
     n = min(1000, len(full_rows["en"]))
     rows = {k: v[:per_lang] for k, v in full_rows.items()}
     per_text = _tokens(tok, rows) / sum(map(len, rows.values()))
@@ -167,7 +167,7 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
     }
     tok = common.tokenizer()
     encoder = common.encoder().eval()
-    for name, label in (("udhr", "UDHR"), ("multiemo_parallel", "MultiEmo-parallel")):
+    for name, label in (("udhr", "UDHR"), ("gnome_help_parallel", "GNOME-Help-parallel")):
         rows, full = _dataset(name, quick)
         results: dict[str, dict] = {}
         args = (encoder, tok, rows)

@@ -21,9 +21,9 @@ def _train_once(n: int, batch_size: int, max_length: int) -> dict:
     from xstilts.training import TrainConfig, TrainTask, featurize, train
 
     tok = common.tokenizer()
-    rows = common.rows("vitaminc", "train", limit=n)
-    feats = featurize(rows, "pair", tok, max_length, train=True)
-    model = TaskModel.for_tasks(common.encoder(), {"vitaminc": ("pair", 3)})
+    rows = common.rows("licence_rules", "train", limit=n)
+    feats = featurize(rows, "single", tok, max_length, train=True)
+    model = TaskModel.for_tasks(common.encoder(), {"licence_rules": ("single", 4)})
     config = TrainConfig(
         epochs=1,
         batch_size=batch_size,
@@ -33,7 +33,9 @@ def _train_once(n: int, batch_size: int, max_length: int) -> dict:
         device="cpu",
     )
     with tempfile.TemporaryDirectory() as ckpt:
-        res = train(model, [TrainTask("vitaminc", feats)], config, ckpt, pad_id=tok.pad_token_id)
+        res = train(
+            model, [TrainTask("licence_rules", feats)], config, ckpt, pad_id=tok.pad_token_id
+        )
     return {
         "n": n,
         "seconds": res.seconds,
@@ -98,7 +100,7 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
     rec.rows.append(
         Row(
             "scaling: training time vs N",
-            f"N = {', '.join(map(str, sizes))} VitaminC pairs",
+            f"N = {', '.join(map(str, sizes))} ScanCode licence rules",
             "",
             f"{slope * 1000:.0f} ms/example + {intercept:.1f} s (R² {r2:.3f}); "
             f"{tokens_per_s:,.0f} real tok/s",

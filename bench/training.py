@@ -8,7 +8,7 @@ careful user would pick: ``bf16=True``, ``group_by_length=True`` with dynamic pa
 (``DataCollatorWithPadding``). Ours = :func:`xstilts.training.train` as the stages run it:
 dynamic padding, length-grouped batches, ``precision: auto`` (bf16 autocast where the CPU has
 bf16 units, fp32 master weights and AdamW state), every weight trainable (**same settings**).
-All arms: the same real VitaminC pairs (exactly one epoch of ``steps * batch_size`` examples, so
+All arms: the same real ScanCode licence rules (single texts) (exactly one epoch of ``steps * batch_size`` examples, so
 every arm sees the same examples and the same real tokens), batch size, lr, warmup, weight decay,
 clipping, seed and threads. Time = the training loop only (model loading, tokenisation and our
 final checkpoint write are excluded). Loss curves are kept to check that they stay alike.
@@ -27,8 +27,8 @@ from xstilts.precision import resolve
 from . import common
 from .harness import Recorder, Row, alternate, ratio
 
-TASK = "vitaminc"
-LABELS = 3
+TASK = "licence_rules"
+LABELS = 4
 LR, WARMUP, WEIGHT_DECAY, SEED = 5e-5, 0.1, 0.01, 1
 
 
@@ -55,7 +55,7 @@ def _baseline(
         texts = ([r["text_a"] for r in train_rows], [r["text_b"] for r in train_rows])
         enc = tok(*texts, truncation=True, max_length=max_length)
     else:
-        enc = common.encode_max_length(tok, train_rows, "pair", max_length)
+        enc = common.encode_max_length(tok, train_rows, "single", max_length)
     ds = datasets.Dataset.from_dict(
         {
             "input_ids": enc["input_ids"],
@@ -107,8 +107,8 @@ def _ours(train_rows: list[dict], batch_size: int, max_length: int) -> dict:
     from xstilts.training import TrainConfig, TrainTask, featurize, train
 
     tok = common.tokenizer()
-    feats = featurize(train_rows, "pair", tok, max_length, train=True, cache=False)
-    model = TaskModel.for_tasks(common.encoder(), {TASK: ("pair", LABELS)})
+    feats = featurize(train_rows, "single", tok, max_length, train=True, cache=False)
+    model = TaskModel.for_tasks(common.encoder(), {TASK: ("single", LABELS)})
     config = TrainConfig(
         lr=LR,
         epochs=1,
@@ -216,7 +216,7 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
         r = ratio(runs[base], runs["ours_same_settings"])
         rec.rows.append(
             Row(
-                "training (VitaminC, e5-small, all weights trainable)",
+                "training (licence rules, e5-small, all weights trainable)",
                 f"examples/s vs HF Trainer {label}",
                 cell(base),
                 f"{cell('ours_same_settings')} ({rec.data['precision']})",

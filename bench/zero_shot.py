@@ -171,7 +171,7 @@ def _compare(
 
 
 def run(quick: bool = False, threads: int | None = None, repeats: int | None = None) -> Recorder:
-    from xstilts.tasks.multiemo import LABELS, LANGUAGES
+    from xstilts.tasks.icd10 import LABELS, LANGUAGES
 
     threads = common.set_threads(threads)
     per_lang = 4 if quick else 64
@@ -179,24 +179,24 @@ def run(quick: bool = False, threads: int | None = None, repeats: int | None = N
     repeats = repeats or (1 if quick else 2)
     rec = Recorder("zero_shot", quick)
     rec.data["settings"] = {
-        "multiemo_per_language": per_lang,
+        "icd10_per_language": per_lang,
         "languages": list(LANGUAGES),
-        "vitaminc_dev_rows": dev_rows,
+        "hpo_dev_rows": dev_rows,
         "batch_size": BATCH_SIZE,
         "max_length": common.MAX_LENGTH,
         "threads": threads,
         "repeats": repeats,
     }
-    rows_by_lang = {lang: common.rows("multiemo", "test", lang, per_lang) for lang in LANGUAGES}
-    fit = common.rows("multiemo", "train", "en", 16 if quick else 512)
-    model = _model(len(LABELS), "multiemo", "single", fit)
-    s, r = _compare(rec, "multiemo", model, rows_by_lang, "single", "multiemo", repeats)
-    _rows(rec, "multiemo", "zero-shot eval (MultiEmo, 11 languages)", "reviews", s, r, True)
-    dev = {"en": common.rows("vitaminc", "validation", "en", dev_rows)}
-    fit = common.rows("vitaminc", "train", "en", 16 if quick else 512)
-    model = _model(3, "vitaminc", "pair", fit)
-    s, r = _compare(rec, "vitaminc_dev", model, dev, "pair", "vitaminc", repeats)
-    _rows(rec, "vitaminc_dev", "dev eval (VitaminC pairs, English)", "pairs", s, r, False)
+    rows_by_lang = {lang: common.rows("icd10", "test", lang, per_lang) for lang in LANGUAGES}
+    fit = common.rows("icd10", "train", "en", 16 if quick else 512)
+    model = _model(len(LABELS), "icd10", "single", fit)
+    s, r = _compare(rec, "icd10", model, rows_by_lang, "single", "icd10", repeats)
+    _rows(rec, "icd10", "zero-shot eval (ICD-10, 8 languages)", "titles", s, r, True)
+    dev = {"en": common.rows("hpo_organ_systems", "validation", "en", dev_rows)}
+    fit = common.rows("hpo_organ_systems", "train", "en", 16 if quick else 512)
+    model = _model(14, "hpo_organ_systems", "single", fit)
+    s, r = _compare(rec, "hpo_dev", model, dev, "single", "hpo_organ_systems", repeats)
+    _rows(rec, "hpo_dev", "dev eval (HPO phenotypes, English)", "terms", s, r, False)
     return rec
 
 

@@ -44,7 +44,9 @@ def test_every_stage_finishes_with_provenance(quick_study):
     study = base / "runs" / "quick"
     grid = json.loads((study / "grid.json").read_text())
     runs = grid["runs"] if isinstance(grid, dict) and "runs" in grid else grid
-    assert len(runs) == 5  # curate, intermediate, 2 targets (baseline + from-vitaminc), analysis
+    assert (
+        len(runs) == 5
+    )  # curate, intermediate, 2 targets (baseline + from-hpo_organ_systems), analysis
     for stage in ("curate", "intermediate", "target", "analysis"):
         for run in (study / stage).iterdir():
             assert (run / "DONE").exists(), f"{run} not done"
@@ -67,11 +69,11 @@ def test_the_e2e_benchmark_sums_every_stage_of_the_study_by_kind(quick_study):
     base, _, _ = quick_study
     study = base / "runs" / "quick"
     times = stage_times(study)
-    assert list(times) == ["curate", "intermediate vitaminc", "target multiemo", "analysis"]
+    assert list(times) == ["curate", "intermediate hpo_organ_systems", "target icd10", "analysis"]
     assert [t["runs"] for t in times.values()] == [1, 1, 2, 1]
     walls = [json.loads(p.read_text())["wall_s"] for p in study.glob("*/*/provenance.json")]
     assert sum(t["sum_s"] for t in times.values()) == pytest.approx(sum(walls), abs=0.3)
-    assert "target multiemo" in _stage_note(times) and "(2 × " in _stage_note(times)
+    assert "target icd10" in _stage_note(times) and "(2 × " in _stage_note(times)
 
 
 def test_target_metrics_cover_every_language_with_real_numbers(quick_study):
@@ -81,7 +83,7 @@ def test_target_metrics_cover_every_language_with_real_numbers(quick_study):
     sources = set()
     for run in targets:
         metrics = json.loads((run / "metrics.json").read_text())
-        assert metrics["task"] == "multiemo" and metrics["primary_metric"] == "accuracy"
+        assert metrics["task"] == "icd10" and metrics["primary_metric"] == "accuracy"
         assert set(metrics["per_language"]) == {"en", "de"}
         for lang, values in metrics["per_language"].items():
             assert 0.0 <= values["accuracy"] <= 1.0
@@ -95,10 +97,9 @@ def test_target_metrics_cover_every_language_with_real_numbers(quick_study):
 def test_results_table_and_reports(quick_study):
     base, _, _ = quick_study
     results = pd.read_csv(base / "runs" / "quick" / "results.csv")
-    assert set(results["intermediate"]) == {"baseline", "vitaminc"}
-    assert set(results.loc[results["intermediate"] == "vitaminc", "intermediate_domain"]) == {
-        "general"
-    }
+    assert set(results["intermediate"]) == {"baseline", "hpo_organ_systems"}
+    hpo = results["intermediate"] == "hpo_organ_systems"
+    assert set(results.loc[hpo, "intermediate_domain"]) == {"biomedical"}
     index = (base / "reports" / "index.html").read_text()
     assert "quick" in index
     study_index = (base / "reports" / "quick" / "index.html").read_text()

