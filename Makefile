@@ -14,10 +14,8 @@ export TQDM_MININTERVAL ?= 5
 
 setup: $(STAMP)
 
-# pip is pinned: newer pips refuse to even download the bigbench sdist (direct-URL dependency).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet "pip==25.0.1"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name xstilts --display-name "Python (xstilts)" >/dev/null
 	touch $(STAMP)

@@ -341,3 +341,25 @@ def test_example_sizes_stay_matched_when_a_task_has_fewer_rows_than_asked(tmp_pa
     notes = manifest["tasks"]["licence_clauses"]["notes"]
     assert any(f"matched to drug_reviews, the smallest task, with {pool}" in n for n in notes)
     assert any("its whole training pool" in n for n in manifest["tasks"]["drug_reviews"]["notes"])
+
+
+def test_a_task_whose_data_cannot_be_had_fails_curate_naming_the_asset(tmp_path, monkeypatch):
+    """Never DONE with a task missing: curate used to skip such a task, write the manifest and
+    finish, and the next stage failed on a curated split that was not there."""
+    from xstilts.assets.fetch import AssetError
+    from xstilts.stages import curate
+    from xstilts.tasks import gnome_help
+
+    def gone(name, *args):
+        raise AssetError(f"embedded asset {name!r} could not be had from any source: ...")
+
+    monkeypatch.setattr(gnome_help, "ensure_package", gone)
+    gnome_help.items.cache_clear()
+    try:
+        with pytest.raises(
+            curate.CurateError, match="task 'gnome_help'.*embedded asset 'gnome_help'"
+        ):
+            curate.run(TINY, tmp_path / "out")
+    finally:
+        gnome_help.items.cache_clear()
+    assert not (tmp_path / "out" / "manifest.json").exists()

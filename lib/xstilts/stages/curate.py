@@ -69,8 +69,9 @@ def _task_language_list(value: list[str] | str, task: str) -> set[str]:
         raise CurateError(f"curate config field 'task_languages.{task}': {err}") from None
 
 
-class _SkipTask(Exception):
-    pass
+class _TaskUnavailable(Exception):
+    """A task of the study cannot be curated (its data cannot be had, or it has no usable test
+    rows). Every such task is named, then curate fails: it is never DONE with a task missing."""
 
 
 def _spec(name: str, key: str) -> TaskSpec:
@@ -146,7 +147,7 @@ def _load(cfg: CurateConfig, spec: TaskSpec, split: str, lang: str) -> list[dict
     try:
         rows = spec.loader(split, lang, **opts)
     except AssetError as err:
-        raise _SkipTask(f"{spec.name}: {err}") from err
+        raise _TaskUnavailable(str(err)) from err
     seen: set = set()
     for i, row in enumerate(rows):
         validate_row(
@@ -289,7 +290,7 @@ def _curate_target(
         tests, parallel = _select_tests(cfg, pools, set())
     notes.extend(f"{lang}: no usable {split} rows (skipped)" for lang in langs if lang not in tests)
     if not tests:
-        raise _SkipTask(f"{spec.name}: no language with usable {split} rows")
+        raise _TaskUnavailable(f"no language with usable {split} rows")
     chosen: Chosen = {(spec.name, "test", lang): (rows, spec) for lang, rows in tests.items()}
     info: dict = {"training": [], "parallel": parallel}
     if spec.format is not Format.RETRIEVAL:
@@ -409,7 +410,7 @@ def _curate_targets(cfg, target_specs, languages, notes, skipped) -> tuple[dict,
         notes[spec.name] = []
         try:
             chosen, info = _curate_target(cfg, spec, languages[spec.name], notes[spec.name])
-        except _SkipTask as err:
+        except _TaskUnavailable as err:
             _skip(spec, err, skipped)
             continue
         for key, (rows, source_spec) in chosen.items():
@@ -425,7 +426,7 @@ def _intermediate_pools(cfg, inter_specs, skipped) -> dict[tuple[str, str], list
         try:
             train, dev = _dev_pool(cfg, spec, _load(cfg, spec, "train", "en"))
             pools[(spec.name, "train")], pools[(spec.name, "validation")] = train, dev
-        except _SkipTask as err:
+        except _TaskUnavailable as err:
             _skip(spec, err, skipped)
     return pools
 
