@@ -113,7 +113,8 @@ def test_config_rejects_unknown_keys():
 
 def test_the_answer_opens_with_domains_against_every_target(rendered):
     """The first thing under "Answer" is the domain × target table, with intervals over seeds,
-    from the analysis's own domain table (bold exactly where the interval excludes 0)."""
+    from the analysis's own domain table, bold exactly where the confirmatory family says
+    significant: a domain row of its own, or the one cell of a one-task domain."""
     _, reports = rendered
     page = (reports / "study_small" / "index.html").read_text()
     answer = page[page.index("<h2>Answer</h2>") :]
@@ -121,6 +122,9 @@ def test_the_answer_opens_with_domains_against_every_target(rendered):
     table = re.search(r'<table id="domain-glance">(.*?)</table>', page, re.S).group(1)
     domains = pd.read_csv(reports / "study_small" / "tables" / "domains.csv")
     domains = domains[domains["target"] != "all"]
+    cells_csv = pd.read_csv(reports / "study_small" / "tables" / "cells.csv")
+    sig = cells_csv[(cells_csv["family"] == "confirmatory") & (cells_csv["q"] < 0.05)]
+    sig_cells = set(zip(sig["intermediate"], sig["target"], strict=True))
     targets = sorted(domains["target"].unique())
     header = re.findall(r"<th>(.*?)</th>", table)
     assert header == targets
@@ -134,7 +138,10 @@ def test_the_answer_opens_with_domains_against_every_target(rendered):
             assert (delta, low, high) == tuple(
                 f"{r[k]:+.2f}" for k in ("delta", "ci_low", "ci_high")
             )
-            assert ("sig" in css) == bool(r["ci_low"] > 0 or r["ci_high"] < 0)
+            own = r["family"] == "confirmatory" and r["q"] < 0.05
+            assert ("sig" in css) == bool(
+                own or (r["n_tasks"] == 1 and (r["tasks"], target) in sig_cells)
+            )
 
 
 def test_an_interim_report_says_so_first(tmp_path):

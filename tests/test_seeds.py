@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from xstilts.analysis import hierarchical
+from xstilts.analysis import family, hierarchical
 from xstilts.analysis.results import build_results
 from xstilts.analysis.scores import deltas, primary_scores
 from xstilts.stages.analysis import headline
@@ -74,7 +74,8 @@ def _cells(study: Path):
 
 def test_two_intermediate_seeds_are_averaged_not_dropped(tmp_path):
     """Intermediate seeds scoring 60 and 80 against a baseline of 70: Δ = 0, not −10 (the old
-    table kept the first run per (intermediate, target, language, seed))."""
+    table kept the first run per (intermediate, target, language, seed)). Both share the one
+    baseline run, so they make one replicate, not two independent ones."""
     _run(tmp_path, "base", None, 1, {"*": 28})  # 70 %
     _run(tmp_path, "v1", "vitaminc-s1", 1, {"*": 24})  # 60 %
     _run(tmp_path, "v2", "vitaminc-s2", 1, {"*": 32})  # 80 %
@@ -84,8 +85,8 @@ def test_two_intermediate_seeds_are_averaged_not_dropped(tmp_path):
     assert len(trained) == 2 * len(LANGS)
     cells, _ = hierarchical.cell_table(tmp_path, scores, n_boot=2000)
     (cell,) = cells.to_dict("records")
-    assert cell["delta"] == pytest.approx(0.0) and cell["n_seeds"] == 2
-    assert cell["ci_low"] < 0 < cell["ci_high"]
+    assert cell["delta"] == pytest.approx(0.0) and cell["n_seeds"] == 1
+    assert cell["method"] == hierarchical.ITEMS_ONE_SEED  # no seed variance: says so
 
 
 def test_english_is_out_of_the_headline_average(tmp_path):
@@ -136,18 +137,20 @@ def test_a_clear_effect_is_detected_and_a_null_is_not(tmp_path):
         _run(tmp_path, f"v{s}", f"vitaminc-s{s}", s, {"*": 30 + s})  # +27.5 to +32.5 points
         _run(tmp_path, f"m{s}", f"multiemo_medicine-s{s}", s, {"*": 20 + (s - 2)})  # −2.5..+2.5
     cells, _ = _cells(tmp_path)
+    family.mark({"cells": cells}, ["cells"], "holm")
     cells = cells.set_index("intermediate")
     assert cells.loc["vitaminc", "ci_low"] > 20 and cells.loc["vitaminc", "q"] < 0.05
-    # the seed-level check beside it: replicate Δs +27.5, +30, +32.5 -> t test over them alone
+    # the primary test: replicate Δs +27.5, +30, +32.5 -> a t test over them
     seeds_only = stats.ttest_1samp([27.5, 30.0, 32.5], 0.0).pvalue
-    assert cells.loc["vitaminc", "p_seeds"] == pytest.approx(seeds_only)
+    assert cells.loc["vitaminc", "p"] == pytest.approx(seeds_only)
+    assert cells.loc["vitaminc", "boot_low"] > 0  # the bootstrap beside it agrees
     assert cells.loc["multiemo_medicine", "ci_low"] < 0 < cells.loc["multiemo_medicine", "ci_high"]
     assert cells.loc["multiemo_medicine", "p"] > 0.2
 
 
 def test_contrasts_report_the_seed_replicates_own_t_test_beside_the_bootstrap(tmp_path):
-    """With item scores a contrast's p is the hierarchical bootstrap's; beside it, as for the
-    cells, the paired t test over the replicate contrasts alone: here −7.5, −22.5, −2.5 points."""
+    """A contrast's p is the paired t test over the replicate contrasts (here −7.5, −22.5, −2.5
+    points), as for the cells; the hierarchical bootstrap stands beside it."""
     for s, v, m in zip((1, 2, 3), (24, 31, 27), (21, 22, 26), strict=True):
         _run(tmp_path, f"b{s}", None, s, {"*": 20})
         _run(tmp_path, f"v{s}", f"vitaminc-s{s}", s, {"*": v})  # Δ +10, +27.5, +17.5
@@ -156,14 +159,16 @@ def test_contrasts_report_the_seed_replicates_own_t_test_beside_the_bootstrap(tm
     domains, contrasts = hierarchical.domain_tables(cells, boots)
     (row,) = contrasts.to_dict("records")
     paired = stats.ttest_1samp([-7.5, -22.5, -2.5], 0.0).pvalue
-    assert row["contrast"] == "biomedical − general" and row["p_method"] == "bootstrap"
-    assert row["p_seeds"] == pytest.approx(paired) and row["p_seeds"] > row["p"]
+    assert row["contrast"] == "biomedical − general" and row["p_method"] == "t over seeds"
+    assert row["p"] == pytest.approx(paired) and row["p"] > row["p_boot"]
     general = domains.set_index("domain").loc["general"]
-    assert general["p_seeds"] == pytest.approx(stats.ttest_1samp([10, 27.5, 17.5], 0).pvalue)
+    assert general["p"] == pytest.approx(stats.ttest_1samp([10, 27.5, 17.5], 0).pvalue)
+    family.mark({"cells": cells, "domain_contrasts": contrasts}, ["cells"], "holm")
     text = " ".join(headline(cells, domains, contrasts))
     assert (
-        f"bootstrap p = {row['p']:.3g}; t over the seed replicates alone: p = {paired:.3g}" in text
+        f"(95% CI {row['ci_low']:+.2f} to {row['ci_high']:+.2f}, exploratory, t over the " in text
     )
+    assert f"seed replicates p = {paired:.3g}; bootstrap p = {row['p_boot']:.2g})" in text
 
 
 def test_missing_item_scores_fall_back_to_seeds_and_say_so(tmp_path):
@@ -218,7 +223,7 @@ def test_one_replicate_without_item_scores_has_no_interval_and_no_test(tmp_path)
     cells, _ = _cells(tmp_path)
     (cell,) = cells.to_dict("records")
     assert cell["delta"] == pytest.approx(25.0)
-    assert np.isnan(cell["ci_low"]) and np.isnan(cell["p"]) and np.isnan(cell["q"])
+    assert np.isnan(cell["ci_low"]) and np.isnan(cell["p"]) and np.isnan(cell["mde"])
     assert cell["p_method"] == "none (one replicate)"
 
 
@@ -227,7 +232,8 @@ def test_one_seed_with_item_scores_says_its_interval_is_over_items_only(tmp_path
     _run(tmp_path, "v1", "vitaminc-s1", 1, {"*": 30})
     cells, _ = _cells(tmp_path)
     (cell,) = cells.to_dict("records")
-    assert cell["method"] == hierarchical.ITEMS_ONE_SEED and cell["p_method"] == "bootstrap"
+    assert cell["method"] == hierarchical.ITEMS_ONE_SEED
+    assert cell["p_method"] == "bootstrap over items (one seed)"
     assert cell["ci_low"] > 0 and cell["n_items"] == N_ITEMS
 
 
@@ -319,8 +325,8 @@ def test_a_bootstrap_p_at_its_floor_is_written_as_a_bound():
     from xstilts.stages.analysis import _fmt_p
 
     floor = 1 / hierarchical.N_BOOT
-    row = {"p": floor, "p_method": "bootstrap", "p_seeds": 0.1}
+    row = {"p": 0.1, "p_method": "t over seeds", "p_boot": floor, "family": "confirmatory"}
     text = _fmt_p(row)
-    assert text.startswith(f"bootstrap p ≤ {floor:.3g}, the floor of {hierarchical.N_BOOT} draws")
-    assert text.endswith("t over the seed replicates alone: p = 0.1")
-    assert _fmt_p({**row, "p": 0.02}).startswith("bootstrap p = 0.02;")
+    assert text == f"t over the seed replicates p = 0.1; bootstrap p ≤ {floor:.2g}"
+    assert _fmt_p({**row, "p_boot": 0.02}).endswith("bootstrap p = 0.02")
+    assert _fmt_p({**row, "family": "exploratory"}).startswith("exploratory, t over")

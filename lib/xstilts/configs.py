@@ -27,6 +27,10 @@ Pooling = Literal["cls", "mean"]  # None where a stage takes one: the model fami
 Scoring = Literal["cosine", "margin"]  # retrieval: cosine, or the LASER/XTREME ratio margin
 Sampling = Literal["proportional", "temperature", "uniform"]  # mixture task sampling
 MatchSizes = Literal["examples", "tokens", "steps"]  # what intermediate sizes are matched on
+FamilyTable = Literal[
+    "cells", "domain_match", "domains", "domain_contrasts", "format_matched_pairs"
+]
+Correction = Literal["holm", "bh"]  # multiple-comparison correction of the confirmatory family
 POOLINGS: tuple[str, ...] = get_args(Pooling)
 SCORINGS: tuple[str, ...] = get_args(Scoring)
 SAMPLINGS: tuple[str, ...] = get_args(Sampling)
@@ -188,7 +192,13 @@ class TargetConfig:
 
 @dataclass
 class AnalysisConfig:
-    alpha: OpenFraction = 0.05  # FDR level for the ★ and the headline
+    alpha: OpenFraction = 0.05  # level of the confirmatory family (bold and "significant")
+    # the comparisons declared before the study runs, corrected together (analysis/family.py):
+    # cells, domain_match, domains, domain_contrasts, format_matched_pairs
+    confirmatory: list[FamilyTable] = dataclasses.field(
+        default_factory=lambda: ["cells", "domain_match"]
+    )
+    correction: Correction = "holm"  # holm: family-wise error; bh: false-discovery rate
     fertility: bool = True  # tokenise curated test texts with the study's tokenizer
     fertility_max_rows: Positive = 200  # rows per language file used for fertility
     model: str | None = None  # tokenizer for fertility; default: the model of the target runs

@@ -1,4 +1,4 @@
-"""Δ with intervals over seeds: a hierarchical bootstrap, seeds first, then test items.
+"""Δ with intervals over seeds: the seed replicate is the unit of replication.
 
 Why not languages as the unit: every language of a target is scored by the same fine-tuned
 models (and for parallel sets, on translations of the same items), so per-language Δs are not
@@ -11,19 +11,23 @@ serves every replicate). For one cell (intermediate × target):
     Δ_r = mean over zero-shot languages (English excluded) of the item mean of
           (score of the intermediate-trained run − score of the baseline run), on the same items
 
-and the cell's Δ is the mean of Δ_r over replicates. A bootstrap draw resamples the replicates
-with replacement, then, within each drawn replicate, the test items (one draw of item positions
-shared by all languages, since parallel test sets translate the same items). Percentile 95 % CI;
-two-sided bootstrap p = 2·min(P*(Δ ≤ 0), P*(Δ ≥ 0)) (floor 1/B).
+and the cell's Δ is the mean of Δ_r over replicates.
 
-Item scores exist where the primary metric is a mean over items: accuracy for classification
-(prediction == reference) and retrieval (mean of the two directions' hits). Elsewhere (F1 of
-spans or entities) only the run-level scores exist, and a percentile bootstrap over a handful of
-seed replicates alone is degenerate (three replicates of one sign give p = 1/B): such cells get
-a t interval and test over the replicate Δs (n − 1 degrees of freedom; none from one replicate).
-With one seed and item scores, the interval is over items only and says so. The ``method``
-column says which. Every cell of a target uses the same random draws (common random numbers), so
-domain means and contrasts are paired draw by draw, or replicate by replicate under the t rule.
+Primary inference (``ci_low``, ``ci_high``, ``p``): a t interval and two-sided t test over the
+replicate Δs (n − 1 degrees of freedom). A percentile bootstrap over 3 replicates covers about
+75 % of the time (a draw lands wholly on the lowest replicate with probability 1/27), so it is
+never the primary interval; ``tests/test_stats.py`` simulates coverage. The hierarchical bootstrap
+(replicates, then one draw of test items shared by every replicate and language, since every seed
+and every parallel language is scored on the same items) stays as a secondary view
+(``boot_low``, ``boot_high``, ``p_boot``). With one replicate the item bootstrap is all there is:
+it is then primary and the ``method`` column says that seed variance is missing.
+
+A crossed seed design (every intermediate seed × every target seed) shares checkpoints and
+baselines between pairs, so its pairs are not independent replicates: it is collapsed to the
+matched pairs (intermediate seed s with target seed s; ``collapse_crossed``).
+
+``mde``: the smallest true Δ that a two-sided t test at α = 0.05 over these replicates detects
+with 80 % power, from the observed seed SD: (t₀.₉₇₅ + t₀.₈₀)(n − 1) · sd / √n.
 """
 
 from __future__ import annotations
@@ -38,12 +42,12 @@ from scipy import stats
 
 from ..io import read_jsonl
 from .results import BASELINE, SEED_FREE_FORMATS
-from .stats import bh
 
 N_BOOT = 4000
-SEED_AND_ITEMS = "hierarchical bootstrap (seeds, then items)"
+SEED_AND_ITEMS = "t over seed replicates (bootstrap over seeds, then shared items, beside it)"
 ITEMS_ONE_SEED = "bootstrap over items (one seed: no seed variance in the interval)"
 SEEDS_ONLY = "t over seed replicates (no item scores)"
+POWER, ALPHA_MDE = 0.80, 0.05
 ZERO_SHOT_EXCLUDES = ("en",)  # the training language is not a zero-shot unit
 
 
@@ -122,7 +126,7 @@ def replicates(
     )
     if len(base_run) and frame["format"].isin(SEED_FREE_FORMATS).all():
         base_run = pd.Series(base_run.iloc[0], index=pairs["seed"].unique())  # serves every seed
-    pairs = pairs[pairs["seed"].isin(base_run.index)]
+    pairs = collapse_crossed(pairs[pairs["seed"].isin(base_run.index)])
     matrices = [(items.matrix(r.run), items.matrix(base_run[r.seed])) for r in pairs.itertuples()]
     method = SEED_AND_ITEMS
     if any(t is None or b is None for t, b in matrices):
@@ -134,13 +138,40 @@ def replicates(
             )
             for r in pairs.itertuples()
         ]
+    by_seed: dict[int, list] = {}
+    for r, (t, b) in zip(pairs.itertuples(), matrices, strict=True):
+        inter_seed = None if pd.isna(r.intermediate_seed) else int(r.intermediate_seed)
+        by_seed.setdefault(int(r.seed), []).append((inter_seed, t - b))
+    # checkpoints that shared one target seed (and so its baseline) make one replicate, averaged
     reps = [
-        Replicate(
-            None if pd.isna(r.intermediate_seed) else int(r.intermediate_seed), int(r.seed), t - b
-        )
-        for r, (t, b) in zip(pairs.itertuples(), matrices, strict=True)
+        Replicate(group[0][0] if len(group) == 1 else None, seed, np.mean([d for _, d in group], 0))
+        for seed, group in by_seed.items()
     ]
     return reps, method
+
+
+def collapse_crossed(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The pairs that make independent replicates. Where a checkpoint (intermediate seed) serves
+    several target seeds (a crossed design), the pairs share checkpoints and baselines: the
+    matched pairs (s, s) alone are kept, or, where none is matched, a one-to-one pairing of the
+    seeds, shifted in order. Otherwise the pairs are kept; several checkpoints under one target
+    seed share its baseline and are averaged into one replicate (``replicates``)."""
+    inter = pairs["intermediate_seed"]
+    if inter.isna().all() or not inter.duplicated().any():
+        return pairs
+    matched = pairs[inter == pairs["seed"]]
+    if len(matched):
+        return matched
+    # otherwise pair the i-th intermediate seed with the (i + shift)-th target seed, for the
+    # first shift whose pairs all ran (each seed then serves one replicate)
+    inters, targets = sorted(inter.unique()), sorted(pairs["seed"].unique())
+    ran = set(zip(inter, pairs["seed"], strict=True))
+    n = min(len(inters), len(targets))
+    for shift in range(len(targets)):
+        chosen = {(inters[j], targets[(j + shift) % len(targets)]) for j in range(n)}
+        if chosen <= ran:
+            return pairs[[(i, t) in chosen for i, t in zip(inter, pairs["seed"], strict=True)]]
+    return pairs.drop_duplicates("intermediate_seed").drop_duplicates("seed")
 
 
 def _run_scores(frame: pd.DataFrame, run: str, languages: list[str]) -> np.ndarray:
@@ -161,16 +192,17 @@ def _language_mean(deltas: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 
 def draws(reps: list[Replicate], keep: np.ndarray, rng_seed: int, n_boot: int = N_BOOT):
-    """Bootstrap distribution of the cell Δ (seeds, then items); same draws for the same seed."""
+    """Bootstrap distribution of the cell Δ (seeds, then items); same draws for the same seed.
+    One draw of item positions serves every replicate and language of a bootstrap draw: every
+    seed is scored on the same items, so drawing them apart would shrink the item variance."""
     rng = np.random.default_rng(rng_seed)
     stack = np.stack([r.deltas for r in reps])  # (R, L, N)
     n_reps, _, n_items = stack.shape
     pick = rng.integers(n_reps, size=(n_boot, n_reps))
-    items = rng.integers(n_items, size=(n_boot, n_reps, n_items))
+    items = rng.integers(n_items, size=(n_boot, n_items))[:, None, :]
     out = np.zeros(n_boot)
     for j in range(n_reps):
-        gathered = stack[pick[:, j]]  # (B, L, N)
-        gathered = np.take_along_axis(gathered, items[:, j][:, None, :], axis=2)
+        gathered = np.take_along_axis(stack[pick[:, j]], items, axis=2)  # (B, L, N)
         out += _language_mean(gathered, keep)
     return out / n_reps
 
@@ -203,28 +235,56 @@ def _p_boot(boot: np.ndarray) -> float:
 
 
 def summarise(cell: Draws, point: float) -> dict:
-    """95 % interval and two-sided p: percentile bootstrap where there are draws, else the t
-    rule over the replicate Δs (no interval or test from one replicate, or from replicates that
-    do not vary). ``p_seeds`` asks the replicates alone, whatever the method: a check on the
-    bootstrap, which over a few seeds is coarse (README), for cells, domain means and contrasts
-    alike."""
-    low, high, p_seeds = _t_interval(cell.reps.to_numpy(dtype=float))
-    p = p_seeds
+    """95 % interval, two-sided p and the minimal detectable Δ: the t rule over the replicate Δs
+    (primary); the bootstrap where there are draws, beside it (``boot_*``, ``p_boot``), primary
+    only for one replicate. No interval or test from replicates that do not vary."""
+    reps = cell.reps.to_numpy(dtype=float)
+    low, high, p = _t_interval(reps)
+    how = "t over seeds"
+    b_low = b_high = p_boot = np.nan
     if cell.boot is not None:
-        low, high = np.percentile(cell.boot, [2.5, 97.5])
-        p, how = _p_boot(cell.boot), "bootstrap"
-    elif np.isfinite(p):
-        how = "t over seeds"
-    else:
-        how = "none (replicates equal)" if len(cell.reps) > 1 else "none (one replicate)"
+        b_low, b_high = np.percentile(cell.boot, [2.5, 97.5])
+        p_boot = _p_boot(cell.boot)
+        if len(reps) == 1:
+            low, high, p, how = b_low, b_high, p_boot, "bootstrap over items (one seed)"
+    if not np.isfinite(p) and how == "t over seeds":
+        how = "none (replicates equal)" if len(reps) > 1 else "none (one replicate)"
     return {
         "delta": point,
         "ci_low": float(low),
         "ci_high": float(high),
         "p": p,
         "p_method": how,
-        "p_seeds": p_seeds,
+        "p_seeds": _t_interval(reps)[2],
+        "mde": minimal_detectable_delta(reps),
+        "boot_low": float(b_low),
+        "boot_high": float(b_high),
+        "p_boot": p_boot,
     }
+
+
+def minimal_detectable_delta(reps: np.ndarray, power: float = POWER) -> float:
+    """The true Δ a two-sided one-sample t test at α = 0.05 over ``len(reps)`` replicates detects
+    with probability ``power``, taking the observed SD as the true one (NaN below 2 replicates)."""
+    n = reps.size
+    if n < 2:
+        return float("nan")
+    sd = float(np.std(reps, ddof=1))
+    t_crit = stats.t.ppf(1 - ALPHA_MDE / 2, n - 1) + stats.t.ppf(power, n - 1)
+    return float(t_crit * sd / np.sqrt(n))
+
+
+def seeds_for(delta: float, sd: float, power: float = POWER, max_n: int = 1000) -> int | None:
+    """The fewest seed replicates at which a two-sided t test at α = 0.05 detects a true ``delta``
+    with ``power`` when the replicate Δs have SD ``sd`` (noncentral t; None beyond ``max_n``)."""
+    if sd <= 0:
+        return 2
+    for n in range(2, max_n + 1):
+        df, nc = n - 1, abs(delta) / (sd / np.sqrt(n))
+        crit = stats.t.ppf(1 - ALPHA_MDE / 2, df)
+        if stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc) >= power:
+            return n
+    return None
 
 
 def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
@@ -285,10 +345,7 @@ def cell_table(
                     "method": method,
                 }
             )
-    cells = pd.DataFrame(rows)
-    if not cells.empty:
-        cells["q"] = bh(cells["p"])
-    return cells, boots
+    return pd.DataFrame(rows), boots
 
 
 def domain_tables(
@@ -334,10 +391,7 @@ def domain_tables(
                     **summarise(ba - bb, float(points[ta].mean() - points[tb].mean())),
                 }
             )
-    contrasts = pd.DataFrame(c_rows)
-    if not contrasts.empty:
-        contrasts["q"] = bh(contrasts["p"])
-    return pd.DataFrame(d_rows), contrasts
+    return pd.DataFrame(d_rows), pd.DataFrame(c_rows)
 
 
 def per_language(deltas: pd.DataFrame) -> pd.DataFrame:

@@ -59,7 +59,8 @@ def intermediate_order(frame: pd.DataFrame) -> list[str]:
 
 
 def heatmap(cells: pd.DataFrame, n_seeds: int, n_languages: str):
-    """Δ intermediate × target; diverging colours centred on 0; ★ where FDR q < 0.05."""
+    """Δ intermediate × target; diverging colours centred on 0; ★ where significant in the
+    confirmatory family (its corrected q < 0.05; exploratory cells have no q)."""
     rows = intermediate_order(cells)
     cols = sorted(cells["target"].unique())
     delta = cells.pivot(index="intermediate", columns="target", values="delta").reindex(
@@ -95,7 +96,7 @@ def heatmap(cells: pd.DataFrame, n_seeds: int, n_languages: str):
     ax.set_title(
         f"Δ = intermediate-trained − bare, zero-shot languages (English excluded), mean over seeds\n"
         f"seeds={n_seeds}, languages/target={n_languages}, tests={len(cells)}; "
-        f"★ BH q < {ALPHA} (hierarchical bootstrap over seeds, then items)",
+        f"★ confirmatory family q < {ALPHA} (t over seed replicates)",
         fontsize=9,
     )
     return fig

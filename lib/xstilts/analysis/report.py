@@ -17,7 +17,6 @@ import pandas as pd
 from ..io import read_json, write_text
 from . import hierarchical
 from .results import STAGES, finished_runs
-from .stats import excludes_zero
 
 QUESTION = (
     "Does English intermediate-task training (X-STILTs) improve zero-shot cross-lingual transfer of a "
@@ -167,7 +166,8 @@ def _num(v: float, fmt: str = "{:+.2f}") -> str:
 
 def headline_rows(cells: pd.DataFrame, alpha: float) -> list[dict[str, Any]]:
     """Δ per intermediate × target (zero-shot languages) with its seed-level CI, the XTREME-style
-    Δ with English beside it, seeds, languages, p and BH q (bold where q < alpha),
+    Δ with English beside it, seeds, languages, the t p over seeds, the minimal detectable Δ, the
+    bootstrap beside them, and the confirmatory family's q (bold only where that q < alpha),
     formatted for the study page, intermediates in the figures' order."""
     from .plots import intermediate_order
 
@@ -192,16 +192,30 @@ def headline_rows(cells: pd.DataFrame, alpha: float) -> list[dict[str, Any]]:
             "method": str(r.method),
             "p": _num(r.p, "{:.3g}"),
             "q": _num(r.q, "{:.3g}"),
-            "p_seeds": _num(r.p_seeds, "{:.3g}"),
+            "mde": _num(getattr(r, "mde", None), "{:.2f}"),
+            "boot": f"[{_num(getattr(r, 'boot_low', None))}, {_num(getattr(r, 'boot_high', None))}]",
+            "family": str(getattr(r, "family", "")),
         }
         for r in cells.itertuples()
     ]
 
 
-def domain_glance(domains: pd.DataFrame) -> dict[str, Any]:
-    """The answer at a glance: domain × target, each cell Δ with its 95 % interval over seeds
-    and the seed replicates' own p (bold where the interval excludes 0). Targets are columns
-    and never pooled: their metrics differ."""
+def domain_glance(
+    domains: pd.DataFrame, cells: pd.DataFrame | None = None, alpha: float = 0.05
+) -> dict[str, Any]:
+    """The answer at a glance: domain × target, each cell Δ with its 95 % t interval over seeds
+    and p. Bold only where the confirmatory family says significant: the domain's own row, or,
+    for a domain of one task, that task's cell. Targets are columns and never pooled."""
+    from .family import significant
+
+    sig_cells = set()
+    if cells is not None and not cells.empty and "q" in cells:
+        sig = cells[significant(cells, alpha)]
+        sig_cells = set(zip(sig["intermediate"], sig["target"], strict=True))
+    sig_domains = (
+        significant(domains, alpha) if "q" in domains else domains["delta"] != domains["delta"]
+    )
+    domains = domains.assign(glance_sig=sig_domains)
     domains = domains[domains["target"] != "all"]
     targets = sorted(domains["target"].unique())
     rows = []
@@ -213,12 +227,11 @@ def domain_glance(domains: pd.DataFrame) -> dict[str, Any]:
             if r is None:
                 cells.append({"value": "–", "detail": "", "css": ""})
                 continue
-            sure = excludes_zero(r.ci_low, r.ci_high)
+            sure = r.glance_sig or (r.n_tasks == 1 and (str(r.tasks), t) in sig_cells)
             cells.append(
                 {
                     "value": _num(r.delta),
-                    "detail": f"[{_num(r.ci_low)}, {_num(r.ci_high)}]; "
-                    f"p (seeds) {_num(r.p_seeds, '{:.2g}')}",
+                    "detail": f"[{_num(r.ci_low)}, {_num(r.ci_high)}]; p {_num(r.p, '{:.2g}')}",
                     "css": ("pos" if r.delta > 0 else "neg") + (" sig" if sure else ""),
                 }
             )
@@ -259,7 +272,7 @@ def _stage_reports(study_dir: Path, out_dir: Path) -> list[dict[str, str]]:
 
 
 FIGURE_CAPTIONS = {
-    "heatmap_delta": "Δ per intermediate × target (rows grouped by domain); ★ = significant after BH.",
+    "heatmap_delta": "Δ per intermediate × target (rows grouped by domain); ★ = significant in the confirmatory family.",
     "delta_per_language": "Δ per language, languages ordered by script and family.",
     "seed_spread": "Seed spread of the language-averaged score per intermediate task.",
     "delta_vs_similarity": "Δ against domain similarity: subword Jaccard of English intermediate "
@@ -324,7 +337,7 @@ def render_study(study_dir: str | Path, report_dir: str | Path) -> Path:
         question=QUESTION,
         n_boot=hierarchical.N_BOOT,
         cells=headline_rows(cells, summary["alpha"]) if not cells.empty else [],
-        glance=domain_glance(domains) if not domains.empty else None,
+        glance=domain_glance(domains, cells, summary["alpha"]) if not domains.empty else None,
         figures=_figures(summary, out_dir),
         frames=_frames(tables),
         reports=_stage_reports(study_dir, out_dir),

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..analysis import explain, hierarchical, latex, plots, scores, stats
+from ..analysis import explain, family, hierarchical, latex, plots, scores, stats
 from ..analysis.reference import protocol_layers, protocol_reference
 from ..analysis.report import study_report_dir
 from ..analysis.results import BASELINE, build_results, unfinished_grid_runs
@@ -81,6 +81,8 @@ def run(
         "seeds": sorted(int(s) for s in results["seed"].dropna().unique()),
         "languages": sorted(results["language"].unique()),
         "alpha": cfg.alpha,
+        "confirmatory": list(cfg.confirmatory),
+        "correction": cfg.correction,
         "unfinished_runs": unfinished,
         "headline": _interim_line(unfinished)
         + headline(
@@ -89,6 +91,7 @@ def run(
             tables.get("domain_contrasts"),
             cfg.alpha,
             tables.get("domain_match"),
+            cfg,
         ),
         "notes": [n for p in parts for n in p.notes],
         "figures": {
@@ -121,16 +124,16 @@ def _deltas(cfg, study_dir: Path, results, per_lang, langs) -> tuple[pd.DataFram
     domains, contrasts = hierarchical.domain_tables(cells, boots)
     n_seeds = _range(cells["n_seeds"])
     n_langs = _range(cells["n_languages"])
+    compared = {
+        "cells": cells,
+        "domains": domains,
+        "domain_contrasts": contrasts,
+        "format_matched_pairs": hierarchical.format_matched(cells, boots),
+        "domain_match": hierarchical.domain_match(cells, boots, _target_domains(cells)),
+    }
+    family.mark(compared, cfg.confirmatory, cfg.correction)
     main = _Part(
-        tables={
-            "deltas": d,
-            "cells": cells,
-            "per_language": hierarchical.per_language(d),
-            "domains": domains,
-            "domain_contrasts": contrasts,
-            "format_matched_pairs": hierarchical.format_matched(cells, boots),
-            "domain_match": hierarchical.domain_match(cells, boots, _target_domains(cells)),
-        },
+        tables={"deltas": d, "per_language": hierarchical.per_language(d), **compared},
         figures={
             "heatmap_delta": plots.heatmap(cells, n_seeds, n_langs),
             "delta_per_language": plots.language_bars(d, langs),
@@ -251,21 +254,22 @@ def _fmt_ci(row) -> str:
 def _fmt_p(row) -> str:
     if not np.isfinite(row["p"]):
         return "no test"
-    if row["p_method"] != "bootstrap":
-        return f"{row['p_method']} p = {row['p']:.3g}"
-    check = (  # the bootstrap's p beside the replicates' own (hierarchical.summarise)
-        f"; t over the seed replicates alone: p = {row['p_seeds']:.3g}"
-        if np.isfinite(row["p_seeds"])
-        else ""
-    )
-    if row["p"] <= 1 / hierarchical.N_BOOT:  # no draw crossed 0
-        return f"bootstrap p ≤ {row['p']:.3g}, the floor of {hierarchical.N_BOOT} draws{check}"
-    return f"bootstrap p = {row['p']:.3g}{check}"
+    label = "" if row.get("family") != family.EXPLORATORY else "exploratory, "
+    if row["p_method"] != "t over seeds":
+        return f"{label}{row['p_method']} p = {row['p']:.3g}"
+    out = f"{label}t over the seed replicates p = {row['p']:.3g}"
+    if np.isfinite(row.get("p_boot", np.nan)):  # the bootstrap beside it (hierarchical.summarise)
+        floor = row["p_boot"] <= 1 / hierarchical.N_BOOT
+        out += f"; bootstrap p {'≤' if floor else '='} {row['p_boot']:.2g}"
+    return out
 
 
 def _sure(row) -> str:
-    excludes = stats.excludes_zero(row["ci_low"], row["ci_high"])
-    return "the CI excludes 0" if excludes else "the CI includes 0"
+    if stats.excludes_zero(row["ci_low"], row["ci_high"]):
+        return "the CI excludes 0"
+    mde = row.get("mde", np.nan)
+    detectable = f"; not detected: MDE {mde:.2f} points at 80 % power" if np.isfinite(mde) else ""
+    return "the CI includes 0" + detectable
 
 
 def headline(
@@ -274,6 +278,7 @@ def headline(
     contrasts: pd.DataFrame | None,
     alpha: float = 0.05,
     match: pd.DataFrame | None = None,
+    cfg: AnalysisConfig | None = None,
 ) -> list[str]:
     """Plain sentences, written from the numbers: which domain helped which target, how much, how
     sure. Per target only: targets have different metrics, so they are never averaged together."""
@@ -290,7 +295,8 @@ def headline(
     ]
     if domains is not None and not domains.empty:
         out += _domain_sentences(cells, domains)
-    out.append(_significance_sentence(cells, alpha))
+    cfg = cfg or AnalysisConfig(alpha=alpha)
+    out.append(_significance_sentence(cells, match, alpha, cfg))
     out += _contrast_sentences(contrasts, match)
     return out
 
@@ -316,23 +322,32 @@ def _domain_sentences(cells: pd.DataFrame, domains: pd.DataFrame) -> list[str]:
     return out
 
 
-def _significance_sentence(cells: pd.DataFrame, alpha: float) -> str:
-    sig = cells[cells["q"] < alpha]
-    if sig.empty:
-        return (
-            f"No intermediate × target cell is significant after Benjamini–Hochberg correction "
-            f"over {len(cells)} tests (q < {alpha}; bootstrap p floor 1/{hierarchical.N_BOOT})."
-            + _untested(cells)
-        )
-    parts = [
-        f"{r.intermediate} → {r.target} ({r.delta:+.2f}, q = {r.q:.3g}"
-        + (f"; t over {r.n_seeds} seeds alone: p = {r.p_seeds:.3g})" if r.n_seeds > 1 else ")")
-        for r in sig.sort_values("delta", ascending=False).itertuples()
+def _significance_sentence(cells, match, alpha: float, cfg: AnalysisConfig) -> str:
+    """What the confirmatory family (declared in the study, corrected together) found."""
+    named = {"cells": cells, "domain_match": match}
+    rows = [
+        (name, r)
+        for name, df in named.items()
+        if df is not None and not df.empty and "q" in df
+        for r in df[family.significant(df, alpha)].itertuples()
     ]
-    return (
-        f"{len(sig)} of {len(cells)} intermediate × target cells are significant after "
-        f"Benjamini–Hochberg (q < {alpha}): " + "; ".join(parts) + "." + _untested(cells)
+    size = sum(
+        int(df["p"].notna().sum())
+        for name, df in named.items()
+        if name in cfg.confirmatory and df is not None and not df.empty
     )
+    how = "Holm" if cfg.correction == "holm" else "Benjamini–Hochberg"
+    family_text = (
+        f"the confirmatory family ({', '.join(cfg.confirmatory)}: {size} tests, {how}, q < {alpha})"
+    )
+    if not rows:
+        return f"Nothing in {family_text} is significant." + _untested(cells)
+    parts = [
+        (f"{r.intermediate} → {r.target}" if name == "cells" else f"domain match on {r.target}")
+        + f" ({r.delta:+.2f}, q = {r.q:.3g})"
+        for name, r in rows
+    ]
+    return f"{len(rows)} of {family_text} significant: " + "; ".join(parts) + "." + _untested(cells)
 
 
 def _untested(cells: pd.DataFrame) -> str:
