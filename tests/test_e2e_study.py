@@ -193,8 +193,8 @@ def test_quick_study_results_match_the_reference_made_before_the_refactor(quick_
     """Behaviour stays identical across refactors: the quick study's results.csv equals the one
     frozen in tests/fixtures/quick_reference (remade when the quick study moved to ICD-10), value for
     value. Equality needs the same kernels, so it is asserted on the machines where the reference
-    was seen (``machines`` in reference.json: the AMX one in bf16, and a 2-core AMD EPYC in fp32,
-    which gives the same file); another CPU model or precision skips."""
+    was seen (``machines`` in reference.json: a 2-core Intel Xeon without bf16 units, in fp32);
+    another CPU model or precision skips."""
     ref_dir = Path(__file__).parent / "fixtures" / "quick_reference"
     meta = json.loads((ref_dir / "reference.json").read_text())
     base, _, _ = quick_study
