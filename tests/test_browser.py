@@ -204,7 +204,7 @@ def test_study_index_in_browser(browser, rendered):
     rows = browser.evaluate("document.querySelectorAll('#headline-table tr').length")
     assert rows == 1 + 4 * 3  # header + 4 intermediates × 3 targets
     headline = browser.evaluate("document.getElementById('headline').innerText")
-    assert "points" in headline and "Benjamini" in headline
+    assert "points" in headline and "confirmatory family" in headline and "Holm" in headline
     links = browser.evaluate(
         "Array.from(document.querySelectorAll('#stage-reports a')).map(a => a.href)"
     )

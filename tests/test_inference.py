@@ -132,3 +132,21 @@ def test_a_crossed_design_is_collapsed_to_its_matched_pairs():
     assert not kept["intermediate_seed"].duplicated().any() and not kept["seed"].duplicated().any()
     matched = crossed[crossed["intermediate_seed"] == crossed["seed"]]
     assert collapse_crossed(matched).equals(matched)
+
+
+def test_plan_gives_the_seeds_a_chosen_delta_needs_from_a_pilot(tmp_path, capsys):
+    from xstilts.cli import main
+
+    tables = tmp_path / "reports" / "quick" / "tables"
+    tables.mkdir(parents=True)
+    pilot = pd.DataFrame(
+        [{"intermediate": "a", "target": "t", "sd_seeds": 2.0, "n_seeds": 3, "mde": 5.8}]
+    )
+    pilot.to_csv(tables / "cells.csv", index=False)
+    argv = ["plan", "params/quick.yaml", "--delta", "2", "--reports-dir", str(tmp_path / "reports")]
+    assert main(argv) == 0
+    assert f"a → t: seed SD 2.00, 3 seeds gave MDE 5.80; needs {seeds_for(2.0, 2.0)}" in (
+        capsys.readouterr().out
+    )
+    assert 9 <= seeds_for(2.0, 2.0) <= 11  # d = 1: about 10 replicates for 80 % power
+    assert main(["plan", "params/quick.yaml", "--delta", "2", "--reports-dir", str(tmp_path)]) == 2

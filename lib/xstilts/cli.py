@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _study_args(report)
     report.add_argument("--executor", choices=("local", "slurm", "submitit-local"), default="local")
+    plan = sub.add_parser(
+        "plan", help="seeds needed to detect a chosen Δ, from a finished (pilot) study's cells"
+    )
+    _study_args(plan)
+    plan.add_argument("--delta", type=float, required=True, help="the Δ to detect, in points")
+    plan.add_argument("--power", type=float, default=0.8, help="power of the test (default 0.8)")
     sub.add_parser("tasks", help="the task catalogue")
     sub.add_parser("settings", help="every study key under curate, train and analysis")
     sub.add_parser("protocol", help="how each XTREME/XTREME-R target trains and is scored")
@@ -182,6 +188,31 @@ def cmd_tasks(args) -> int:
     return 0
 
 
+def cmd_plan(args) -> int:
+    """Per cell of a finished study: the seed SD of its replicate Δs, the minimal detectable Δ
+    it had, and the seeds a two-sided t test at α = 0.05 needs to detect ``--delta``."""
+    import pandas as pd
+
+    from .analysis.hierarchical import seeds_for
+
+    resolved, paths = _load(args)
+    table = paths.reports_dir / resolved.name / "tables" / "cells.csv"
+    if not table.exists():
+        print(
+            f"error: {table} not found: run the pilot study first (`xstilts run`)", file=sys.stderr
+        )
+        return 2
+    cells = pd.read_csv(table)
+    print(f"seeds for Δ = {args.delta:g} points at {args.power:.0%} power (two-sided t, α = 0.05)")
+    for r in cells.itertuples():
+        need = seeds_for(args.delta, r.sd_seeds, args.power) if pd.notna(r.sd_seeds) else None
+        print(
+            f"{r.intermediate} → {r.target}: seed SD {r.sd_seeds:.2f}, {r.n_seeds} seeds gave MDE "
+            f"{getattr(r, 'mde', float('nan')):.2f}; needs {need if need else 'more than 1000 / unknown'}"
+        )
+    return 0
+
+
 def cmd_settings(args) -> int:
     from .orchestration.study_schema import settings_help
 
@@ -217,6 +248,7 @@ COMMANDS = {
     "report": cmd_report,
     "tasks": cmd_tasks,
     "settings": cmd_settings,
+    "plan": cmd_plan,
     "protocol": cmd_protocol,
     "assets": cmd_assets,
 }
