@@ -50,7 +50,7 @@ def test_layers_base_profile_study_override(tmp_path):
     assert s.model == "embedded:multilingual-e5-small"  # from the profile
     assert s.intermediate.train.lr == 1e-4  # study file (YAML 1.1 would read a string)
     assert s.intermediate.train.batch_size == 16  # profile value kept by the deep merge
-    assert s.target.train.batch_size == 4 and s.target.train.lr == 1e-4  # override + profile
+    assert s.target.train.batch_size == 4 and s.target.train.lr == 2e-4  # override + profile
     assert s.seeds.target == [1, 2] and s.seeds.intermediate == [1]  # base
     assert s.resources.for_stage("curate")["mem"] == "16G"  # base resources, profile default
     assert r.layers.origin(("target", "train", "batch_size"))[0].startswith("command line")

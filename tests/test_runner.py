@@ -265,7 +265,7 @@ def test_dry_run_of_an_invalid_study_shows_the_problem_not_a_grid(setup):
     )
     res = cli(setup, "run", "--dry-run")
     assert res.returncode == 2
-    assert "unknown task 'wordnet_nuons'; did you mean wordnet_nouns?" in res.stderr
+    assert "unknown task 'wordnet_nuons'; did you mean wordnet_nouns, wordnet_verbs?" in res.stderr
     assert "pending" not in res.stdout and "estimate:" not in res.stdout
 
 

@@ -224,9 +224,9 @@ def test_cli_runs_a_study_on_slurm(slurm: SlurmCluster, tmp_path: Path) -> None:
     assert len(job_ids) == 5 and all(j.isdigit() for j in job_ids.values()), job_ids
     # dependencies respected: a stage starts only after its inputs ended (provenance times)
     prov = {d.parent.name.split("-")[0]: read_json(d.parent / "provenance.json") for d in done}
-    before = [("data", "vitaminc__s1"), ("data", "multiemo__baseline__s1"),
-              ("vitaminc__s1", "multiemo__from"), ("multiemo__from", "report"),
-              ("multiemo__baseline__s1", "report")]  # fmt: skip
+    before = [("data", "hpo_organ_systems__s1"), ("data", "icd10__baseline__s1"),
+              ("hpo_organ_systems__s1", "icd10__from"), ("icd10__from", "report"),
+              ("icd10__baseline__s1", "report")]  # fmt: skip
     for first, then in before:
         assert prov[first]["ended"] <= prov[then]["started"], (first, then, prov[first], prov[then])
     scripts = sorted((study / ".submitit").rglob("*_submission.sh"))
