@@ -240,6 +240,7 @@ def summarise(cell: Draws, point: float) -> dict:
     only for one replicate. No interval or test from replicates that do not vary."""
     reps = cell.reps.to_numpy(dtype=float)
     low, high, p = _t_interval(reps)
+    p_seeds = p  # the replicates' own t test, whatever ends up primary
     how = "t over seeds"
     b_low = b_high = p_boot = np.nan
     if cell.boot is not None:
@@ -255,7 +256,7 @@ def summarise(cell: Draws, point: float) -> dict:
         "ci_high": float(high),
         "p": p,
         "p_method": how,
-        "p_seeds": _t_interval(reps)[2],
+        "p_seeds": p_seeds,
         "mde": minimal_detectable_delta(reps),
         "boot_low": float(b_low),
         "boot_high": float(b_high),

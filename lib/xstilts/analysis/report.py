@@ -212,10 +212,7 @@ def domain_glance(
     if cells is not None and not cells.empty and "q" in cells:
         sig = cells[significant(cells, alpha)]
         sig_cells = set(zip(sig["intermediate"], sig["target"], strict=True))
-    sig_domains = (
-        significant(domains, alpha) if "q" in domains else domains["delta"] != domains["delta"]
-    )
-    domains = domains.assign(glance_sig=sig_domains)
+    domains = domains.assign(glance_sig=significant(domains, alpha))
     domains = domains[domains["target"] != "all"]
     targets = sorted(domains["target"].unique())
     rows = []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..io import cached_sha256, sha256_file
 from ..paths import cache_dir
-from .sources import LOCAL_DIRS_ENV, SourceUnavailable
+from .sources import LOCAL_DIRS_ENV, LocalCopy, SourceUnavailable
 from .table import ASSETS, Asset
 
 OFFLINE_ENV = "XSTILTS_OFFLINE"
@@ -56,8 +56,6 @@ def _fetch_into(
 ) -> list[tuple[str, str]] | None:
     """Try each source in order; None once ``target`` holds the published bytes, else
     (source, why) for every source tried."""
-    from .sources import LocalCopy
-
     failures = []
     for source in asset.sources:
         if isinstance(source, LocalCopy):
