@@ -4,6 +4,7 @@ small study on disk in the target stage's real output format (metrics.json, pred
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -301,7 +302,7 @@ def test_a_retrieval_baseline_runs_once_and_pairs_with_every_seed(tmp_path):
         _retrieval_run(tmp_path, f"v{s}", f"vitaminc-s{s}", s, found=20 + 2 * s)
     scores = primary_scores(build_results(tmp_path, write=False))
     d = deltas(scores)
-    assert d["paired"].all() and len(d) == 3 * len(LANGS)
+    assert len(d) == 3 * len(LANGS) and d.attrs["dropped"] == 0
     assert sorted(d.groupby("seed")["delta"].mean()) == pytest.approx([5.0, 10.0, 15.0])
     cells, _ = hierarchical.cell_table(tmp_path, scores, n_boot=2000)
     (cell,) = cells.to_dict("records")
@@ -316,7 +317,8 @@ def test_a_trained_target_still_needs_its_own_seed(tmp_path):
     for s in (1, 2, 3):
         _run(tmp_path, f"v{s}", f"vitaminc-s{s}", s, {"*": 20 + 2 * s})
     scores = primary_scores(build_results(tmp_path, write=False))
-    assert deltas(scores)["paired"].sum() == len(LANGS)
+    d = deltas(scores)
+    assert len(d) == len(LANGS) and d.attrs["dropped"] == 2 * len(LANGS)
     cells, _ = hierarchical.cell_table(tmp_path, scores, n_boot=2000)
     assert cells.iloc[0]["n_seeds"] == 1
 
@@ -330,3 +332,27 @@ def test_a_bootstrap_p_at_its_floor_is_written_as_a_bound():
     assert text == f"t over the seed replicates p = 0.1; bootstrap p ≤ {floor:.2g}"
     assert _fmt_p({**row, "p_boot": 0.02}).endswith("bootstrap p = 0.02")
     assert _fmt_p({**row, "family": "exploratory"}).startswith("exploratory, t over")
+
+
+def test_every_table_uses_one_delta_crossed_seeds_and_a_missing_baseline(tmp_path):
+    """Intermediate seeds 1-2 crossed with target seeds 1-3, baselines for seeds 1-2 only. The
+    per-language Δs (``deltas``) and the cell's replicates (``cell_table``) must be the same
+    pairs: the matched (1, 1) and (2, 2); the seed-3 runs have no baseline and are dropped, never
+    compared with the baseline's mean over other seeds."""
+    _run(tmp_path, "b1", None, 1, {"*": 20})
+    _run(tmp_path, "b2", None, 2, {"*": 24})
+    for i, t in itertools.product((1, 2), (1, 2, 3)):
+        _run(tmp_path, f"v{i}{t}", f"vitaminc-s{i}", t, {"*": 20 + 4 * i + 3 * t})
+    scores = primary_scores(build_results(tmp_path, write=False))
+    d = deltas(scores)
+    assert d.attrs["dropped"] == 2 * len(LANGS)  # v13, v23
+    assert sorted(d["run"].unique()) == ["target/v11", "target/v22"]
+    cells, _ = _cells(tmp_path)
+    (cell,) = cells.to_dict("records")
+    zero_shot = d[d["language"] != "en"]
+    assert cell["n_seeds"] == 2
+    assert cell["delta"] == pytest.approx(zero_shot["delta"].mean())
+    # (1, 1): 27 vs 20 right of 40; (2, 2): 34 vs 24 -> 17.5 and 25 points
+    assert cell["delta"] == pytest.approx((17.5 + 25.0) / 2)
+    per_lang = hierarchical.per_language(d)
+    assert per_lang[per_lang["zero_shot"]]["delta"].mean() == pytest.approx(cell["delta"])

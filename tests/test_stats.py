@@ -48,6 +48,8 @@ def _scores(
                     "target": "xnli",
                     "language": lang,
                     "seed": seed,
+                    "intermediate_seed": pd.NA if inter == "baseline" else 1,
+                    "run": f"{inter}-{seed}",
                     "format": "pair",
                     "group": "classification",
                     "metric": "accuracy",
@@ -57,17 +59,14 @@ def _scores(
     return pd.DataFrame(rows)
 
 
-def test_deltas_pair_by_seed_and_fall_back_to_mean():
+def test_deltas_pair_by_seed_and_drop_runs_without_a_baseline_seed():
     s = _scores({"a": ("legal", 2.0)})
     s.loc[(s["intermediate"] == "a") & (s["seed"] == 2), "seed"] = 7  # no baseline seed 7
     d = deltas(s)
-    paired, unpaired = d[d["paired"]], d[~d["paired"]]
-    assert len(paired) == len(unpaired) == 6
-    np.testing.assert_allclose(paired["delta"], 2.0, atol=0.5)
-    # fallback subtracts the baseline's mean over seeds 1 and 2 (offset 0.015), not a paired seed
-    row = unpaired.iloc[0]
-    base = s[(s["intermediate"] == "baseline") & (s["language"] == row["language"])]["score"].mean()
-    assert row["baseline"] == pytest.approx(base)
+    assert len(d) == 6 and d.attrs["dropped"] == 6 and set(d["seed"]) == {1}
+    np.testing.assert_allclose(d["delta"], 2.0, atol=0.5)
+    base = s[(s["intermediate"] == "baseline") & (s["seed"] == 1)].set_index("language")["score"]
+    np.testing.assert_allclose(d["baseline"], base.reindex(d["language"]).to_numpy())
 
 
 def _results(rows):

@@ -42,6 +42,7 @@ from scipy import stats
 
 from ..io import read_jsonl
 from .results import BASELINE, SEED_FREE_FORMATS
+from .scores import collapse_crossed
 
 N_BOOT = 4000
 SEED_AND_ITEMS = "t over seed replicates (bootstrap over seeds, then shared items, beside it)"
@@ -148,30 +149,6 @@ def replicates(
         for seed, group in by_seed.items()
     ]
     return reps, method
-
-
-def collapse_crossed(pairs: pd.DataFrame) -> pd.DataFrame:
-    """The pairs that make independent replicates. Where a checkpoint (intermediate seed) serves
-    several target seeds (a crossed design), the pairs share checkpoints and baselines: the
-    matched pairs (s, s) alone are kept, or, where none is matched, a one-to-one pairing of the
-    seeds, shifted in order. Otherwise the pairs are kept; several checkpoints under one target
-    seed share its baseline and are averaged into one replicate (``replicates``)."""
-    inter = pairs["intermediate_seed"]
-    if inter.isna().all() or not inter.duplicated().any():
-        return pairs
-    matched = pairs[inter == pairs["seed"]]
-    if len(matched):
-        return matched
-    # otherwise pair the i-th intermediate seed with the (i + shift)-th target seed, for the
-    # first shift whose pairs all ran (each seed then serves one replicate)
-    inters, targets = sorted(inter.unique()), sorted(pairs["seed"].unique())
-    ran = set(zip(inter, pairs["seed"], strict=True))
-    n = min(len(inters), len(targets))
-    for shift in range(len(targets)):
-        chosen = {(inters[j], targets[(j + shift) % len(targets)]) for j in range(n)}
-        if chosen <= ran:
-            return pairs[[(i, t) in chosen for i, t in zip(inter, pairs["seed"], strict=True)]]
-    return pairs.drop_duplicates("intermediate_seed").drop_duplicates("seed")
 
 
 def _run_scores(frame: pd.DataFrame, run: str, languages: list[str]) -> np.ndarray:

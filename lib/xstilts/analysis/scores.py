@@ -145,26 +145,63 @@ def summary_table(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def deltas(scores: pd.DataFrame) -> pd.DataFrame:
-    """Δ = intermediate-trained − bare-pretrained score per (intermediate, target, language, seed).
+    """Δ = intermediate-trained − bare-pretrained score per (intermediate, target, language, seed):
+    the one definition of Δ that every table and figure uses (``hierarchical`` averages these
+    replicates; ``tests/test_seeds.py`` checks that the two agree).
 
-    Paired by seed where the baseline has that seed, or where the target trains nothing (its one
-    baseline run serves every seed); ``paired`` True. Otherwise the baseline's mean over its
-    seeds is subtracted (``paired`` False).
+    A trained run pairs with the baseline run of its own target seed; a target that trains nothing
+    (retrieval) has one baseline run that serves every seed. A trained run without such a baseline
+    is dropped, never compared with the baseline's mean over other seeds (``attrs["dropped"]``
+    counts them). A crossed design is collapsed to independent pairs (``collapse_crossed``).
     """
     base = scores[scores["intermediate"] == BASELINE]
     if base.empty:
         raise ValueError(
             "no baseline runs (target runs with intermediate = null): cannot compute Δ"
         )
-    by_seed = base.set_index(["target", "language", "seed"])["score"]
-    by_mean = base.groupby(["target", "language"])["score"].mean()
+    by_seed = base.groupby(["target", "language", "seed"])["score"].first()
+    first_seed = base.groupby("target")["seed"].min()
     trained = scores[scores["intermediate"] != BASELINE].copy()
-    seed_key = pd.MultiIndex.from_frame(trained[["target", "language", "seed"]])
-    mean_key = pd.MultiIndex.from_frame(trained[["target", "language"]])
-    paired = by_seed.reindex(seed_key).to_numpy()
-    fallback = by_mean.reindex(mean_key).to_numpy()
-    by_seed_found = ~pd.isna(paired)
-    trained["baseline"] = np.where(by_seed_found, paired, fallback)
-    trained["paired"] = by_seed_found | trained["format"].isin(SEED_FREE_FORMATS).to_numpy()
+    seed_free = trained["format"].isin(SEED_FREE_FORMATS).to_numpy()
+    base_seed = np.where(seed_free, trained["target"].map(first_seed), trained["seed"])
+    key = pd.MultiIndex.from_arrays([trained["target"], trained["language"], base_seed])
+    trained["baseline"] = by_seed.reindex(key).to_numpy()
+    found = ~trained["baseline"].isna()
+    trained = _independent_pairs(trained[found])
     trained["delta"] = trained["score"] - trained["baseline"]
-    return trained[~trained["baseline"].isna()].reset_index(drop=True)
+    out = trained.reset_index(drop=True)
+    out.attrs["dropped"] = int((~found).sum())
+    return out
+
+
+def _independent_pairs(trained: pd.DataFrame) -> pd.DataFrame:
+    """Per (intermediate, target): only the runs that ``collapse_crossed`` keeps."""
+    keep = []
+    for _, grp in trained.groupby(["intermediate", "target"]):
+        pairs = grp.groupby(["intermediate_seed", "seed"], dropna=False)["run"].first()
+        keep += list(collapse_crossed(pairs.reset_index())["run"])
+    return trained[trained["run"].isin(keep)]
+
+
+def collapse_crossed(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The pairs that make independent replicates. Where a checkpoint (intermediate seed) serves
+    several target seeds (a crossed design), the pairs share checkpoints and baselines: the
+    matched pairs (s, s) alone are kept, or, where none is matched, a one-to-one pairing of the
+    seeds, shifted in order. Otherwise the pairs are kept; several checkpoints under one target
+    seed share its baseline and are averaged into one replicate (``hierarchical.replicates``)."""
+    inter = pairs["intermediate_seed"]
+    if inter.isna().all() or not inter.duplicated().any():
+        return pairs
+    matched = pairs[inter == pairs["seed"]]
+    if len(matched):
+        return matched
+    # otherwise pair the i-th intermediate seed with the (i + shift)-th target seed, for the
+    # first shift whose pairs all ran (each seed then serves one replicate)
+    inters, targets = sorted(inter.unique()), sorted(pairs["seed"].unique())
+    ran = set(zip(inter, pairs["seed"], strict=True))
+    n = min(len(inters), len(targets))
+    for shift in range(len(targets)):
+        chosen = {(inters[j], targets[(j + shift) % len(targets)]) for j in range(n)}
+        if chosen <= ran:
+            return pairs[[(i, t) in chosen for i, t in zip(inter, pairs["seed"], strict=True)]]
+    return pairs.drop_duplicates("intermediate_seed").drop_duplicates("seed")

@@ -116,9 +116,10 @@ def _deltas(cfg, study_dir: Path, results, per_lang, langs) -> tuple[pd.DataFram
         return pd.DataFrame(), [_Part(notes=[note])]
     d = scores.deltas(per_lang)
     notes = []
-    if not d["paired"].all():
+    if d.attrs["dropped"]:
         notes.append(
-            f"{int((~d['paired']).sum())} Δ values use the baseline's seed mean (no matching seed)"
+            f"{d.attrs['dropped']} trained score(s) have no baseline run of the same target seed "
+            "and are left out of every Δ"
         )
     cells, boots = hierarchical.cell_table(study_dir, per_lang)
     domains, contrasts = hierarchical.domain_tables(cells, boots)
