@@ -150,6 +150,7 @@ def test_curate_end_to_end(tmp_path):
     # 2 intermediates x (gnome_help: en de pl + parallel: de pl; English is each pair's other side)
     assert len(cross) == 2 * (3 + 2)
     assert (domain.intermediate_tokens == domain.target_tokens).all()  # equal token budgets
+    assert domain.intermediate_tokens.nunique() == 1  # one budget for every pair of the study
     en = domain[domain.target == T].set_index("intermediate_task")
     de = cross[(cross.target == T) & (cross.language == "de")].set_index("intermediate_task")
     assert (en.jsd < de.jsd).all() and profile.jsd.between(0, 1).all()

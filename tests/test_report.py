@@ -49,6 +49,19 @@ def test_figures_and_tables_written(rendered):
         assert not pd.read_csv(out / "tables" / f"{name}.csv").empty, name
 
 
+def test_correlations_are_per_target_and_carry_no_p(rendered):
+    """Targets differ in metric and text: a correlation is never pooled over them, and one over
+    a handful of intermediates (or languages) that share the target's models gets no p-value."""
+    _, reports = rendered
+    corr = pd.read_csv(reports / "study_small" / "tables" / "correlations.csv")
+    cells = pd.read_csv(reports / "study_small" / "tables" / "cells.csv")
+    assert "p" not in corr.columns and corr["target"].notna().all()
+    assert set(corr["target"]) == set(cells["target"])
+    assert corr["kind"].str.startswith("exploratory").all()
+    for r in corr[corr["x"].str.contains("jaccard")].itertuples():
+        assert r.n == (cells["target"] == r.target).sum()  # intermediates of that target alone
+
+
 def test_index_pages_are_self_contained_and_answer(rendered):
     _, reports = rendered
     page = (reports / "study_small" / "index.html").read_text()

@@ -108,7 +108,8 @@ def row_texts(row: dict) -> list[str]:
 def fertility(texts_by_language: dict[str, list[str]], tokenizer) -> pd.DataFrame:
     """Fertility per language with ``tokenizer`` (a HF tokenizer or a callable str -> pieces).
 
-    ``fertility`` is subwords per non-space character, comparable across every script;
+    ``fertility`` is subwords per non-space character, defined for every script but driven by
+    it (a Han character carries more than a Latin letter), so compare it within a script;
     ``fertility_words`` is subwords per whitespace word, only for spaced scripts (ja, zh, th ...
     have no spaces, so a whitespace "word" is a phrase and the ratio would read 35-42)."""
     scripts = language_table(texts_by_language).set_index("iso")["script"]

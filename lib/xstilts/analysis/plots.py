@@ -190,39 +190,26 @@ def seed_spread(task_scores: pd.DataFrame):
 
 
 def similarity_scatter(
-    frame: pd.DataFrame, x: str, rho: float, p: float, n_seeds, xlabel: str, trend: bool = False
+    frame: pd.DataFrame, x: str, correlations: pd.DataFrame, n_seeds, xlabel: str
 ):
-    """Δ against a similarity/fertility measure; a linear trend line only when asked (enough
-    points), and never a confidence band: fitted to a handful of points it stretches the axis."""
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    if trend:
-        sns.regplot(
-            frame,
-            x=x,
-            y="delta",
-            ax=ax,
-            scatter=False,
-            ci=None,
-            color="0.5",
-            line_kws={"linewidth": 1},
-        )
-    sns.scatterplot(
-        frame,
-        x=x,
-        y="delta",
-        hue="intermediate_domain" if "intermediate_domain" in frame else None,
-        style="target" if "target" in frame else None,
-        ax=ax,
-        s=50,
-    )
-    ax.axhline(0, color="black", linewidth=0.6)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("Δ (points)")
-    ax.set_title(
-        f"Spearman ρ = {rho:+.2f} (p = {p:.3g}, n = {len(frame)} points, seeds={n_seeds})",
-        fontsize=9,
-    )
-    ax.legend(fontsize=7, loc="best")
+    """Δ against domain similarity, one panel per target (their metrics and texts differ, so
+    they are never pooled); each title gives that target's Spearman ρ, without a p-value or a
+    trend line (a handful of intermediates that share the target's models)."""
+    targets = sorted(frame["target"].unique())
+    fig, axes = plt.subplots(1, len(targets), figsize=(4.6 * len(targets), 4.0), squeeze=False)
+    for ax, target in zip(axes[0], targets, strict=True):
+        part = frame[frame["target"] == target]
+        hue = "intermediate_domain" if "intermediate_domain" in part else None
+        sns.scatterplot(part, x=x, y="delta", hue=hue, ax=ax, s=50)
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel(f"Δ (points, mean over {n_seeds} seed(s))")
+        rho = correlations.loc[correlations["target"] == target, "rho"]
+        shown = f"ρ = {rho.iloc[0]:+.2f}" if len(rho) and np.isfinite(rho.iloc[0]) else "no ρ"
+        ax.set_title(f"{target}: Spearman {shown} (n = {len(part)} intermediates)", fontsize=8)
+        if ax.get_legend() is not None:
+            ax.legend(fontsize=7, loc="best")
+    fig.suptitle("Δ against domain similarity, per target (descriptive)", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -272,8 +272,9 @@ FIGURE_CAPTIONS = {
     "heatmap_delta": "Δ per intermediate × target (rows grouped by domain); ★ = significant in the confirmatory family.",
     "delta_per_language": "Δ per language, languages ordered by script and family.",
     "seed_spread": "Seed spread of the language-averaged score per intermediate task.",
-    "delta_vs_similarity": "Δ against domain similarity: subword Jaccard of English intermediate "
-    "vs English target text at equal token budgets (trend line only from 8 points on).",
+    "delta_vs_similarity": "Δ against domain similarity, one panel per target: subword Jaccard "
+    "of English intermediate vs English target text at one token budget for every pair; "
+    "descriptive (ρ without p).",
     "delta_vs_fertility": "Δ per zero-shot language against tokenisation fertility (subwords per "
     "non-space character), one panel per target; descriptive (languages share the models).",
     "retrieval_layers": "Retrieval accuracy per layer, bare model vs after intermediate training (forgetting).",

@@ -107,9 +107,10 @@ def budget_ids(rows: list[dict], tokenizer, budget: int) -> list[int]:
     return out
 
 
-def _equal_counts(a: list[int], b: list[int]) -> tuple[Counter, Counter]:
-    """Counts of both sides cut to the same number of tokens (the smaller side's)."""
-    equal = min(len(a), len(b))
+def _equal_counts(a: list[int], b: list[int], cap: int | None = None) -> tuple[Counter, Counter]:
+    """Counts of both sides cut to the same number of tokens (the smaller side's, at most
+    ``cap``)."""
+    equal = min(len(a), len(b), cap if cap is not None else len(a))
     return Counter(a[:equal]), Counter(b[:equal])
 
 
@@ -152,7 +153,9 @@ def domain_profile(
     ``measure == "domain"``: intermediate English training text vs the target's English text
     (``targets_en``: its English training rows, else its English test side), both cut to the same
     token budget (the smaller side's size, at most ``budget``) so that a larger task does not
-    share more vocabulary by size alone. This is the domain similarity the analysis uses.
+    share more vocabulary by size alone. Every domain pair is cut to one common budget (the
+    smallest side of the study), so that points of different targets or intermediates are not
+    apart by how much text a target has. This is the domain similarity the analysis uses.
 
     ``measure == "cross_language"``: the same, against the target's test text in each language
     (``targets``: (task, language) -> rows). Across scripts this measures script and language
@@ -162,11 +165,12 @@ def domain_profile(
     domains = domains or {}
     en_ids = {t: budget_ids(rows, tokenizer, budget) for t, rows in targets_en.items()}
     lang_ids = {k: budget_ids(rows, tokenizer, budget) for k, rows in (targets or {}).items()}
+    inter_ids = {t: budget_ids(rows, tokenizer, budget) for t, rows in intermediate.items()}
+    common = min((len(x) for x in [*inter_ids.values(), *en_ids.values()]), default=0)
     records = []
-    for task, rows in intermediate.items():
-        ids = budget_ids(rows, tokenizer, budget)
+    for task, ids in inter_ids.items():
         for target, tids in en_ids.items():
-            ic, tc = _equal_counts(ids, tids)
+            ic, tc = _equal_counts(ids, tids, common)
             records.append(
                 {**_pair_record(task, target, "domain", ic, tc, domains), "language": "en"}
             )
