@@ -49,6 +49,28 @@ def test_figures_and_tables_written(rendered):
         assert not pd.read_csv(out / "tables" / f"{name}.csv").empty, name
 
 
+def test_every_table_says_whether_english_is_in_its_averages(rendered):
+    from xstilts.stages.analysis import ENGLISH
+
+    _, reports = rendered
+    out = reports / "study_small"
+    for path in sorted((out / "tables").glob("*.csv")):
+        table = pd.read_csv(path)
+        if path.stem == "languages" or table.empty:
+            continue
+        assert set(table["english"]) == {ENGLISH[path.stem]}, path.name
+    page = (out / "index.html").read_text()
+    assert "score summary (English included: XTREME-style" in page
+    assert "domains (English excluded: mean over the zero-shot" in page
+    # the Phang-style table: the bare-model row over the same (non-English) languages as the Δs
+    per_lang = pd.read_csv(out / "tables" / "scores_per_language.csv")
+    bare = per_lang[per_lang["intermediate"].isna() & (per_lang["language"] != "en")]
+    paper = pd.read_csv(out / "tables" / "paper_table2.csv").set_index("intermediate")
+    for target, grp in bare.groupby("target"):
+        expected = grp.groupby("run")["score"].mean().mean()
+        assert float(paper.loc["bare model", target]) == pytest.approx(expected, abs=0.051)
+
+
 def test_correlations_are_per_target_and_carry_no_p(rendered):
     """Targets differ in metric and text: a correlation is never pooled over them, and one over
     a handful of intermediates (or languages) that share the target's models gets no p-value."""

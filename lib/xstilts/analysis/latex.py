@@ -3,13 +3,15 @@
 - ``domain_gains``: Δ per domain and target, with its 95 % interval over seeds (from ``domains``);
 - ``phang_table2``: the layout of Phang et al. 2020, Table 2: one row per intermediate task (the
   bare model first, with its absolute scores), one column per target; a cell is the zero-shot
-  Δ in points over the target's non-English languages, the bare-model row the absolute score.
+  Δ in points over the target's non-English languages, the bare-model row the absolute score
+  over the same languages (English in neither, so the rows add up).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from .hierarchical import ZERO_SHOT_EXCLUDES
 from .results import BASELINE
 
 _ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#"}
@@ -52,11 +54,16 @@ def domain_gains(domains: pd.DataFrame) -> pd.DataFrame:
     return cell.pivot(index="domain", columns="target", values="value").reset_index()
 
 
-def phang_table2(cells: pd.DataFrame, per_task: pd.DataFrame) -> pd.DataFrame:
+def phang_table2(cells: pd.DataFrame, per_lang: pd.DataFrame) -> pd.DataFrame:
     """Intermediate × target, the bare model's absolute score on top (see the module docstring)."""
     if cells is None or cells.empty:
         return pd.DataFrame()
-    base = per_task[per_task["intermediate"] == BASELINE].groupby("target")["score"].mean()
+    bare = per_lang[per_lang["intermediate"] == BASELINE]
+    zero_shot = ~bare["language"].isin(ZERO_SHOT_EXCLUDES)
+    has_zero_shot = zero_shot.groupby(bare["target"]).transform("any")
+    bare = bare[zero_shot | ~has_zero_shot]  # as the cells: an English-only target keeps English
+    per_run = bare.groupby(["target", "run"])["score"].mean()  # languages, then seeds
+    base = per_run.groupby("target").mean()
     delta = cells.pivot(index="intermediate", columns="target", values="delta")
     order = cells.sort_values(["intermediate_domain", "intermediate"])["intermediate"].unique()
     rows = [

@@ -269,14 +269,17 @@ def _stage_reports(study_dir: Path, out_dir: Path) -> list[dict[str, str]]:
 
 
 FIGURE_CAPTIONS = {
-    "heatmap_delta": "Δ per intermediate × target (rows grouped by domain); ★ = significant in the confirmatory family.",
+    "heatmap_delta": "Δ zero-shot per intermediate × target (English excluded; rows grouped by "
+    "domain); ★ = significant in the confirmatory family.",
     "delta_per_language": "Δ per language, languages ordered by script and family.",
-    "seed_spread": "Seed spread of the language-averaged score per intermediate task.",
+    "seed_spread": "Seed spread of the score averaged over every language (English included, as "
+    "XTREME averages) per intermediate task.",
     "delta_vs_similarity": "Δ against domain similarity, one panel per target: subword Jaccard "
     "of English intermediate vs English target text at one token budget for every pair; "
     "descriptive (ρ without p).",
     "delta_vs_fertility": "Δ per zero-shot language against tokenisation fertility (subwords per "
-    "non-space character), one panel per target; descriptive (languages share the models).",
+    "non-space character, which differs by script as much as by language), one panel per "
+    "target; descriptive (languages share the models).",
     "retrieval_layers": "Retrieval accuracy per layer, bare model vs after intermediate training (forgetting).",
 }
 FRAME_TABLES = (  # shown on the page (every table is linked as CSV)
@@ -303,16 +306,22 @@ def _figures(summary: dict, out_dir: Path) -> list[dict[str, str]]:
 
 
 def _frames(tables: dict[str, Path]) -> list[dict[str, Any]]:
+    """The tables shown on the page, each titled with where English stands in its averages."""
     from markupsafe import Markup
 
-    return [
-        {
-            "title": name.replace("_", " "),
-            "html": Markup(_frame_table(pd.read_csv(tables[name]), name)),  # noqa: S704 - pandas escapes cells
-        }
-        for name in FRAME_TABLES
-        if name in tables and tables[name].stat().st_size > 1
-    ]
+    out = []
+    for name in FRAME_TABLES:
+        if name not in tables or tables[name].stat().st_size <= 1:
+            continue
+        df = pd.read_csv(tables[name])
+        english = df.pop("english").iloc[0] if "english" in df and len(df) else None
+        out.append(
+            {
+                "title": name.replace("_", " ") + (f" (English {english})" if english else ""),
+                "html": Markup(_frame_table(df, name)),  # noqa: S704 - pandas escapes cells
+            }
+        )
+    return out
 
 
 def render_study(study_dir: str | Path, report_dir: str | Path) -> Path:
