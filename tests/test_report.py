@@ -64,8 +64,9 @@ def test_every_table_says_whether_english_is_in_its_averages(rendered):
     assert "domains (English excluded: mean over the zero-shot" in page
     # the Phang-style table: the bare-model row over the same (non-English) languages as the Δs
     per_lang = pd.read_csv(out / "tables" / "scores_per_language.csv")
-    bare = per_lang[per_lang["intermediate"].isna() & (per_lang["language"] != "en")]
+    bare = per_lang[(per_lang["intermediate"] == "baseline") & (per_lang["language"] != "en")]
     paper = pd.read_csv(out / "tables" / "paper_table2.csv").set_index("intermediate")
+    assert set(bare["target"]) == set(paper.columns) - {"english"}
     for target, grp in bare.groupby("target"):
         expected = grp.groupby("run")["score"].mean().mean()
         assert float(paper.loc["bare model", target]) == pytest.approx(expected, abs=0.051)

@@ -102,30 +102,29 @@ def heatmap(cells: pd.DataFrame, n_seeds: int, n_languages: str):
     return fig
 
 
-def language_bars(deltas: pd.DataFrame, languages: pd.DataFrame):
-    """Per-language Δ (mean over seeds) per target; languages ordered by script then family.
-    Error bars: 95% percentile-bootstrap CI over seeds (seaborn) from 3 seeds on, else min–max."""
+def language_bars(frame: pd.DataFrame, languages: pd.DataFrame, value: str = "delta"):
+    """Per-language ``value`` (Δ, or the score of a study without intermediates; mean over seeds)
+    per target; languages ordered by script then family. Error bars: ±1 SD over seeds where
+    there are several (descriptive: a percentile bootstrap over a few seeds under-covers)."""
     meta = languages.set_index("iso")
-    targets = sorted(deltas["target"].unique())
-    hue_order = intermediate_order(deltas)
-    fig, axes = plt.subplots(len(targets), 1, figsize=(10, 2.8 * len(targets)), squeeze=False)
+    targets = sorted(frame["target"].unique())
+    hue_order = intermediate_order(frame)
+    label = "Δ (points)" if value == "delta" else "score (points)"
+    width = max(10.0, 0.34 * frame.groupby("target")["language"].nunique().max())  # labels fit
+    fig, axes = plt.subplots(len(targets), 1, figsize=(width, 2.8 * len(targets)), squeeze=False)
     for ax, target in zip(axes[:, 0], targets, strict=True):
-        frame = deltas[deltas["target"] == target]
+        part = frame[frame["target"] == target]
         langs = sorted(
-            frame["language"].unique(),
+            part["language"].unique(),
             key=lambda c: (str(meta["script"].get(c, "")), str(meta["family"].get(c, "")), c),
         )
         names = [f"{c}\n{meta['script'].get(c, '?')}" for c in langs]
-        seeds = frame["seed"].nunique()
-        errorbar, what = (
-            (("ci", 95), "95% bootstrap CI over seeds")
-            if seeds >= 3
-            else (("pi", 100), "min–max over seeds")
-        )
+        seeds = part["seed"].nunique()
+        errorbar, what = ("sd", "±1 SD over seeds") if seeds > 1 else (None, "one seed: none")
         sns.barplot(
-            frame,
+            part,
             x="language",
-            y="delta",
+            y=value,
             hue="intermediate",
             order=langs,
             hue_order=hue_order,
@@ -136,10 +135,11 @@ def language_bars(deltas: pd.DataFrame, languages: pd.DataFrame):
         )
         ax.set_xticks(range(len(langs)), names, fontsize=8)
         ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_ylabel("Δ (points)")
+        ax.set_ylabel(label)
         ax.set_xlabel("")
         ax.set_title(
-            f"{target}: Δ per language (seeds={seeds}, languages={len(langs)}; error bars: {what})",
+            f"{target}: {label.split(' ')[0]} per language (seeds={seeds}, languages={len(langs)};"
+            f" error bars: {what})",
             fontsize=9,
         )
         ax.legend(fontsize=7, ncol=min(4, len(hue_order)), loc="best")

@@ -112,6 +112,14 @@ def _find(obj: Any, *keys: str) -> Any:
     return None
 
 
+def _weights(name: str | None, info: Any) -> set[str]:
+    """``name file: sha256`` for each weights file a provenance entry hashed."""
+    hashes = info.get("weights_sha256") if isinstance(info, dict) else None
+    if not name or not isinstance(hashes, dict):
+        return set()
+    return {f"{name} {file}: {sha}" for file, sha in hashes.items()}
+
+
 def provenance_summary(study_dir: str | Path) -> dict[str, Any]:
     """Commits, dates, models, model hashes and data hashes across the study's finished runs."""
     commits, models, model_hashes, dates, data = set(), set(), set(), [], {}
@@ -121,17 +129,22 @@ def provenance_summary(study_dir: str | Path) -> dict[str, Any]:
             if not path.exists():
                 continue
             prov = read_json(path)
+            model = prov.get("model") if isinstance(prov.get("model"), dict) else {}
             for value, bucket in (
                 (_find(prov, "git_commit", "commit"), commits),
-                (_find(prov, "model"), models),
-                (_find(prov, "model_hash", "model_sha256"), model_hashes),
+                (model.get("id") or _find(prov, "model"), models),
             ):
                 if value:
                     bucket.add(str(value))
+            model_hashes |= _weights(model.get("id"), model)
+            encoder = prov.get("encoder") if isinstance(prov.get("encoder"), dict) else {}
+            if encoder.get("path"):  # one entry per intermediate checkpoint, however many use it
+                model_hashes |= _weights(f"encoder {Path(encoder['path']).parent.name}", encoder)
             date = _find(prov, "finished", "finished_at", "end", "ended", "date")
             if date:
                 dates.append(str(date))
-            hashes = prov.get("data_hashes") or {}
+            recorded = prov.get("data") if isinstance(prov.get("data"), dict) else {}
+            hashes = recorded.get("splits") or prov.get("data_hashes") or {}
             if isinstance(hashes, dict):
                 data.update({str(k): str(v) for k, v in hashes.items()})
     return {
@@ -272,6 +285,8 @@ FIGURE_CAPTIONS = {
     "heatmap_delta": "Δ zero-shot per intermediate × target (English excluded; rows grouped by "
     "domain); ★ = significant in the confirmatory family.",
     "delta_per_language": "Δ per language, languages ordered by script and family.",
+    "scores_per_language": "The bare model's score per language (mean over seeds), languages "
+    "ordered by script and family.",
     "seed_spread": "Seed spread of the score averaged over every language (English included, as "
     "XTREME averages) per intermediate task.",
     "delta_vs_similarity": "Δ against domain similarity, one panel per target: subword Jaccard "
@@ -324,6 +339,21 @@ def _frames(tables: dict[str, Path]) -> list[dict[str, Any]]:
     return out
 
 
+def _bare_table(path: Path | None) -> dict[str, Any] | None:
+    """A study without intermediates answers with the bare model's score per language."""
+    if path is None:
+        return None
+    bare = pd.read_csv(path)
+    bare["text"] = [
+        f"{r.score:.1f}" + (f" ± {r.sd_seeds:.1f}" if pd.notna(r.sd_seeds) else "")
+        for r in bare.itertuples()
+    ]
+    wide = bare.pivot(index="language", columns="target", values="text")
+    order = sorted(wide.index, key=lambda lang: (lang != "en", lang))  # English, then the rest
+    rows = [{"language": lang, "scores": wide.loc[lang].fillna("–").tolist()} for lang in order]
+    return {"targets": list(wide.columns), "rows": rows, "english": "en" in wide.index}
+
+
 def render_study(study_dir: str | Path, report_dir: str | Path) -> Path:
     """Render every stage notebook of an analysed study and write ``<report_dir>/<study>/index.html``
     and ``<report_dir>/index.html`` from the analysis stage's ``summary.json``."""
@@ -347,9 +377,14 @@ def render_study(study_dir: str | Path, report_dir: str | Path) -> Path:
         glance=domain_glance(domains, cells, summary["alpha"]) if not domains.empty else None,
         figures=_figures(summary, out_dir),
         frames=_frames(tables),
+        bare=_bare_table(tables.get("bare_per_language")),
         reports=_stage_reports(study_dir, out_dir),
         prov=provenance_summary(study_dir),
     )
+    methods = _template("methods.html.j2").render(
+        title=f"methods of {summary['study']}", s=summary, n_boot=hierarchical.N_BOOT
+    )
+    write_text(out_dir / "methods.html", methods)
     index = write_text(out_dir / "index.html", page)
     render_root_index(report_dir)
     return index

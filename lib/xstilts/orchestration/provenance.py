@@ -67,6 +67,18 @@ def weights_hashes(model_dir: Path) -> dict[str, str]:
     return {p.name: cached_sha256(p) for p in sorted(model_dir.glob("*.safetensors"))}
 
 
+def _hub_snapshot(model: str) -> Path | None:
+    """The Hugging Face cache snapshot that ``from_pretrained`` loaded ``model`` from (its folder
+    name is the commit), or None where the model is not cached."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        config = try_to_load_from_cache(model, "config.json")
+    except Exception:  # noqa: BLE001 - provenance must never fail a run
+        return None
+    return Path(config).parent if isinstance(config, str) else None
+
+
 def model_provenance(model: str) -> dict[str, Any]:
     """Model id plus the hash of its weights when they are local (embedded or a directory)."""
     info: dict[str, Any] = {"id": model}
@@ -82,6 +94,9 @@ def model_provenance(model: str) -> dict[str, Any]:
                 path = None
     elif Path(model).expanduser().is_dir():
         path = Path(model).expanduser()
+    else:
+        path = _hub_snapshot(model)
+        info["revision"] = path.name if path is not None else None
     if path is not None and path.is_dir():
         info["path"] = str(path)
         info["weights_sha256"] = weights_hashes(path)

@@ -44,12 +44,13 @@ ENGLISH = {
     "forgetting": EN_ROWS,
     "paper_domain_gains": EN_OUT,
     "paper_table2": EN_OUT + " (the bare-model row as well)",
+    "bare_per_language": EN_ROWS,
 }
 NOT_SCORES = ("languages",)  # the language list itself: no averages
 
 
 def _write_table(df: pd.DataFrame, table_dir: Path, name: str) -> Path:
-    if name not in NOT_SCORES:
+    if name not in NOT_SCORES and not df.empty:
         df = df.assign(english=ENGLISH[name])  # KeyError: a new table must say where English is
     path = table_dir / f"{name}.csv"
     with atomic_path(path) as tmp:
@@ -58,8 +59,9 @@ def _write_table(df: pd.DataFrame, table_dir: Path, name: str) -> Path:
 
 
 def _score_part(results, per_lang, per_task, langs) -> _Part:
-    """The score tables (per language, task, group; the protocol reference) and the seed spread."""
-    return _Part(
+    """The score tables (per language, task, group; the protocol reference) and the seed spread
+    (left out where no cell has two seeds: one dot per column shows no spread)."""
+    part = _Part(
         tables={
             "scores_per_language": per_lang,
             "task_scores": per_task,
@@ -68,9 +70,25 @@ def _score_part(results, per_lang, per_task, langs) -> _Part:
             "protocol_reference": protocol_reference(results),
             "languages": langs,
         },
-        figures={"seed_spread": plots.seed_spread(per_task)},
         notes=results.attrs.get("notes", [])
         + [f"{r.iso}: {r.note}" for r in langs.itertuples() if r.note],
+    )
+    if per_task.groupby(["intermediate", "target"])["seed"].nunique().max() > 1:
+        part.figures["seed_spread"] = plots.seed_spread(per_task)
+    if not (per_lang["intermediate"] != BASELINE).any():  # the bare model is the answer
+        part.tables["bare_per_language"] = bare_per_language(per_lang)
+        part.figures["scores_per_language"] = plots.language_bars(per_lang, langs, "score")
+    return part
+
+
+def bare_per_language(per_lang: pd.DataFrame) -> pd.DataFrame:
+    """A study without intermediates: the bare model's score per target and language, mean and
+    SD over seeds."""
+    keys = ["target", "metric", "language"]
+    return (
+        per_lang.groupby(keys)["score"]
+        .agg(score="mean", sd_seeds="std", n_seeds="count")
+        .reset_index()
     )
 
 
@@ -115,13 +133,17 @@ def run(
         "correction": cfg.correction,
         "unfinished_runs": unfinished,
         "headline": _interim_line(unfinished)
-        + headline(
-            cells,
-            tables.get("domains"),
-            tables.get("domain_contrasts"),
-            cfg.alpha,
-            tables.get("domain_match"),
-            cfg,
+        + (
+            bare_sentences(tables["bare_per_language"])
+            if "bare_per_language" in tables
+            else headline(
+                cells,
+                tables.get("domains"),
+                tables.get("domain_contrasts"),
+                cfg.alpha,
+                tables.get("domain_match"),
+                cfg,
+            )
         ),
         "notes": [n for p in parts for n in p.notes],
         "figures": {
@@ -268,6 +290,26 @@ def _fertility(cfg, study_dir, results, d, n_seeds) -> _Part:
             merged, corr, f"fertility of {model} (subwords per non-space character)"
         )
     return part
+
+
+def bare_sentences(bare: pd.DataFrame) -> list[str]:
+    """The answer of a study without intermediate runs: per target, the bare model's zero-shot
+    average, English beside it, and its best and worst languages."""
+    out = ["No intermediate runs: this study measures the bare model (no Δ to compute)."]
+    for target, frame in bare.groupby("target"):
+        zero = frame[~frame["language"].isin(hierarchical.ZERO_SHOT_EXCLUDES)]
+        zero = zero if not zero.empty else frame
+        english = frame.loc[frame["language"] == "en", "score"]
+        best, worst = zero.loc[zero["score"].idxmax()], zero.loc[zero["score"].idxmin()]
+        seeds = _range(frame["n_seeds"])
+        out.append(
+            f"{target} ({frame['metric'].iloc[0]}): {zero['score'].mean():.2f} points averaged "
+            f"over {len(zero)} non-English language(s)"
+            + (f" (English {english.iloc[0]:.2f})" if len(english) else "")
+            + f", from {best['language']} {best['score']:.2f} down to {worst['language']} "
+            f"{worst['score']:.2f}; {seeds} seed(s)."
+        )
+    return out
 
 
 def _interim_line(unfinished: list[str]) -> list[str]:
