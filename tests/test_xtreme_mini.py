@@ -193,3 +193,6 @@ def test_bucc_mined_pairs_rescored_with_xtreme_logic(study):
         p, rc = ok / len(kept) if kept else 0, ok / len(gold)
         assert (2 * p * rc / (p + rc) if ok else 0.0) == pytest.approx(values["f1"])
         assert values["n_gold"] == len(gold) and "dev_f1" in values
+        # xtreme's retrieval='max': every sentence in at most one mined pair
+        assert len({r["id"] for r in mined}) == len({r["mined"] for r in mined}) == len(mined)
+    assert metrics["bucc_candidates"] == "one_to_one" and metrics["pooling"] == "mean"

@@ -25,6 +25,7 @@ from .trainconfig import NonNegative, Positive, PositiveFloat, TrainConfig
 
 Pooling = Literal["cls", "mean"]  # None where a stage takes one: the model family's default
 Scoring = Literal["cosine", "margin"]  # retrieval: cosine, or the LASER/XTREME ratio margin
+BuccCandidates = Literal["one_to_one", "all"]
 Sampling = Literal["proportional", "temperature", "uniform"]  # mixture task sampling
 MatchSizes = Literal["examples", "tokens", "steps"]  # what intermediate sizes are matched on
 FamilyTable = Literal[
@@ -187,6 +188,9 @@ class TargetConfig:
     layers: list[NonNegative] | None = None  # retrieval sweep (None: all, 0 = embeddings)
     layer: NonNegative | None = None  # retrieval layer reported (None: the protocol's, else last)
     scoring: Scoring = "cosine"
+    # BUCC mining: "one_to_one" is xtreme's retrieval='max' (each sentence in at most one pair);
+    # "all" keeps every forward and backward best (evaluation/retrieval.py mine_candidates)
+    bucc_candidates: BuccCandidates = "one_to_one"
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
 
 

@@ -173,6 +173,9 @@ def knn_cosine(
     return torch.cat(sims).numpy(), torch.cat(idx).numpy()
 
 
+CANDIDATES = ("one_to_one", "all")
+
+
 def mine_candidates(
     src: np.ndarray,
     tgt: np.ndarray,
@@ -180,11 +183,19 @@ def mine_candidates(
     tgt_ids: list,
     k: int = MARGIN_K,
     device: str | torch.device = "cpu",
+    candidates: str = "one_to_one",
 ) -> dict[tuple, float]:
     """BUCC mining as LASER ``mine_bitexts.py`` / XTREME ``mine_bitext`` do it (``--mode mine
     --retrieval max --margin ratio``): each sentence's k nearest neighbours by cosine, the ratio
     margin ``cos / ((mean_kNN(x) + mean_kNN(y)) / 2)`` over those candidates, and the best
-    candidate of every sentence in both directions; a pair found twice keeps its best score."""
+    candidate of every sentence in both directions.
+
+    ``candidates="one_to_one"`` is xtreme's ``retrieval='max'`` (``third_party/utils_retrieve.py``,
+    ``mine_bitext``): the forward and backward bests, greedy by score, each sentence in at most
+    one pair. ``"all"`` keeps every forward and backward best (a pair found twice keeps its best
+    score), which extracts more pairs at a threshold and so lowers precision."""
+    if candidates not in CANDIDATES:
+        raise ValueError(f"bucc candidates must be one of {CANDIDATES}, got {candidates!r}")
     fwd_sim, fwd_idx = knn_cosine(src, tgt, k, device=device)
     bwd_sim, bwd_idx = knn_cosine(tgt, src, k, device=device)
     src_mean, tgt_mean = fwd_sim.mean(axis=1), bwd_sim.mean(axis=1)
@@ -195,7 +206,21 @@ def mine_candidates(
         triples.append((src_ids[i], tgt_ids[row[best]], fwd_margin[i, best]))
     for j, (best, row) in enumerate(zip(bwd_margin.argmax(1), bwd_idx, strict=True)):
         triples.append((src_ids[row[best]], tgt_ids[j], bwd_margin[j, best]))
+    if candidates == "one_to_one":
+        triples = one_to_one(triples)
     return rmetrics.candidate_scores(triples)
+
+
+def one_to_one(triples: list[tuple]) -> list[tuple]:
+    """xtreme's ``retrieval='max'`` filter: best score first (forward bests before backward ones
+    on ties, as xtreme concatenates them), a pair kept only if neither sentence is taken."""
+    seen_src, seen_tgt, kept = set(), set(), []
+    for src, tgt, score in sorted(triples, key=lambda t: -t[2]):
+        if src not in seen_src and tgt not in seen_tgt:
+            seen_src.add(src)
+            seen_tgt.add(tgt)
+            kept.append((src, tgt, score))
+    return kept
 
 
 def _embed_unique(encoder, tokenizer, texts: list[str], **kwargs) -> tuple[np.ndarray, list[int]]:
@@ -283,10 +308,11 @@ def mining_sweep(
     sets: dict[str, dict[str, list[dict]]],
     *,
     layers: list[int],
-    pooling: str = "cls",
+    pooling: str = "mean",
     max_length: int = 128,
     batch_size: int = 64,
     precision: str = "auto",
+    candidates: str = "one_to_one",
 ) -> tuple[dict[int, dict[str, dict]], dict[str, list[dict]]]:
     """BUCC per layer and language: mine dev and test, tune the threshold on dev gold, score test
     (:func:`xstilts.metrics.retrieval.bucc_evaluate`). ``sets``: lang -> {"validation": rows,
@@ -300,7 +326,7 @@ def mining_sweep(
     for lang, splits in sets.items():
         found = {
             split: _mine_split(
-                encoder, tokenizer, f"{lang} {split}", rows, chosen, precision, kwargs
+                encoder, tokenizer, f"{lang} {split}", rows, chosen, precision, kwargs, candidates
             )
             for split, rows in splits.items()
         }
@@ -319,7 +345,7 @@ def mining_sweep(
     return sweep, mined
 
 
-def _mine_split(encoder, tokenizer, where: str, rows, chosen, precision, kwargs):
+def _mine_split(encoder, tokenizer, where: str, rows, chosen, precision, kwargs, candidates):
     """One BUCC split: its gold pairs, and the candidates mined at each chosen layer."""
     x = [r for r in rows if r["side"] == "x"]
     en = [r for r in rows if r["side"] == "en"]
@@ -334,5 +360,8 @@ def _mine_split(encoder, tokenizer, where: str, rows, chosen, precision, kwargs)
     device = next(encoder.parameters()).device
     x_ids, en_ids = [r["id"] for r in x], [r["id"] for r in en]
     return gold, [
-        mine_candidates(e[: len(x)], e[len(x) :], x_ids, en_ids, device=device) for e in emb
+        mine_candidates(
+            e[: len(x)], e[len(x) :], x_ids, en_ids, device=device, candidates=candidates
+        )
+        for e in emb
     ]

@@ -238,8 +238,9 @@ def _mine(cfg, spec, encoder, tokenizer, curate_dir, langs, report, common) -> t
         for lang in langs
     }
     layers = sorted({*(cfg.layers or []), report})
+    chosen = [*[x for x in layers if x != report], report]
     return mining_sweep(
-        encoder, tokenizer, sets, layers=[*[x for x in layers if x != report], report], **common
+        encoder, tokenizer, sets, layers=chosen, candidates=cfg.bucc_candidates, **common
     )
 
 
@@ -307,6 +308,7 @@ def _retrieval(cfg, spec, encoder, tokenizer, curate_dir, langs, out_dir) -> dic
         ),
         "pooling": pooling,
         "scoring": "margin mining" if mining_task(spec.name) else cfg.scoring,
+        "bucc_candidates": cfg.bucc_candidates if mining_task(spec.name) else None,
         "direction": direction,
         "deviations": deviations,
         "layers": {str(k): v for k, v in sweep.items()},
