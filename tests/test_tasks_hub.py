@@ -655,7 +655,35 @@ def test_pubmedqa_real_standard_split():
 def test_xcopa_real_jsonl(lang, split, n):
     rows = load("xcopa", split, lang, data_files=SHARED / "cambridgeltl__xcopa")
     assert len(rows) == n and {r["label"] for r in rows} == {0, 1}
-    assert {r["question"] for r in rows} <= {"What was the cause?", "What happened as a result?"}
+    assert {r["question"] for r in rows} == {"What was the cause?", "What was the effect?"}
+
+
+@needs_shared
+def test_xcopa_features_are_xtremes_pairs():
+    """xtreme third_party/run_xcopa.py preprocess_function: first sentence
+    f"{premise} What was the {question}?", second the choice, for each of the two choices."""
+    from xstilts.models.loading import EMBEDDED, load_tokenizer
+    from xstilts.training.features import featurize
+
+    folder = SHARED / "cambridgeltl__xcopa"
+    raw = [json.loads(line) for line in (folder / "test.et.jsonl").read_text().splitlines()][:40]
+    rows = load("xcopa", "test", "et", data_files=folder)
+    by_id = {r["id"]: r for r in rows}
+    tokenizer = load_tokenizer(EMBEDDED)
+    features = featurize(
+        [by_id[f"xcopa-{r['idx']}"] for r in raw],
+        "multiple_choice",
+        tokenizer,
+        128,
+        train=False,
+        cache=False,
+    )
+    for rec, feature in zip(raw, features, strict=True):
+        first = f"{rec['premise']} What was the {rec['question']}?"
+        expected = tokenizer(
+            [first, first], [rec["choice1"], rec["choice2"]], truncation=True, max_length=128
+        )["input_ids"]
+        assert feature["input_ids"] == expected and feature["label"] == rec["label"]
 
 
 @needs_shared

@@ -42,7 +42,7 @@ from ..tasks.schema import Format
 
 log = logging.getLogger(__name__)
 
-FEATURE_VERSION = 2  # 2: tagging sentences cut into pieces that fit
+FEATURE_VERSION = 3  # 2: tagging sentences cut into pieces that fit; 3: xtreme's MC pairs
 IGNORE_INDEX = -100
 MAX_QUERY_LENGTH = 64  # XTREME scripts/train_qa.sh / transformers run_squad.py default
 _TOKENIZER_HASHES: dict[int, str] = {}
@@ -148,11 +148,14 @@ def _with_labels(input_ids: list[list[int]], rows: list[dict]) -> list[dict]:
 
 
 def _multiple_choice(rows, tokenizer, max_length) -> list[dict]:
+    """One (context + question, choice) pair per choice, as xtreme's ``third_party/run_xcopa.py``
+    ``preprocess_function`` builds them ("premise What was the cause?" against each choice for
+    XCOPA and COPA, "context question" for SIQA)."""
     firsts, seconds, owners = [], [], []
     for i, row in enumerate(rows):
         for choice in row["choices"]:
-            firsts.append(row["context"])
-            seconds.append(f"{row['question']} {choice}".strip())
+            firsts.append(f"{row['context']} {row['question']}".strip())
+            seconds.append(choice)
             owners.append(i)
     enc = tokenizer(firsts, seconds, truncation="longest_first", max_length=max_length)
     features = [

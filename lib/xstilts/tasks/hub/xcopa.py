@@ -1,8 +1,9 @@
 """XCOPA (XTREME-R target) and its English training sources, SIQA and COPA.
 
 XCOPA: ``cambridgeltl/xcopa`` per language, validation 100 / test 500, the same items (``idx``) in
-every language. Multiple choice with two alternatives; ``question`` (cause/effect) becomes a
-natural question. No training split: XTREME-R trains on SIQA, then English COPA
+every language. Multiple choice with two alternatives; ``question`` (cause/effect) becomes
+"What was the cause?" / "What was the effect?" after the premise, as xtreme's ``run_xcopa.py``
+writes it. No training split: XTREME-R trains on SIQA, then English COPA
 (``xstilts.tasks.protocol``). Raw files: ``{val,test}.<lang>.jsonl``.
 
 SIQA: ``allenai/social_i_qa`` (``context, question, answerA..C``, label "1"-"3" as a string).
@@ -19,7 +20,8 @@ from ..schema import Format, SchemaError
 from . import raw
 from .loading import hub_fetch, label_index, register_hub_task
 
-QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
+# xtreme third_party/run_xcopa.py: f"{context} What was the {question}?" against each choice
+QUESTIONS = {"cause": "What was the cause?", "effect": "What was the effect?"}
 
 
 def _copa_mapper(task: str):
