@@ -364,3 +364,16 @@ def test_a_task_whose_data_cannot_be_had_fails_curate_naming_the_asset(tmp_path,
     finally:
         gnome_help.items.cache_clear()
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_a_matching_budget_of_zero_is_refused_naming_the_task():
+    from xstilts.data.matching import matched_samples
+    from xstilts.data.profile import study_tokenizer
+    from xstilts.tasks.schema import Format
+
+    pools = {
+        "empty_task": ([], Format.SINGLE),
+        "full_task": ([{"id": "1", "text": "some text", "label": 0}], Format.SINGLE),
+    }
+    with pytest.raises(ValueError, match="budget is 0 because empty_task has no training windows"):
+        matched_samples(pools, 10, "steps", 1, study_tokenizer())

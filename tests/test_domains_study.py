@@ -49,6 +49,15 @@ def test_dry_run_prints_the_grid_and_a_gpu_hour_estimate_offline():
     assert f"{n_inter * n_seeds} intermediate" in done.stdout
     assert f"{n_targets} target" in done.stdout
     assert "GPU-hours on cuda" in done.stdout and "without an estimate" not in done.stdout
+    # intermediates that are a target's own training source are named before anything runs
+    assert "design confounds (6; run; target.exclude_confounded: true drops them)" in done.stdout
+    for pair in (
+        "mnli -> xnli",
+        "squad -> xquad",
+        "squad -> mlqa",
+        "mnli (in general_mix) -> xnli",
+    ):
+        assert pair in done.stdout
     total = 1 + n_inter * n_seeds + n_targets + 1  # curate, intermediates, targets, analysis
     readme = (repo_root() / "README.md").read_text(encoding="utf-8")
     assert f"`--dry-run` prints its {total} runs" in readme  # the README stays true of the file
@@ -118,3 +127,30 @@ def test_capped_study_runs_every_intermediate_and_names_the_domain_contrasts(cap
     tex = (report_dir / "tables" / "paper_table2.tex").read_text()
     assert r"\toprule" in tex and "bare model" in tex and "legal\\_mix" in tex
     assert (report_dir / "tables" / "paper_domain_gains.tex").exists()
+
+
+def test_exclude_confounded_drops_exactly_the_confounded_target_runs(tmp_path):
+    from xstilts.orchestration.grid import expand
+    from xstilts.orchestration.params import load_study
+
+    bucc = [f"curate.task_options.bucc.data_files={json.dumps(str(tmp_path))}"]
+    kept = expand(load_study(STUDY, bucc)).of("target")
+    dropped = expand(load_study(STUDY, [*bucc, "target.exclude_confounded=true"])).of("target")
+    gone = {r.name for r in kept} - {r.name for r in dropped}
+    n_seeds = len(yaml.safe_load(STUDY.read_text())["seeds"]["target"])
+    # mnli and general_mix -> xnli; squad and general_mix -> xquad and mlqa; per seed
+    assert len(gone) == 6 * n_seeds and len(kept) - len(dropped) == len(gone)
+    assert all(
+        any(
+            f"{t}__from-{i}-s" in name
+            for t, i in [
+                ("xnli", "mnli"),
+                ("xnli", "general_mix"),
+                ("xquad", "squad"),
+                ("xquad", "general_mix"),
+                ("mlqa", "squad"),
+                ("mlqa", "general_mix"),
+            ]
+        )
+        for name in gone
+    )

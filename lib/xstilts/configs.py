@@ -169,6 +169,9 @@ class IntermediateConfig:
     # the masked-LM corpus, and mlm_task may not be one of them
     evaluated_tasks: list[str] = dataclasses.field(default_factory=list)
     pooling: Pooling | None = None  # None: first token, mean for T5
+    # a mixture trains as many windows as a mixture of this many matched tasks (the grid sets
+    # the study's largest mixture), so that every domain arm gets equal steps (None: its own)
+    mixture_budget_tasks: Positive | None = None
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
 
     @property

@@ -69,6 +69,8 @@ class Overlap:
     near: int = 0
     contained: int = 0  # flagged by containment, not by Jaccard
     expected: bool = False
+    # the target split is the intermediate's own source (a design confound): reported, kept
+    confound: bool = False
     examples: list[dict] = field(
         default_factory=list
     )  # a few (intermediate id, target id, jaccard)
@@ -134,11 +136,14 @@ def audit(
     contained: float = 0.8,
     families: dict[str, tuple] | None = None,
     max_examples: int = 5,
+    confounded: dict[str, set[tuple[str, str]]] | None = None,
 ) -> tuple[dict[tuple[str, str], list[dict]], dict]:
     """Remove leaking rows from every intermediate split.
 
     ``intermediate`` / ``targets``: (task, split) -> rows. Returns the cleaned intermediate splits
     and a JSON-ready report with one entry per (intermediate split, target split) with overlaps.
+    ``confounded``: intermediate task -> target splits that are its own source (``confounds``):
+    overlaps with them are reported (``confound``) and the rows kept.
     """
     if n < 1 or not 0 < threshold <= 1 or not 0 < contained <= 1:
         raise ValueError(
@@ -149,8 +154,9 @@ def audit(
     index = TargetIndex(targets, n)
     cleaned, overlaps, removed = {}, [], {}
     for (task, split), rows in intermediate.items():
+        exempt = (confounded or {}).get(task, set())
         per_target, drop = _split_overlaps(
-            task, split, rows, index, threshold, contained, families, max_examples
+            task, split, rows, index, threshold, contained, families, max_examples, exempt
         )
         overlaps += [asdict(per_target[s]) for s in sorted(per_target)]
         cleaned[(task, split)] = [r for r in rows if str(r["id"]) not in drop]
@@ -172,7 +178,7 @@ def audit(
 
 
 def _split_overlaps(
-    task, split, rows, index: TargetIndex, threshold, contained, families, max_examples
+    task, split, rows, index: TargetIndex, threshold, contained, families, max_examples, exempt
 ) -> tuple[dict[int, Overlap], set[str]]:
     """One intermediate split against every target split: the overlaps by target split, and
     the ids of the rows to drop."""
@@ -183,7 +189,10 @@ def _split_overlaps(
             target, tsplit = index.keys[s]
             fam = families.get(task)
             expected = fam is not None and fam == families.get(target)
-            ov = per_target.setdefault(s, Overlap(task, split, target, tsplit, expected=expected))
+            confound = (target, tsplit) in exempt
+            ov = per_target.setdefault(
+                s, Overlap(task, split, target, tsplit, expected=expected, confound=confound)
+            )
             ov.exact += kind == "exact"
             ov.near += kind == "near"
             ov.contained += kind == "contained"
@@ -196,5 +205,6 @@ def _split_overlaps(
                         "kind": kind,
                     }
                 )
-            drop.add(str(row["id"]))
+            if not confound:
+                drop.add(str(row["id"]))
     return per_target, drop

@@ -93,9 +93,17 @@ def matched_samples(
     def cost(rows, fmt):
         return row_costs(rows, fmt, tokenizer, window_length, stride)[key]
 
-    budget = min(
-        sum(cost(rows[:n] if n is not None else rows, fmt)) for rows, fmt in ordered.values()
-    )
+    costs = {
+        task: sum(cost(rows[:n] if n is not None else rows, fmt))
+        for task, (rows, fmt) in ordered.items()
+    }
+    budget = min(costs.values(), default=0)
+    if budget <= 0:  # every task would keep one row: refuse rather than train on nothing
+        empty = ", ".join(t for t, c in costs.items() if c <= 0)
+        raise ValueError(
+            f"match_sizes={mode}: the matching budget is 0 because {empty} has no training "
+            f"{'tokens' if mode == 'tokens' else 'windows'}; every task would keep one row"
+        )
     chosen = {}
     for task, (rows, fmt) in ordered.items():
         taken, spent = [], 0

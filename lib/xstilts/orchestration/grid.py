@@ -173,6 +173,7 @@ def _intermediate_runs(study: Study, curate: StageRun) -> list[tuple[str, StageR
             cfg: dict[str, Any] = {"model": study.model, "task": label, "seed": seed}
             if mixture is not None:
                 cfg.update(mixture.model_dump())
+                cfg["mixture_budget_tasks"] = _largest_mixture(study)
             train_task = tasks[0] if mixture is None else label
             cfg.update(_train(study, "intermediate", train_task))
             if cfg.get("mlm"):
@@ -180,6 +181,12 @@ def _intermediate_runs(study: Study, curate: StageRun) -> list[tuple[str, StageR
             run = _make("intermediate", f"{label}__s{seed}", cfg, [curate], study)
             checkpoints.append((intermediate_label(label, seed), run, seed))
     return checkpoints
+
+
+def _largest_mixture(study: Study) -> int:
+    """Every mixture trains as many windows as the largest one: the domain arms (one mixture
+    per domain) then get equal optimisation steps although they hold 2 or 4 matched tasks."""
+    return max(len(m.tasks) for m in study.intermediate.mixtures.values())
 
 
 def _target_runs(
@@ -190,11 +197,18 @@ def _target_runs(
         [(None, None, None)] if study.baseline else []
     )
     sources += checkpoints
+    confounded = {
+        (intermediate_label(c["label"], seed), c["target"])
+        for c in study_confounds(study)
+        for seed in study.seeds.intermediate
+    }
     runs = []
     for task in study.target.tasks:
         over = study.target.per_task.get(task)
         languages = (over.languages if over and over.languages else None) or study.target.languages
         for label, ckpt, inter_seed in sources:
+            if study.target.exclude_confounded and (label, task) in confounded:
+                continue
             for seed in _target_seeds(study, task, inter_seed):
                 cfg = {"model": study.model, "task": task, "seed": seed, "intermediate": label}
                 if languages:
@@ -204,6 +218,18 @@ def _target_runs(
                 inputs = [curate] + ([ckpt] if ckpt else [])
                 runs.append(_make("target", f"{task}__{origin}__s{seed}", cfg, inputs, study))
     return runs
+
+
+def study_confounds(study: Study) -> list[dict]:
+    """The (intermediate label, target) pairs where a task of the label is the target's own
+    English training source (``data/confounds.py``), each with its reason."""
+    from ..data.confounds import describe, design_confounds
+
+    out = []
+    for label, tasks in study.intermediate_sources().items():
+        for c in design_confounds(tasks, list(study.target.tasks)):
+            out.append({"label": label, **c, "note": describe(c)})
+    return out
 
 
 def checkpoints_runs(checkpoints: list[tuple[str, StageRun, int]]) -> list[StageRun]:

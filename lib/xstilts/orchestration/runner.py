@@ -362,6 +362,23 @@ def _print_dry_run(
     )
     echo(format_status(statuses, study_dir))
     echo(format_estimate(estimate(grid, resolved.study, statuses, study_dir), resolved.study))
+    _print_confounds(resolved.study, echo)
+
+
+def _print_confounds(study, echo: Callable[[str], None]) -> None:
+    """Intermediates that are a target's own training source: named, and whether they run."""
+    from .grid import study_confounds
+
+    confounds = study_confounds(study)
+    if not confounds:
+        return
+    runs = "excluded (target.exclude_confounded)" if study.target.exclude_confounded else "run"
+    echo(
+        f"design confounds ({len(confounds)}; {runs}; target.exclude_confounded: true drops them):"
+    )
+    for c in confounds:
+        via = "" if c["label"] == c["intermediate"] else f" (in {c['label']})"
+        echo(f"  {c['intermediate']}{via} -> {c['target']}: {c['note']}")
 
 
 def clean_partial(grid: Grid, study_dir: Path) -> list[Path]:

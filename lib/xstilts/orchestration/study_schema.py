@@ -120,6 +120,9 @@ class TargetSection(Strict):
     languages: list[str] | None = None
     train: TargetTrain = TargetTrain()
     per_task: dict[str, TargetOverrides] = {}
+    # true: no target run from an intermediate (or a mixture holding one) that is the target's
+    # own English training source, e.g. MNLI -> XNLI (data/confounds.py); false: run and name them
+    exclude_confounded: bool = False
 
 
 class Seeds(Strict):

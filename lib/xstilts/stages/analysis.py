@@ -174,6 +174,9 @@ def _deltas(cfg, study_dir: Path, results, per_lang, langs) -> tuple[pd.DataFram
             "and are left out of every Δ"
         )
     cells, boots = hierarchical.cell_table(study_dir, per_lang)
+    confounds = _design_confounds(study_dir)
+    cells["design_confound"] = [(r.intermediate, r.target) in confounds for r in cells.itertuples()]
+    notes += [f"Design confound: {note}" for note in sorted(set(confounds.values()))]
     domains, contrasts = hierarchical.domain_tables(cells, boots)
     n_seeds = _range(cells["n_seeds"])
     n_langs = _range(cells["n_languages"])
@@ -196,6 +199,20 @@ def _deltas(cfg, study_dir: Path, results, per_lang, langs) -> tuple[pd.DataFram
     similarity = _similarity(study_dir, cells, n_seeds)
     fertility = _fertility(cfg, study_dir, results, d, n_seeds)
     return cells, [main, similarity, fertility]
+
+
+def _design_confounds(study_dir: Path) -> dict[tuple[str, str], str]:
+    """(intermediate task, target) -> why it is a design confound, from the curate manifest
+    (``data/confounds.py``: the intermediate is the target's own English training source)."""
+    from ..analysis.results import finished_runs
+    from ..io import read_json
+
+    out = {}
+    for run in finished_runs(study_dir, "curate"):
+        path = run / "manifest.json"
+        for c in read_json(path).get("confounds", []) if path.exists() else []:
+            out[(c["intermediate"], c["target"])] = c["note"]
+    return out
 
 
 def _forgetting(results) -> _Part:

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..assets.fetch import AssetError
 from ..configs import CurateConfig
 from ..data import store
+from ..data.confounds import describe, design_confounds
 from ..data.leakage import audit, row_text, source_family, text_hash
 from ..data.manifest import split_entry, task_entry
 from ..data.matching import matched_samples, smallest_pool, usage
@@ -348,14 +349,19 @@ def _run(cfg, out_dir, inter_specs, target_specs, languages) -> dict:
     written, split_specs, target_info = _curate_targets(
         cfg, target_specs, languages, notes, skipped
     )
+    # Audited against: every target's test and dev text. Its English training rows are not test
+    # items; an intermediate that is a target's training source is a design confound, named
+    # (data/confounds.py), and its rows that are that target's dev items are kept.
     targets = {
         (task, f"test.{lang}" if lang else split): rows
         for (task, split, lang), rows in written.items()
+        if split != "train"
     }
     pools = _intermediate_pools(cfg, inter_specs, skipped)
     if skipped:  # a study never goes on without one of its tasks (curate would be DONE without it)
         raise CurateError("curate cannot prepare every task of the study:\n" + "\n".join(skipped))
     families = {s.name: source_family(s) for s in [*inter_specs.values(), *target_specs.values()]}
+    confounds = design_confounds(list(inter_specs), list(target_specs))
     cleaned, leakage = audit(
         pools,
         targets,
@@ -363,7 +369,9 @@ def _run(cfg, out_dir, inter_specs, target_specs, languages) -> dict:
         threshold=cfg.leakage_threshold,
         contained=cfg.leakage_containment,
         families=families,
+        confounded=_own_dev_splits(confounds),
     )
+    _refuse_emptied(cleaned, leakage)
     chosen, sizes = _choose_intermediate(cfg, cleaned, inter_specs, tokenizer, notes)
     written |= chosen
     # Write everything, then the reports, then the manifest.
@@ -389,8 +397,29 @@ def _run(cfg, out_dir, inter_specs, target_specs, languages) -> dict:
     write_json(out_dir / "leakage.json", leakage)
     _write_profile(out_dir, written, inter_specs, target_specs, specs, tokenizer)
     manifest["leakage"] = {"removed": leakage["removed"], "unexpected_pairs": leakage["unexpected"]}
+    manifest["confounds"] = [{**c, "note": describe(c)} for c in confounds]
     write_json(out_dir / "manifest.json", manifest)
     return manifest
+
+
+def _own_dev_splits(confounds: list[dict]) -> dict[str, set[tuple[str, str]]]:
+    """Intermediate task -> the dev splits of the targets it is a training source of."""
+    out: dict[str, set[tuple[str, str]]] = {}
+    for c in confounds:
+        out.setdefault(c["intermediate"], set()).add((c["target"], "validation"))
+    return out
+
+
+def _refuse_emptied(cleaned: dict, leakage: dict) -> None:
+    """No intermediate split may be emptied by the audit: training on nothing is not a study."""
+    empty = [
+        f"{task}/{split}: all {leakage['removed'][f'{task}/{split}']['before']} rows match "
+        "target test or dev text (leakage.json lists the pairs)"
+        for (task, split), rows in cleaned.items()
+        if not rows and leakage["removed"][f"{task}/{split}"]["before"]
+    ]
+    if empty:
+        raise CurateError("the leakage audit left intermediate splits empty:\n" + "\n".join(empty))
 
 
 def _skip(spec, err: Exception, skipped: list[str]) -> None:
@@ -438,9 +467,12 @@ def _choose_intermediate(cfg, cleaned, inter_specs, tokenizer, notes) -> tuple[d
         t: (rows, inter_specs[t].format) for (t, split), rows in cleaned.items() if split == "train"
     }
     window = (cfg.window_length, cfg.window_stride)
-    matched = matched_samples(
-        trains, cfg.n_intermediate, cfg.match_sizes, cfg.seed, tokenizer, *window
-    )
+    try:
+        matched = matched_samples(
+            trains, cfg.n_intermediate, cfg.match_sizes, cfg.seed, tokenizer, *window
+        )
+    except ValueError as err:
+        raise CurateError(f"curate.match_sizes: {err}") from err
     written: dict[tuple[str, str, str | None], list[dict]] = {}
     sizes: dict[str, dict] = {}
     for (task, split), rows in cleaned.items():

@@ -82,7 +82,11 @@ def run(
         return {"score": sum(scores.values()) / len(scores), "per_task": scores}
 
     started = time.perf_counter()
-    sampling = {"sampling": cfg.sampling, "temperature": cfg.temperature}
+    sampling = {
+        "sampling": cfg.sampling,
+        "temperature": cfg.temperature,
+        "epochs_scale": mixture_budget(cfg),
+    }
     result = fine_tune(model, tasks, tc, out_dir / "checkpoints", tokenizer, evaluate, **sampling)
     with atomic_path(out_dir / "encoder") as tmp:
         model.encoder.save_pretrained(tmp, safe_serialization=True)
@@ -91,6 +95,16 @@ def run(
     metrics = _metrics(cfg, specs, tasks, result, mlm_texts, time.perf_counter() - started)
     write_json(out_dir / "metrics.json", metrics)
     return metrics
+
+
+def mixture_budget(cfg: IntermediateConfig) -> float:
+    """The epochs scale of a mixture of k matched tasks in a study whose largest mixture has K:
+    K/k, so that each domain arm trains on K tasks' worth of windows (max_steps, where set, is
+    equal already). One task, or no budget set: 1."""
+    k = len(cfg.task_names)
+    if cfg.mixture_budget_tasks is None or k < 2 or cfg.train.max_steps > 0:
+        return 1.0
+    return cfg.mixture_budget_tasks / k
 
 
 def _trainable_specs(cfg: IntermediateConfig) -> list:
@@ -115,6 +129,7 @@ def _metrics(cfg: IntermediateConfig, specs, tasks, result, mlm_texts, seconds: 
         "dev": (result.best_eval or {}).get("per_task"),
         "best_step": result.best_step,
         "steps": result.steps,
+        "epochs": tc.epochs * mixture_budget(cfg),  # a mixture's, scaled to the domain budget
         "examples": result.examples,
         "train_examples": {t.name: len(t.features) for t in tasks},
         "mlm_texts": len(mlm_texts) if cfg.mlm else None,

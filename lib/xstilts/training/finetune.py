@@ -65,6 +65,7 @@ def fine_tune(
     **sampling,
 ) -> TrainResult:
     """Train ``model`` on ``tasks`` (checkpoints in ``folder``), keeping the weights of the best
-    ``evaluate(model)["score"]``; ``sampling``: the multi-task sampler's settings."""
+    ``evaluate(model)["score"]``; ``sampling``: the multi-task sampler's settings (and a
+    mixture's ``epochs_scale``)."""
     pad_id = tokenizer.pad_token_id or 0
     return train(model, tasks, tc, folder, pad_id=pad_id, evaluate=evaluate, **sampling)

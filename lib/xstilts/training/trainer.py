@@ -156,8 +156,12 @@ def train(
     sampling: str = "proportional",
     temperature: float = 1.0,
     on_step: Callable[[int, dict], None] | None = None,
+    epochs_scale: float = 1.0,
 ) -> TrainResult:
     """Train ``model`` (a :class:`~xstilts.models.heads.TaskModel`) on ``tasks``.
+
+    ``epochs_scale`` multiplies the epochs (a mixture matched to a larger domain budget:
+    ``stages/intermediate.mixture_budget``); ``max_steps``, where set, wins.
 
     ``evaluate(model) -> {"score": float, ...}`` runs on the English dev set every ``eval_every``
     steps (or epoch) and at the end; the weights with the highest score (the latest of equal
@@ -169,7 +173,7 @@ def train(
     set_seed(config.seed)
     device = resolve_device(config.device)
     optimizer = _prepare_model(model, config, device)
-    plan = _Plan.build(tasks, config, sampling, temperature)
+    plan = _Plan.build(tasks, config, sampling, temperature, epochs_scale)
     state = _restore(root, model, optimizer, plan)
     resumed_from = state["step"]
     by_name = {t.name: t for t in tasks}
@@ -241,7 +245,12 @@ class _Plan:
 
     @classmethod
     def build(
-        cls, tasks: list[TrainTask], config: TrainConfig, sampling: str, temperature: float
+        cls,
+        tasks: list[TrainTask],
+        config: TrainConfig,
+        sampling: str,
+        temperature: float,
+        epochs_scale: float = 1.0,
     ) -> _Plan:
         streams = {
             t.name: _Stream(
@@ -255,7 +264,8 @@ class _Plan:
         steps_per_epoch = sum(
             math.ceil(s.batches_per_epoch / config.grad_accum) for s in streams.values()
         )
-        total = config.max_steps if config.max_steps > 0 else int(config.epochs * steps_per_epoch)
+        epochs = config.epochs * epochs_scale
+        total = config.max_steps if config.max_steps > 0 else int(epochs * steps_per_epoch)
         sizes = {t.name: len(t.features) for t in tasks}
         run_id = ckpt.fingerprint(
             {
@@ -263,7 +273,7 @@ class _Plan:
                 "tasks": sizes,
                 "sampling": sampling,
                 "temperature": temperature,
-                "total": total,
+                "total": total,  # covers epochs_scale
             }
         )
         return cls(
