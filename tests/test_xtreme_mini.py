@@ -177,6 +177,40 @@ def test_predictions_rescored_with_xtreme_logic_equal_metrics(study, task):
         )
 
 
+@pytest.fixture(scope="module")
+def seqeval_metrics(tmp_path_factory):
+    """seqeval 0.0.12's ``metrics`` package, from its PyPI sdist (an asset: fetched, hashed,
+    never installed; its package imports nothing but numpy)."""
+    import importlib
+    import tarfile
+
+    from xstilts.assets.fetch import ensure_package
+
+    root = tmp_path_factory.mktemp("seqeval")
+    with tarfile.open(ensure_package("seqeval")) as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith("seqeval-0.0.12/seqeval/")]
+        tar.extractall(root, members=members, filter="data")
+    sys.path.insert(0, str(root / "seqeval-0.0.12"))
+    try:
+        return importlib.import_module("seqeval.metrics")
+    finally:
+        sys.path.remove(str(root / "seqeval-0.0.12"))
+
+
+@pytest.mark.parametrize("task", ["panx", "udpos"])
+def test_tagging_f1_equals_seqeval_0_0_12_on_every_prediction_file(study, task, seqeval_metrics):
+    """xtreme evaluate.py scores PAN-X and UD-POS with seqeval's f1_score over the tag sequences;
+    the independent implementation, on the project's own prediction files."""
+    run, metrics = target_runs(study[0])[task]
+    primary = metrics["primary_metric"]
+    assert metrics["per_language"]
+    for lang, values in metrics["per_language"].items():
+        rows = read_jsonl(run / "predictions" / f"{lang}.jsonl")
+        gold = [r["reference"] for r in rows]
+        pred = [r["prediction"] for r in rows]
+        assert seqeval_metrics.f1_score(gold, pred) == pytest.approx(values[primary]), lang
+
+
 def test_bucc_mined_pairs_rescored_with_xtreme_logic(study):
     """utils_retrieve.bucc_extract + evaluate: pairs at or above the dev-tuned threshold vs gold."""
     run, metrics = target_runs(study[0])["bucc"]

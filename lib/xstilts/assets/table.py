@@ -111,6 +111,17 @@ ASSETS: dict[str, Asset] = {
             _deb("pool/main/w/wordnet/wordnet-base_3.0-37_all.deb"),
             "WordNet 3.0 licence (Princeton University; permissive)",
         ),
+        # Not read by studies: the reference scorer the parity tests compare tagging F1 with
+        # (xtreme's evaluate.py imports seqeval; 0.0.12 is the version of its era). Read from the
+        # sdist without installing it (its setup.py would pull Keras).
+        Asset(
+            "seqeval",
+            "seqeval==0.0.12",
+            "seqeval-0.0.12.tar.gz",
+            "9c7764b88b6d1430ab59de63efddf19495fca82159920fd11e362a405f8fc378",
+            (LOCAL, PyPIFile("seqeval==0.0.12")),
+            "MIT (seqeval)",
+        ),
         # Removed from PyPI (only 0.0.1, without task data, is listed now). The BIG-bench tasks
         # (MultiEmo, FEVER, VitaminC, WikiLingua ...) read a copy the user supplies.
         Asset(
