@@ -149,6 +149,31 @@ def test_dev_ties_select_the_later_step(tmp_path):
     assert final.best_step is None
 
 
+def test_checkpoint_last_keeps_the_final_weights_and_best_dev_the_best(tmp_path):
+    """xtreme's train_qa.sh keeps the final model; the default keeps the best English dev
+    step's. A dev score that peaks at step 6 tells them apart."""
+    peak = {"n": 0}
+
+    def peaks_first(model):
+        peak["n"] += 1
+        return {"score": 1.0 if peak["n"] == 1 else 0.0}
+
+    best, w_best, _ = _run(tmp_path / "best", seed=5, evaluate=peaks_first)
+    peak["n"] = 0
+    last, w_last, _ = _run(tmp_path / "last", seed=5, evaluate=peaks_first, checkpoint="last")
+    plain, w_plain, _ = _run(tmp_path / "plain", seed=5, evaluate=None)
+    assert best.best_step == best.selected_step == 6
+    assert last.best_step == 6 and last.selected_step == 12  # dev scored, final weights kept
+    assert all(torch.equal(w_last[k], w_plain[k]) for k in w_last)
+    assert not all(torch.equal(w_best[k], w_plain[k]) for k in w_best)
+
+
+def test_warmup_steps_replace_the_ratio(tmp_path):
+    result, _, _ = _run(tmp_path, seed=5, warmup_steps=4, warmup_ratio=0.5)
+    lrs = [r["lr"] for r in result.curve]
+    assert lrs[3] == pytest.approx(2e-3 * 3 / 4) and lrs[4] == pytest.approx(2e-3)  # 4 steps up
+
+
 def test_multitask_uses_every_head(tmp_path):
     result, _, seen = _run(tmp_path, seed=1, max_steps=30, tasks=("a", "b"))
     assert set(seen) == {"a", "b"}

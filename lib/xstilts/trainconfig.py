@@ -17,6 +17,7 @@ from pydantic.dataclasses import dataclass
 
 Precision = Literal["auto", "fp32", "bf16"]  # bf16 is autocast; see xstilts.precision
 Optimizer = Literal["adamw_fused", "adamw"]
+Checkpoint = Literal["best_dev", "last"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 
@@ -36,6 +37,7 @@ class TrainConfig:
     max_length: Positive = 128
     doc_stride: Positive = 128  # QA sliding-window overlap
     warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    warmup_steps: NonNegative | None = None  # set: this many steps, instead of warmup_ratio
     weight_decay: Annotated[float, Field(ge=0)] = 0.01
     max_grad_norm: PositiveFloat = 1.0
     seed: int = 1
@@ -50,6 +52,9 @@ class TrainConfig:
     gradient_checkpointing: bool = False
     checkpoint_every: Positive = 200  # steps; the final step is always checkpointed
     eval_every: NonNegative = 0  # steps; 0 = at the end of every epoch and at the last step
+    # which weights the run keeps: the best English dev score's, or the last step's (xtreme's
+    # train_qa.sh saves the final model: --save_steps -1); dev is scored either way
+    checkpoint: Checkpoint = "best_dev"
     max_train_samples: Positive | None = None
     max_eval_samples: Positive | None = None
     precision: Precision = "auto"

@@ -128,6 +128,7 @@ def _metrics(cfg: IntermediateConfig, specs, tasks, result, mlm_texts, seconds: 
         "dev_score": result.best_score,
         "dev": (result.best_eval or {}).get("per_task"),
         "best_step": result.best_step,
+        "selected_step": result.selected_step,
         "steps": result.steps,
         "epochs": tc.epochs * mixture_budget(cfg),  # a mixture's, scaled to the domain budget
         "examples": result.examples,

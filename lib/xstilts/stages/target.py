@@ -203,6 +203,7 @@ def _train_summary(runs: list[tuple], n_train_rows: int) -> dict:
     return {
         "steps": sum(r.steps for _, _, r in runs),
         "best_step": last.best_step,
+        "selected_step": last.selected_step,  # the weights evaluated (TrainConfig.checkpoint)
         "examples": sum(r.examples for _, _, r in runs),
         "train_examples": n_train_rows,
         "seconds": round(sum(r.seconds for _, _, r in runs), 2),
@@ -214,6 +215,7 @@ def _train_summary(runs: list[tuple], n_train_rows: int) -> dict:
                 "train_examples": n,
                 "steps": r.steps,
                 "best_step": r.best_step,
+                "selected_step": r.selected_step,
                 "dev_metrics": r.best_eval,
             }
             for ph, n, r in runs

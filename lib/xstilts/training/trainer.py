@@ -62,6 +62,7 @@ class TrainResult:
     best_step: int | None
     best_score: float | None
     best_eval: dict | None
+    selected_step: int  # the step whose weights the run kept (TrainConfig.checkpoint)
     examples: int
     tokens: int
     seconds: float
@@ -199,7 +200,7 @@ def train(
         if on_step is not None:
             on_step(step, row)
     bar.close()
-    return _result(model, root, state, plan.total, resumed_from)
+    return _result(model, root, state, plan.total, resumed_from, config.checkpoint)
 
 
 def _check_tasks(tasks: list[TrainTask]) -> None:
@@ -280,7 +281,9 @@ class _Plan:
             streams=streams,
             steps_per_epoch=steps_per_epoch,
             total=total,
-            warmup=math.ceil(config.warmup_ratio * total),
+            warmup=config.warmup_steps
+            if config.warmup_steps is not None
+            else math.ceil(config.warmup_ratio * total),
             eval_every=config.eval_every or steps_per_epoch,
             sampler=TaskSampler.build(sizes, sampling, temperature, config.seed),
             run_id=run_id,
@@ -354,16 +357,21 @@ def _evaluate(model, evaluate: Callable[[nn.Module], dict], step: int, state, ro
     return dev
 
 
-def _result(model, root: Path, state: dict, total: int, resumed_from: int) -> TrainResult:
-    """Load the best weights back; the run's summary."""
-    if state["best_step"] is not None:
+def _result(
+    model, root: Path, state: dict, total: int, resumed_from: int, keep: str = "best_dev"
+) -> TrainResult:
+    """Load the best weights back (``keep="last"``: keep the final step's); the run's summary."""
+    selected = total
+    if keep != "last" and state["best_step"] is not None:
         ckpt.load_best(root, state["best_step"], model)
+        selected = state["best_step"]
     best_eval = next((e for e in state["evals"] if e["step"] == state["best_step"]), None)
     return TrainResult(
         steps=total,
         best_step=state["best_step"],
         best_score=state["best_score"],
         best_eval=best_eval,
+        selected_step=selected,
         examples=state["examples"],
         tokens=state["tokens"],
         seconds=state["seconds"],
