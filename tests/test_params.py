@@ -237,7 +237,7 @@ def test_repo_studies_validate():
     root = Path(__file__).resolve().parents[1] / "params"
     for name in ("quick.yaml", "default.yaml"):
         assert load_study(root / name).study.target.tasks
-    for profile in ("embedded", "xlmr-large", "mt5-large"):
+    for profile in ("embedded", "xlmr-large", "mt5-large", "xtreme"):
         assert load_study(root / "default.yaml", profile=profile).study.profile == profile
 
 

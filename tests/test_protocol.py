@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
 from xstilts.analysis.reference import protocol_reference
 from xstilts.metrics.registry import get_metric
+from xstilts.paths import repo_root
 from xstilts.tasks import Format, all_tasks, get_task
 from xstilts.tasks.protocol import PROTOCOLS, retrieval_layer, training_phases
 
@@ -58,6 +61,7 @@ def test_retrieval_layers_follow_the_xtreme_scripts():
 def _results(model: str, langs: list[str], value: float) -> pd.DataFrame:
     rows = [
         {
+            "run": f"target/xnli-s{seed}",
             "intermediate": "baseline",
             "layer": float("nan"),
             "target": "xnli",
@@ -73,11 +77,46 @@ def _results(model: str, langs: list[str], value: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _xtreme_train(task: str) -> dict:
+    """The TrainConfig that the xtreme profile resolves to for ``task`` (as metrics.json has it)."""
+    from xstilts.orchestration.grid import expand
+    from xstilts.orchestration.params import load_study
+
+    study = load_study(
+        repo_root() / "params" / "domains.yaml",
+        ["profile=xtreme", "curate.task_options={}", f"target.tasks={json.dumps([task])}"],
+        registry=False,
+    )
+    (run,) = [r for r in expand(study).of("target") if r.config["intermediate"] is None][:1]
+    return run.config["train"] if "train" in run.config else run.config
+
+
+RECIPE_TARGETS = ["xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "xcopa"]
+
+
+@pytest.mark.parametrize("task", RECIPE_TARGETS)
+def test_the_xtreme_profile_follows_xtremes_scripts(task):
+    from xstilts.tasks.xtreme_recipes import RECIPES, deviations
+
+    assert set(RECIPES) == set(RECIPE_TARGETS)
+    train = _xtreme_train(task)
+    assert deviations(task, train) == []
+    # and the X-STILTs profile does not: its numbers are never put beside Hu et al. as equal
+    assert deviations(task, {**train, "lr": 1e-5}) == [f"lr 1e-05 (xtreme {RECIPES[task].lr})"]
+
+
 def test_reference_table_puts_the_published_number_beside_the_baseline():
     every = list(PROTOCOLS["xnli"].languages)
-    table = protocol_reference(_results("xlm-roberta-large", every, 0.79))
+    xtreme = {f"target/xnli-s{s}": _xtreme_train("xnli") for s in (1, 2)}
+    table = protocol_reference(_results("xlm-roberta-large", every, 0.79), xtreme)
     row = table.iloc[0]
     assert row["published"] == 79.2 and row["comparable"]
+    assert row["recipe"] == "xtreme train_xnli.sh"
+    phang = {run: {**cfg, "lr": 1e-5, "epochs": 2} for run, cfg in xtreme.items()}
+    other_recipe = protocol_reference(_results("xlm-roberta-large", every, 0.79), phang).iloc[0]
+    assert not other_recipe["comparable"] and "lr 1e-05 (xtreme 3e-05)" in other_recipe["recipe"]
+    unchecked = protocol_reference(_results("xlm-roberta-large", every, 0.79)).iloc[0]
+    assert not unchecked["comparable"] and unchecked["recipe"] == "not checked"
     assert row["baseline_measured"] == pytest.approx(79.0 + 1.5)
     assert row["training"] == "mnli (dev: xnli)" and row["languages"] == "15 of 15"
     partial = protocol_reference(_results("xlm-roberta-large", ["en", "de"], 0.8)).iloc[0]

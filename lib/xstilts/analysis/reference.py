@@ -3,7 +3,9 @@
 A reader checks here, before trusting any Δ, that the baseline reproduces: the measured bare-model
 score (mean over the study's languages and seeds, in points) beside the published one for the
 same model (``xstilts.tasks.protocol``: Hu et al. 2020, Table 2, XLM-R large). The two are
-comparable only when the study covered every language of the target's protocol; the table says so.
+comparable only when the study covered every language of the target's protocol and its baseline
+was trained as xtreme's scripts train it (``xstilts.tasks.xtreme_recipes``, the ``xtreme``
+profile); the table says which, and how a run departs from the recipe.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import pandas as pd
 
 from ..metrics.registry import primary_key
 from ..tasks.protocol import PROTOCOLS, published, retrieval_layer
+from ..tasks.xtreme_recipes import MODEL as XTREME_MODEL
+from ..tasks.xtreme_recipes import RECIPES, deviations
 from .results import BASELINE
 
 SOURCE = "Hu et al. 2020 (XTREME), Table 2"
@@ -33,8 +37,25 @@ def _retrieval(task: str, model: str) -> str:
     return f"{ret.pooling} pooling, {where}, {ret.direction}"
 
 
-def protocol_reference(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per protocol target of the study (empty when there is none)."""
+def _recipe(target: str, runs, train_configs: dict[str, dict] | None) -> tuple[str, bool]:
+    """(what the table says of the baseline's training, whether it follows xtreme's recipe)."""
+    recipe = RECIPES.get(target)
+    if recipe is None:
+        return "no training", True
+    if train_configs is None:
+        return "not checked", False
+    found = sorted({d for run in runs for d in deviations(target, train_configs.get(run, {}))})
+    if not found:
+        return f"xtreme {recipe.script}", True
+    return "differs from xtreme " + recipe.script + ": " + "; ".join(found), False
+
+
+def protocol_reference(
+    results: pd.DataFrame, train_configs: dict[str, dict] | None = None
+) -> pd.DataFrame:
+    """One row per protocol target of the study (empty when there is none). ``train_configs``:
+    run -> the ``TrainConfig`` its metrics.json records (None: the recipe is not checked, and
+    nothing is called comparable)."""
     main = results[(results["intermediate"] == BASELINE) & results["layer"].isna()]
     rows = []
     for target, grp in main.groupby("target"):
@@ -45,18 +66,23 @@ def protocol_reference(results: pd.DataFrame) -> pd.DataFrame:
         per_seed = values.groupby("seed")["value"].mean() * 100.0
         langs = sorted(values["language"].unique())
         ref = published(target, model)
+        recipe, follows = _recipe(target, grp["run"].unique(), train_configs)
         rows.append(
             {
                 "target": target,
                 "benchmark": proto.benchmark,
                 "metric": proto.metric,
                 "training": _training(target),
+                "recipe": recipe,
                 "retrieval": _retrieval(target, model),
                 "languages": f"{len(langs)} of {len(proto.languages)}",
                 "baseline_measured": round(float(per_seed.mean()), 2) if len(per_seed) else None,
                 "published": ref,
                 "published_source": SOURCE if ref is not None else "",
-                "comparable": ref is not None and set(langs) == set(proto.languages),
+                "comparable": ref is not None
+                and set(langs) == set(proto.languages)
+                and follows
+                and model == XTREME_MODEL,
             }
         )
     return pd.DataFrame(rows)

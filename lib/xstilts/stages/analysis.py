@@ -58,7 +58,19 @@ def _write_table(df: pd.DataFrame, table_dir: Path, name: str) -> Path:
     return path
 
 
-def _score_part(results, per_lang, per_task, langs) -> _Part:
+def _train_configs(study_dir: Path, results) -> dict[str, dict]:
+    """Run -> the training settings its metrics.json records (for the recipe check)."""
+    from ..io import read_json
+
+    out = {}
+    for run in results.loc[results["intermediate"] == BASELINE, "run"].unique():
+        path = study_dir / run / "metrics.json"
+        config = read_json(path).get("config", {}) if path.exists() else {}
+        out[run] = config.get("train") or {}
+    return out
+
+
+def _score_part(study_dir, results, per_lang, per_task, langs) -> _Part:
     """The score tables (per language, task, group; the protocol reference) and the seed spread
     (left out where no cell has two seeds: one dot per column shows no spread)."""
     part = _Part(
@@ -67,7 +79,7 @@ def _score_part(results, per_lang, per_task, langs) -> _Part:
             "task_scores": per_task,
             "group_scores": scores.group_scores(per_lang),
             "score_summary": scores.summary_table(per_lang),
-            "protocol_reference": protocol_reference(results),
+            "protocol_reference": protocol_reference(results, _train_configs(study_dir, results)),
             "languages": langs,
         },
         notes=results.attrs.get("notes", [])
@@ -108,7 +120,7 @@ def run(
     per_lang = scores.primary_scores(results)
     per_task = scores.task_scores(per_lang)
     langs = explain.language_table(results["language"].unique())
-    parts = [_score_part(results, per_lang, per_task, langs)]
+    parts = [_score_part(study_dir, results, per_lang, per_task, langs)]
     cells, delta_parts = _deltas(cfg, study_dir, results, per_lang, langs)
     parts += delta_parts
     tables = {k: v for p in parts for k, v in p.tables.items()}
