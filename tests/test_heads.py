@@ -105,6 +105,29 @@ def test_qa_sliding_windows_cover_the_answer():
         assert e["offsets"][1] is None
 
 
+def test_qa_doc_stride_is_the_step_between_windows_as_in_xtreme():
+    """xtreme's run_squad.py (transformers' squad_convert_example_to_features): window k starts
+    k * doc_stride context tokens in, each holds max_seq_length - question - special tokens, and
+    the last is the first that reaches the end of the context."""
+    context = " ".join(f"w{i}" for i in range(60))
+    row = {
+        "id": "s",
+        "title": "t",
+        "question": "where is it?",
+        "context": context,
+        "answers": {"text": ["w3"], "answer_start": [context.index("w3")]},
+    }
+    stride, max_length = 8, 32
+    windows = featurize([row], "qa", TOK, max_length, train=False, stride=stride, cache=False)
+    full = TOK(context, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    token_at = {start: k for k, (start, _) in enumerate(full)}
+    starts = [token_at[next(o for o in w["offsets"] if o)[0]] for w in windows]
+    assert starts == [stride * k for k in range(len(windows))]
+    question = len(TOK(row["question"], add_special_tokens=False)["input_ids"])
+    room = max_length - question - TOK.num_special_tokens_to_add(pair=True)
+    assert starts[-1] + room >= len(full) > starts[-2] + room
+
+
 def test_best_span_respects_max_length_and_context():
     context = "one two three"
     offsets = [None, [0, 3], [4, 7], [8, 13], None]

@@ -35,7 +35,7 @@ class TrainConfig:
     eval_batch_size: Positive = 64
     grad_accum: Positive = 1
     max_length: Positive = 128
-    doc_stride: Positive = 128  # QA sliding-window overlap
+    doc_stride: Positive = 128  # QA: tokens from one window's start to the next (xtreme's)
     warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.1
     warmup_steps: NonNegative | None = None  # set: this many steps, instead of warmup_ratio
     weight_decay: Annotated[float, Field(ge=0)] = 0.01

@@ -42,7 +42,7 @@ from ..tasks.schema import Format
 
 log = logging.getLogger(__name__)
 
-FEATURE_VERSION = 3  # 2: tagging sentences cut into pieces that fit; 3: xtreme's MC pairs
+FEATURE_VERSION = 4  # 2: tagging pieces that fit; 3: xtreme's MC pairs; 4: doc_stride a step
 IGNORE_INDEX = -100
 MAX_QUERY_LENGTH = 64  # XTREME scripts/train_qa.sh / transformers run_squad.py default
 _TOKENIZER_HASHES: dict[int, str] = {}
@@ -168,41 +168,61 @@ def _multiple_choice(rows, tokenizer, max_length) -> list[dict]:
 
 
 def _qa(rows, tokenizer, max_length, stride, train) -> list[dict]:
+    """Sliding windows over each context. ``stride`` is xtreme's ``--doc_stride``: the step from
+    one window's start to the next (``third_party/run_squad.py`` -> transformers'
+    ``squad_convert_example_to_features`` passes the tokenizer an overlap of ``max_seq_length -
+    doc_stride - len(question) - special tokens``). The tokenizer's own ``stride`` is that overlap,
+    so questions of one length are windowed together."""
     if tokenizer.padding_side != "right":
         raise ValueError("QA windows assume a right-padding tokenizer (question first)")
     query_room = min(MAX_QUERY_LENGTH, max_length // 4)
     questions = [_cut_question(r["question"].lstrip(), tokenizer, query_room) for r in rows]
-    # the tokenizer needs stride < the context room a window has left after the question
-    room = max_length - query_room - tokenizer.num_special_tokens_to_add(pair=True)
-    if stride >= room:
-        log.warning(
-            "QA stride %d too large for max_length %d; using %d", stride, max_length, room // 2
-        )
-        stride = room // 2
-    enc = tokenizer(
-        questions,
-        [r["context"] for r in rows],
-        truncation="only_second",
-        max_length=max_length,
-        stride=stride,
-        return_overflowing_tokens=True,
-        return_offsets_mapping=True,
-    )
+    lengths = tokenizer(questions, add_special_tokens=False)["input_ids"]
+    by_length: dict[int, list[int]] = {}
+    for i, ids in enumerate(lengths):
+        by_length.setdefault(len(ids), []).append(i)
+    special = tokenizer.num_special_tokens_to_add(pair=True)
     features = []
+    for q_len, members in sorted(by_length.items()):
+        room = max_length - q_len - special  # context tokens a window holds
+        overlap = room - stride
+        if overlap < 0:
+            log.warning(
+                "QA doc_stride %d exceeds a window's context (%d): no overlap", stride, room
+            )
+        overlap = min(max(overlap, 0), room - 1)
+        part = [rows[i] for i in members]
+        enc = tokenizer(
+            [questions[i] for i in members],
+            [r["context"] for r in part],
+            truncation="only_second",
+            max_length=max_length,
+            stride=overlap,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+        features += _qa_features(enc, part, members, train)
+    features.sort(key=lambda f: f["example_index"])  # stable: windows stay in context order
+    return features
+
+
+def _qa_features(enc, rows, members, train) -> list[dict]:
+    """The windows of one tokenizer call, each tagged with its row's index in the whole list."""
+    out = []
     for i, offsets in enumerate(enc["offset_mapping"]):
-        example_index = enc["overflow_to_sample_mapping"][i]
+        local = enc["overflow_to_sample_mapping"][i]
         sequence_ids = enc.sequence_ids(i)
-        feature = {"input_ids": enc["input_ids"][i], "example_index": example_index}
+        feature = {"input_ids": enc["input_ids"][i], "example_index": members[local]}
         if train:
             feature["start_position"], feature["end_position"] = _answer_tokens(
-                rows[example_index]["answers"], offsets, sequence_ids
+                rows[local]["answers"], offsets, sequence_ids
             )
         else:
             feature["offsets"] = [
                 list(o) if s == 1 else None for o, s in zip(offsets, sequence_ids, strict=True)
             ]
-        features.append(feature)
-    return features
+        out.append(feature)
+    return out
 
 
 def _cut_question(question: str, tokenizer, room: int) -> str:
