@@ -123,3 +123,39 @@ def test_reference_table_puts_the_published_number_beside_the_baseline():
     assert not partial["comparable"] and partial["languages"] == "2 of 15"
     other = protocol_reference(_results("google/mt5-large", every, 0.8)).iloc[0]
     assert pd.isna(other["published"]) and not other["comparable"]
+
+
+def test_both_benchmark_averages_and_the_xtreme_one_is_compared():
+    """UD-POS run on XTREME-R's 37 languages: the XTREME average (33, what Hu et al. report) and
+    the XTREME-R one are both given; comparability needs every XTREME language."""
+    from xstilts.languages import BENCHMARK_LANGUAGES
+
+    xtreme, xtremer = (BENCHMARK_LANGUAGES["udpos"][b] for b in ("XTREME", "XTREME-R"))
+    rows = _results("xlm-roberta-large", list(xtremer), 0.5)
+    rows["target"], rows["metric"] = "udpos", "f1"
+    extra = rows["language"].isin(set(xtremer) - set(xtreme))
+    rows.loc[extra, "value"] = 0.2  # the XTREME-R additions score lower
+    train = {r: {**_xtreme_train("udpos")} for r in rows["run"].unique()}
+    row = protocol_reference(rows, train).iloc[0]
+    assert row["xtreme_languages"] == f"{len(xtreme)} of {len(xtreme)}"
+    assert row["xtremer_languages"] == f"{len(xtremer)} of {len(xtremer)}"
+    assert row["baseline_xtreme"] == row["baseline_measured"] == pytest.approx(51.5)
+    expected = (len(xtreme) * 51.5 + (len(xtremer) - len(xtreme)) * 20.0) / len(xtremer)
+    assert row["baseline_xtremer"] == pytest.approx(expected, abs=0.01)
+    assert row["comparable"]
+
+
+def test_languages_that_need_files_are_left_out_of_curate_without_them(tmp_path):
+    """Tatoeba's XTREME-R additions exist only as LASER files: without them curate never asks
+    the hub for those languages (the dry run names them); with them they are curated."""
+    from xstilts.configs import CurateConfig
+    from xstilts.stages.curate import _target_languages
+    from xstilts.tasks import get_task
+
+    targets = {"tatoeba": get_task("tatoeba")}
+    asked = {"tatoeba": ["de", "az", "lt"]}
+    bare = CurateConfig(target_tasks=["tatoeba"], task_languages=asked)
+    assert _target_languages(bare, targets) == {"tatoeba": ["de"]}
+    files = {"tatoeba": {"data_files": str(tmp_path)}}
+    given = CurateConfig(target_tasks=["tatoeba"], task_languages=asked, task_options=files)
+    assert _target_languages(given, targets) == {"tatoeba": ["de", "az", "lt"]}

@@ -363,6 +363,26 @@ def _print_dry_run(
     echo(format_status(statuses, study_dir))
     echo(format_estimate(estimate(grid, resolved.study, statuses, study_dir), resolved.study))
     _print_confounds(resolved.study, echo)
+    _print_languages_without_data(resolved.study, echo)
+
+
+def _print_languages_without_data(study, echo: Callable[[str], None]) -> None:
+    """Benchmark languages of the study's targets that have no data here (the hub copy lacks
+    them and no files are given): never evaluated; the benchmark's average covers the rest."""
+    from ..languages import BENCHMARK_LANGUAGES, languages_without_data
+
+    for target in study.target.tasks:
+        missing = languages_without_data(target, study.curate.task_options.get(target))
+        if not missing:
+            continue
+        why = "; ".join(sorted(set(missing.values())))
+        for bench, langs in BENCHMARK_LANGUAGES.get(target, {}).items():
+            gone = [x for x in langs if x in missing]
+            if gone:
+                echo(
+                    f"languages without data: {target}: {', '.join(gone)} ({why}): not "
+                    f"evaluated; its {bench} average covers {len(langs) - len(gone)} of {len(langs)}"
+                )
 
 
 def _print_confounds(study, echo: Callable[[str], None]) -> None:

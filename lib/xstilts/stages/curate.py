@@ -23,6 +23,7 @@ from ..data.matching import matched_samples, smallest_pool, usage
 from ..data.profile import domain_profile, study_tokenizer
 from ..data.subsample import ranked, stratified_sample
 from ..io import atomic_path, write_json
+from ..languages import languages_without_data
 from ..tasks.embedded import hash_split
 from ..tasks.hub.loading import hub_snapshots
 from ..tasks.protocol import mining_task, training_phases
@@ -131,15 +132,18 @@ def _target_languages(cfg: CurateConfig, targets: dict[str, TaskSpec]) -> dict[s
                 f"curate config field 'languages': {missing} not in any target task "
                 f"({', '.join(targets) or 'none configured'})"
             )
-    return {
-        spec.name: spec.curated_languages(
+    out = {}
+    for spec in targets.values():
+        chosen = spec.curated_languages(
             cfg.languages,
             _task_language_list(cfg.task_languages[spec.name], spec.name)
             if spec.name in cfg.task_languages
             else None,
         )
-        for spec in targets.values()
-    }
+        # languages only the task's own files have (the dry run names them): not evaluated
+        lacking = languages_without_data(spec.name, cfg.task_options.get(spec.name))
+        out[spec.name] = [x for x in chosen if x not in lacking]
+    return out
 
 
 def _load(cfg: CurateConfig, spec: TaskSpec, split: str, lang: str) -> list[dict]:

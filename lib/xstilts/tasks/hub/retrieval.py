@@ -136,6 +136,7 @@ register_hub_task(
     roles=("target",),
     source=Source("hub", "google/xtreme", "tatoeba.<lang3>"),
     metric=PROTOCOLS["tatoeba"].metric,
+    # XTREME-R's 5 beyond XTREME's 36 need LASER's files (languages.NEEDS_FILES)
     languages=TASK_LANGUAGES["tatoeba_xtremer"],
     splits=("test",),
     license="CC BY 2.0 FR (Tatoeba)",
