@@ -28,7 +28,7 @@ STUDY = repo_root() / "params" / "domains.yaml"
 
 
 @pytest.fixture(scope="module")
-def curated(tmp_path_factory):
+def data(tmp_path_factory):
     base = tmp_path_factory.mktemp("domains_full")
     opts = build(base / "data")
     env = build_intermediates(base / "data")
@@ -40,27 +40,53 @@ def curated(tmp_path_factory):
         f"curate.task_options={json.dumps(opts['task_options'])}",
         f"curate.task_languages={json.dumps(opts['task_languages'])}",
     ]
+    return base, overrides, env
+
+
+def _curate(data, name: str, extra: list[str]):
+    base, overrides, env = data
     mp = pytest.MonkeyPatch()
     for key, value in env.items():
         mp.setenv(key, value)
     try:
-        grid = expand(load_study(STUDY, overrides))
+        grid = expand(load_study(STUDY, [*overrides, *extra]))
         (run,) = grid.of("curate")
         assert run.config["n_intermediate"] == 20000 and run.config["match_sizes"] == "steps"
         assert run.config["n_target_train"] is None  # the profile's full size
-        manifest = curate.run(run.config, base / "curate")
+        manifest = curate.run(run.config, base / name)
     finally:
         mp.undo()
-    return base / "curate", manifest, grid
+    return base / name, manifest, grid
+
+
+@pytest.fixture(scope="module")
+def curated(data):
+    return _curate(data, "curate", [])
+
+
+def _rows(out, task, split):
+    return [json.loads(line) for line in (out / "tasks" / task / f"{split}.jsonl").open()]
+
+
+def test_the_xtreme_profile_trains_tydiqa_on_all_of_its_english_train(data, curated):
+    """xtreme's train_qa.sh trains TyDiQA-GoldP on its whole English train split; the default
+    holds 10 % of it out as English dev. Under the xtreme profile the dev rows stay in train."""
+    out, _, _ = curated
+    xtreme_out, _, _ = _curate(data, "curate_xtreme", ["profile=xtreme"])
+    held_train, held_dev = _rows(out, "tydiqa", "train"), _rows(out, "tydiqa", "validation")
+    full_train, dev = (
+        _rows(xtreme_out, "tydiqa", "train"),
+        _rows(xtreme_out, "tydiqa", "validation"),
+    )
+    assert held_dev and not {r["id"] for r in held_dev} & {r["id"] for r in held_train}
+    assert len(full_train) == len(held_train) + len(held_dev)
+    assert {r["id"] for r in dev} <= {r["id"] for r in full_train}
 
 
 def test_mnli_and_squad_overlap_a_targets_training_data_and_keep_every_row(curated):
     out, manifest, _ = curated
-    rows = lambda task, split: [  # noqa: E731
-        json.loads(line) for line in (out / "tasks" / task / f"{split}.jsonl").open()
-    ]
-    xnli_train = {(r["text_a"], r["text_b"]) for r in rows("xnli", "train")}
-    mnli_train = {(r["text_a"], r["text_b"]) for r in rows("mnli", "train")}
+    xnli_train = {(r["text_a"], r["text_b"]) for r in _rows(out, "xnli", "train")}
+    mnli_train = {(r["text_a"], r["text_b"]) for r in _rows(out, "mnli", "train")}
     assert mnli_train & xnli_train  # the overlap the old audit deleted
     removed = manifest["leakage"]["removed"]
     assert removed["mnli/train"]["removed"] == 0

@@ -141,6 +141,13 @@ class CurateConfig:
     window_stride: WindowLength = 128
     # local snapshots of hub datasets, <hub_snapshots>/<owner>/<name> (xstilts.tasks.hub.loading)
     hub_snapshots: str | None = None
+    # A target trained from a split without a dev split (TyDiQA-GoldP) holds 10 % of it out as
+    # English dev (true), or trains on all of it as xtreme's train_qa.sh does and scores the
+    # same 10 % as dev for the curve only (false; pair it with checkpoint: last)
+    target_dev_holdout: bool = True
+    # English target training rows that equal a test item are left out (true), or kept as the
+    # benchmark's scripts keep them (false; e.g. PAN-X's short repeated sentences)
+    target_train_avoids_test: bool = True
     # Keys the study orchestration passes: `tasks` (split by role), `model` (= tokenizer) and caps.
     tasks: list[str] | None = None
     model: str | None = None

@@ -169,9 +169,10 @@ def _load(cfg: CurateConfig, spec: TaskSpec, split: str, lang: str) -> list[dict
 
 
 def _dev_pool(
-    cfg: CurateConfig, spec: TaskSpec, train: list[dict]
+    cfg: CurateConfig, spec: TaskSpec, train: list[dict], holdout: bool = True
 ) -> tuple[list[dict], list[dict]]:
-    """(train, validation) pools; a task without a validation split gives 10 % of train (id hash)."""
+    """(train, validation) pools; a task without a validation split gives 10 % of train (id
+    hash), held out of train unless ``holdout`` is false (then train keeps every row)."""
     if "validation" in spec.splits:
         return train, _load(cfg, spec, "validation", "en")
     dev = [
@@ -181,6 +182,8 @@ def _dev_pool(
     ]
     if not dev and len(train) >= 2:  # a small pool: 10 % may round to nothing; keep one dev row
         dev = ranked(train, 0)[:1]
+    if not holdout:
+        return train, dev
     dev_ids = {r["id"] for r in dev}
     return [r for r in train if r["id"] not in dev_ids], dev
 
@@ -258,18 +261,21 @@ def _training_rows(
             raise CurateError(
                 f"target {spec.name!r}: its training task {source.name!r} has no train split"
             )
-        train, dev = _dev_pool(cfg, source, _load(cfg, source, "train", "en"))
+        train, dev = _dev_pool(
+            cfg, source, _load(cfg, source, "train", "en"), cfg.target_dev_holdout
+        )
         if phase.dev != phase.train:
             dev = _load(cfg, _spec(phase.dev, f"protocol of {spec.name}"), "validation", "en")
         for pool, n, out in (
             (train, cfg.n_target_train, train_all),
             (dev, cfg.n_target_dev, dev_all),
         ):
-            pool = [
-                r
-                for r in pool
-                if r["id"] not in test_keys and text_hash(row_text(r)) not in test_keys
-            ]
+            if out is dev_all or cfg.target_train_avoids_test:  # dev is never a test item
+                pool = [
+                    r
+                    for r in pool
+                    if r["id"] not in test_keys and text_hash(row_text(r)) not in test_keys
+                ]
             out.extend({**r, "phase": phase.train} for r in stratified_sample(pool, n, cfg.seed))
         phases.append({"train": phase.train, "dev": phase.dev})
     last = _spec(training_phases(spec.name)[-1].train, "protocol")
