@@ -62,6 +62,18 @@ def test_every_stage_finishes_with_provenance(quick_study):
     assert not list(encoder.glob("*.bin")) and not list(encoder.glob("*.pt"))
 
 
+def test_each_stage_log_shows_training_progress_as_it_runs(quick_study):
+    """stage.log gets the kernel's output and logging as they come (tail -f on a cluster): the
+    trainer's step lines with loss, learning rate and throughput, the dev score at evaluations."""
+    base, _, _ = quick_study
+    run = next((base / "runs" / "quick" / "intermediate").iterdir())
+    log = (run / "stage.log").read_text(encoding="utf-8")
+    steps = [line for line in log.splitlines() if "train step" in line]
+    assert steps and "INFO xstilts.training.trainer" in steps[0]
+    assert "train step 4/4 task hpo_organ_systems loss" in log and " dev " in steps[-1]
+    assert "tokens/s" in steps[-1]
+
+
 def test_the_e2e_benchmark_sums_every_stage_of_the_study_by_kind(quick_study):
     """``bench e2e``'s stage breakdown, read from this study's provenance files."""
     from bench.e2e import _stage_note, stage_times

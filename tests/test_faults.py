@@ -141,7 +141,7 @@ def test_unreachable_model_is_one_line_naming_it_and_the_fix(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     msg = _problems("model=someorg/not-a-model")
     assert "model 'someorg/not-a-model' is not in the Hugging Face cache" in msg
-    assert "huggingface-cli download someorg/not-a-model" in msg
+    assert "hf download someorg/not-a-model" in msg
     assert "Traceback" not in msg and "urllib3" not in msg and msg.count("\n") <= 1
 
 

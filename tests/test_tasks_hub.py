@@ -898,7 +898,7 @@ def test_snapshot_file_that_is_not_parquet_is_named_with_the_fetch_command(snaps
     with pytest.raises(HubDatasetUnavailable) as err:
         _snapshot_rows(tmp_path, "squad", "train")
     assert f"hub snapshot file {broken} cannot be read as Parquet" in str(err.value)
-    assert "huggingface-cli download --repo-type dataset rajpurkar/squad" in str(err.value)
+    assert "hf download --repo-type dataset rajpurkar/squad" in str(err.value)
 
 
 def test_snapshot_readme_config_missing_is_named_with_the_configs_it_has(snapshots):

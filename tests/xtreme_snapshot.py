@@ -1,6 +1,6 @@
 """A mini-XTREME on local disk, laid out exactly as the hub and the official files are.
 
-``build(root)`` writes, under ``root/snapshots/<owner>/<name>``, what ``huggingface-cli download
+``build(root)`` writes, under ``root/snapshots/<owner>/<name>``, what ``hf download
 --repo-type dataset <id> --local-dir ...`` gives (Parquet files plus a README ``configs`` block;
 for script-only repos the ``refs/convert/parquet`` export, ``<config>/<split>/*.parquet``), with
 each repo's features as in ``../shared/reference/hub-datasets.md``. Two repos take the other

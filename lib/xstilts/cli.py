@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +26,8 @@ def _study_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xstilts", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log (DEBUG)")
+    parser.add_argument("-q", "--quiet", action="count", default=0, help="less log (-qq: errors)")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a study (cached stages are skipped)")
     _study_args(run)
@@ -255,9 +258,13 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    from . import logs
     from .orchestration.layers import ParamsError
 
     args = build_parser().parse_args(argv)
+    level = logs.level_from(args.verbose, args.quiet)
+    os.environ[logs.LEVEL_ENV] = level  # workers and kernels inherit it
+    logs.configure(level)
     try:
         return COMMANDS[args.command](args)
     except ParamsError as err:

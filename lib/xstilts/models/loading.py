@@ -93,7 +93,7 @@ def model_unavailable(name: str) -> str | None:
     if is_offline() or not hub_reachable():
         return (
             f"model {name!r} is not in the Hugging Face cache and the hub cannot be reached: run "
-            f"`huggingface-cli download {name}` where there is internet, or set model to a local "
+            f"`hf download {name}` where there is internet, or set model to a local "
             "directory"
         )
     return None
@@ -225,7 +225,7 @@ def _no_safetensors(name: str, where: str) -> PickledWeightsError:
         f"model {name!r}: no safetensors weights {where}; xstilts reads weights from safetensors "
         f"only and never unpickles a checkpoint (pytorch_model.bin, *.pt). Use a revision that "
         f"has them (many hub repos carry the hub's safetensors conversion as a pull request: "
-        f"`huggingface-cli download {name} --revision refs/pr/<N> --local-dir <dir>`, then "
+        f"`hf download {name} --revision refs/pr/<N> --local-dir <dir>`, then "
         f"`model: <dir>`), or save the model once with safe_serialization=True where you trust "
         f"its file"
     )

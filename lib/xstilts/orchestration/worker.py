@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..io import read_json, write_json, write_text
+from ..logs import configure as configure_logging
 from . import integrity, provenance
 from .integrity import DONE_FILE, FAILED_FILE
 from .stageconfig import fit_config
@@ -89,7 +90,7 @@ def _execute_notebook(
                 kernel_name=spec["kernel"],
                 progress_bar=False,
                 start_timeout=300,  # a loaded 2-core machine can take over 60 s to start a kernel
-                log_output=False,
+                log_output=True,  # the kernel's output, logging included, into stage.log
                 cwd=str(Path(spec["notebook"]).parent),
                 **kept,
             )
@@ -156,6 +157,7 @@ def serve(specs: Any, replies: Any) -> int:
             if not spec_path:
                 continue
             with open(Path(spec_path).parent / "stage.log", "w", encoding="utf-8") as log:
+                configure_logging(stream=log)  # a line per message, as it comes: tail -f
                 with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
                     try:
                         ok = execute_stage(spec_path, kernel)
@@ -181,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1 or args[0].startswith("-"):
         print(USAGE, file=sys.stderr)
         return 2
+    configure_logging()
     return 0 if execute_stage(args[0]) else 1
 
 

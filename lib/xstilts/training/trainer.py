@@ -197,10 +197,22 @@ def train(
             ckpt.save_checkpoint(root, step, model, optimizer, state)
         bar.update(1)
         bar.set_postfix(loss=f"{row['loss']:.4f}", dev=row["dev"])
+        if step % plan.log_every == 0 or row["dev"] is not None or step == plan.total:
+            _log_step(row, plan.total, state)
         if on_step is not None:
             on_step(step, row)
     bar.close()
     return _result(model, root, state, plan.total, resumed_from, config.checkpoint)
+
+
+def _log_step(row: dict, total: int, state: dict) -> None:
+    """One line per logged step, for ``tail -f stage.log`` (the bar lives in the notebook)."""
+    rate = state["tokens"] / state["seconds"] if state["seconds"] else 0.0
+    dev = f" dev {row['dev']:.4f}" if row["dev"] is not None else ""
+    log.info(
+        "train step %d/%d task %s loss %.4f lr %.2e%s (%.0f tokens/s)",
+        row["step"], total, row["task"], row["loss"], row["lr"], dev, rate,
+    )  # fmt: skip
 
 
 def _check_tasks(tasks: list[TrainTask]) -> None:
@@ -241,6 +253,7 @@ class _Plan:
     total: int
     warmup: int
     eval_every: int
+    log_every: int  # steps between progress lines in the log (20 per run)
     sampler: TaskSampler
     run_id: str
 
@@ -285,6 +298,7 @@ class _Plan:
             if config.warmup_steps is not None
             else math.ceil(config.warmup_ratio * total),
             eval_every=config.eval_every or steps_per_epoch,
+            log_every=max(1, total // 20),
             sampler=TaskSampler.build(sizes, sampling, temperature, config.seed),
             run_id=run_id,
         )

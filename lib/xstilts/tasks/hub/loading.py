@@ -14,7 +14,7 @@ in offline mode, so the cache is used when present and nothing is retried.
 
 **Local snapshots** (compute nodes without internet): with a snapshot root set (the curate
 parameter ``hub_snapshots``, or ``$XSTILTS_HUB_SNAPSHOTS``), every hub dataset is read from
-``<root>/<owner>/<name>``, laid out as ``huggingface-cli download --repo-type dataset <owner>/<name>
+``<root>/<owner>/<name>``, laid out as ``hf download --repo-type dataset <owner>/<name>
 --local-dir <root>/<owner>/<name>`` writes it: a Parquet repo with its README ``configs`` (or,
 without them, files named as ``datasets`` infers splits, e.g. ``data/train-00000-of-00001.parquet``),
 or the ``refs/convert/parquet`` export (``--revision refs/convert/parquet``) for script-only repos,
@@ -99,10 +99,7 @@ def _offline_mode() -> Iterator[None]:
 
 def fetch_command(hub_id: str, parquet_export: bool = False) -> str:
     revision = " --revision refs/convert/parquet" if parquet_export else ""
-    return (
-        f"huggingface-cli download --repo-type dataset {hub_id}{revision} "
-        f"--local-dir <snapshots>/{hub_id}"
-    )
+    return f"hf download --repo-type dataset {hub_id}{revision} --local-dir <snapshots>/{hub_id}"
 
 
 def _unavailable(
