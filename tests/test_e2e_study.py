@@ -236,3 +236,23 @@ def _cpuinfo() -> list[str]:
         return Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
     except OSError:
         return []
+
+
+def test_stages_run_one_at_a_time_and_refuse_unfinished_inputs(tmp_path):
+    """A site curates on a CPU node, then trains on GPUs: --stages runs a part of the grid,
+    and a part whose inputs from other stages have not finished is refused before it starts."""
+    dirs = ["--runs-dir", str(tmp_path / "runs"), "--reports-dir", str(tmp_path / "reports")]
+    early = xstilts("run", "params/quick.yaml", *dirs, "--stages", "intermediate,target")
+    assert early.returncode == 2
+    assert "outside the selection have not finished" in early.stderr
+    assert "run --stages curate first" in early.stderr and not (tmp_path / "runs").exists()
+    first = xstilts("run", "params/quick.yaml", *dirs, "--stages", "curate")
+    assert first.returncode == 0, first.stderr[-2000:]
+    study = tmp_path / "runs" / "quick"
+    assert sorted(p.name for p in study.iterdir() if p.is_dir()) == ["curate", "logs"]
+    status = xstilts("status", "params/quick.yaml", *dirs, "--stages", "curate,intermediate")
+    lines = [x for x in status.stdout.splitlines() if x.startswith(("curate ", "intermediate "))]
+    assert len(lines) == 2 and "done" in lines[0] and "pending" in lines[1]
+    assert "target " not in status.stdout
+    bad = xstilts("run", "params/quick.yaml", *dirs, "--stages", "train")
+    assert bad.returncode == 2 and "unknown stage(s) ['train']" in bad.stderr

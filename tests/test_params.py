@@ -327,3 +327,11 @@ def test_settings_command_lists_every_stage_and_training_setting_from_its_defini
         assert sorted(sections[section]) == sorted(own), section
     assert "  scoring" in out and "'cosine' | 'margin'  default 'cosine'" in out
     assert f"default {TargetConfig().train.lr!r}" in out
+
+
+def test_more_than_one_gpu_per_stage_is_refused_before_anything_runs(tmp_path):
+    """No data parallelism: a second GPU would sit idle while the Slurm job holds it."""
+    root = Path(__file__).resolve().parents[1] / "params"
+    with pytest.raises(ParamsError, match="2 GPUs: a stage trains on one device"):
+        load_study(root / "quick.yaml", ["resources.target.gpus=2"])
+    assert load_study(root / "quick.yaml", ["resources.target.gpus=1"])

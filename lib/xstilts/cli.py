@@ -24,6 +24,19 @@ def _study_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reports-dir", type=Path, help="where reports go (default: reports/)")
 
 
+def _stage_list(text: str) -> tuple[str, ...]:
+    """``--stages curate,intermediate``: known stage names, in the study's order."""
+    from .orchestration.study_schema import STAGES
+
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    unknown = [x for x in names if x not in STAGES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown stage(s) {unknown or [text]}; stages: {','.join(STAGES)}"
+        )
+    return tuple(x for x in STAGES if x in names)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xstilts", description=__doc__)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log (DEBUG)")
@@ -43,12 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print the grid, cache state and estimate"
     )
     run.add_argument(
+        "--stages",
+        type=_stage_list,
+        help="run only these stages, e.g. curate or intermediate,target (their inputs from "
+        "other stages must be finished): curate on a CPU node, training on GPUs",
+    )
+    run.add_argument(
         "--clean-partial",
         action="store_true",
         help="delete partial run directories first instead of resuming them",
     )
     status = sub.add_parser("status", help="state of every run of a study")
     _study_args(status)
+    status.add_argument("--stages", type=_stage_list, help="only these stages' runs")
     status.add_argument(
         "--verify",
         action="store_true",
@@ -108,8 +128,9 @@ def cmd_run(args) -> int:
         jobs=args.jobs,
         fresh_kernels=args.fresh_kernels,
         dry_run=args.dry_run,
+        only=(lambda run: run.stage in args.stages) if args.stages else None,
     )
-    if outcome.ok and not args.dry_run:
+    if outcome.ok and not args.dry_run and (not args.stages or "analysis" in args.stages):
         index = paths.reports_dir / resolved.name / "index.html"
         if outcome.done or not index.exists():  # something new to show
             _render(paths.runs_dir / resolved.name, paths.reports_dir)
@@ -134,6 +155,8 @@ def cmd_status(args) -> int:
     resolved, paths = _load(args)
     study_dir = paths.runs_dir / resolved.name
     statuses = study_status(expand(resolved), study_dir)
+    if args.stages:
+        statuses = [st for st in statuses if st.run.stage in args.stages]
     print(format_status(statuses, study_dir))
     if not args.verify:
         return 0

@@ -256,6 +256,8 @@ def run_study(
         echo(outcome.summary())
         return outcome
     validate_pending(resolved, grid, pending, paths)
+    if only is not None:
+        _refuse_unfinished_inputs(grid, statuses, pending)
     write_grid_manifest(grid, study_dir)
     for run in pending:  # forced reruns: forget the old result first
         if force and force(run):
@@ -299,6 +301,28 @@ def _dry_run(resolved, grid, statuses, study_dir, pending, paths, echo) -> None:
         echo(f"before running, fix: {line}")
     if not missing:
         echo(_present_line(resolved, before))
+
+
+def _refuse_unfinished_inputs(grid: Grid, statuses, pending: list[StageRun]) -> None:
+    """A selection (``--stages``) reads its other inputs from disk: each must be finished."""
+    done = {st.run.id for st in statuses if st.state == DONE}
+    chosen = {r.id for r in pending}
+    by_id = grid.by_id()
+    missing = sorted({i for r in pending for i in r.inputs if i not in chosen and i not in done})
+    if missing:
+        stages = sorted({by_id[i].stage for i in missing})
+        raise ParamsError(
+            [
+                Problem(
+                    "command line --stages",
+                    None,
+                    (),
+                    f"{len(missing)} input run(s) outside the selection have not finished "
+                    f"({', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}): "
+                    f"run --stages {','.join(stages)} first",
+                )
+            ]
+        )
 
 
 def _within_selection(pending: list[StageRun]) -> list[StageRun]:

@@ -21,6 +21,7 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     create_model,
+    field_validator,
 )
 
 from ..configs import (
@@ -152,6 +153,16 @@ class Resources(Strict):
     account: str | None = None
     qos: str | None = None
     constraint: str | None = None
+
+    @field_validator("gpus")
+    @classmethod
+    def _one_device(cls, gpus: int | None) -> int | None:
+        if gpus is not None and gpus > 1:
+            raise ValueError(
+                f"{gpus} GPUs: a stage trains on one device (no data parallelism), so the "
+                "others would sit idle while the job holds them; use 1"
+            )
+        return gpus
 
 
 class ResourcesSection(Strict):
