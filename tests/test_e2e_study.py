@@ -57,6 +57,7 @@ def test_every_stage_finishes_with_provenance(quick_study):
                 or stage in ("curate", "analysis")
             )
             assert (run / "notebook.ipynb").exists()
+            assert not (run / "checkpoints").exists()  # pruned once DONE: never resumed
     encoder = next((study / "intermediate").iterdir()) / "encoder"
     assert list(encoder.glob("*.safetensors")), "intermediate encoder must be saved as safetensors"
     assert not list(encoder.glob("*.bin")) and not list(encoder.glob("*.pt"))
@@ -254,5 +255,12 @@ def test_stages_run_one_at_a_time_and_refuse_unfinished_inputs(tmp_path):
     lines = [x for x in status.stdout.splitlines() if x.startswith(("curate ", "intermediate "))]
     assert len(lines) == 2 and "done" in lines[0] and "pending" in lines[1]
     assert "target " not in status.stdout
+    keep = ["-p", "intermediate.train.keep_checkpoints=true"]
+    kept = xstilts("run", "params/quick.yaml", *dirs, *keep, "--stages", "intermediate")
+    assert kept.returncode == 0, kept.stderr[-2000:]
+    (run,) = (study / "intermediate").iterdir()
+    assert list((run / "checkpoints").iterdir())  # kept when asked
+    verify = xstilts("status", "params/quick.yaml", *dirs, *keep, "--verify")
+    assert "every finished run is intact" in verify.stdout, verify.stdout[-1500:]
     bad = xstilts("run", "params/quick.yaml", *dirs, "--stages", "train")
     assert bad.returncode == 2 and "unknown stage(s) ['train']" in bad.stderr

@@ -55,6 +55,9 @@ class TrainConfig:
     # which weights the run keeps: the best English dev score's, or the last step's (xtreme's
     # train_qa.sh saves the final model: --save_steps -1); dev is scored either way
     checkpoint: Checkpoint = "best_dev"
+    # the resumable training state under <run>/checkpoints is deleted once the stage is DONE
+    # (a finished stage is never resumed); true keeps it
+    keep_checkpoints: bool = False
     max_train_samples: Positive | None = None
     max_eval_samples: Positive | None = None
     precision: Precision = "auto"
