@@ -10,15 +10,29 @@ STUDY  ?= params/default.yaml
 JOBS   ?= 1
 export TQDM_MININTERVAL ?= 5
 
-.PHONY: setup system-deps assets study test test-fast lint format bench report status tasks dry-run slurm-up slurm-down clean
+.PHONY: setup lock system-deps assets study test test-fast lint format bench report status tasks dry-run slurm-up slurm-down clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The environment comes from requirements.lock (every package pinned, torch's CPU build among
+# them); pyproject.toml keeps the ranges. `make lock` writes the lock again from a fresh resolve.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	$(BIN)/python -m ipykernel install --sys-prefix --name xstilts --display-name "Python (xstilts)" >/dev/null
 	touch $(STAMP)
+
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -e ".[dev]"
+	{ echo "# make lock: every package of pyproject.toml (with the dev extra) at the version resolved"; \
+	  echo "# on $$(date -u +%F) for Python $$(.lock-venv/bin/python -c 'import platform; print(platform.python_version())')."; \
+	  echo "# torch is its CPU build (+cpu): outside this machine's wheel folder, PyTorch's CPU index serves it"; \
+	  echo "# (PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu)."; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable; } > requirements.lock
+	rm -rf .lock-venv
 
 # npm, chromium, slurm-wlm, munge from Debian when root; otherwise the tests needing them skip.
 system-deps:
