@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from xstilts.analysis import family
+from xstilts.analysis import family, hierarchical
 from xstilts.analysis.hierarchical import (
     Draws,
     collapse_crossed,
@@ -23,28 +23,58 @@ N_STUDIES = 1000
 
 
 def _cell(reps: np.ndarray) -> dict:
+    """A cell without item scores: the t over its seed replicates."""
     return summarise(Draws(pd.Series(reps), None), float(np.mean(reps)))
 
 
-def _replicate_deltas(rng, n_seeds: int, truth: float) -> np.ndarray:
-    """One synthetic cell: Δ_r = truth + seed effect + the item mean of this replicate's item
-    noise, plus item effects shared by every seed (the same 200 test items), at the sizes of the
-    default study (seed SD about 1.5 points; per-item Δ of 0 / ±100 points)."""
+def _crossed_cell(table: np.ndarray) -> dict:
+    """A cell with item scores (replicates × items), as the analysis builds it."""
+    reps = table.mean(axis=1)
+    return summarise(Draws(pd.Series(reps), None, pd.DataFrame(table)), float(reps.mean()))
+
+
+def _item_deltas(rng, n_seeds: int, truth: float, shared_sd: float = 15.0) -> np.ndarray:
+    """One synthetic cell, replicates × 200 test items: truth + seed effect + item effects shared
+    by every seed (the same items; an item that intermediate training helps or hurts) + each
+    replicate's own item flips, at the sizes of the default study (seed SD about 1.5 points;
+    per-item Δ of 0 / ±100 points)."""
     n_items = 200
-    shared = rng.normal(0, 5, n_items)  # items on which intermediate training helps or hurts
+    shared = rng.normal(0, shared_sd, n_items)
     seed_effect = rng.normal(0, 1.5, n_seeds)
     flips = rng.choice([-100.0, 0.0, 100.0], p=[0.08, 0.84, 0.08], size=(n_seeds, n_items))
-    return truth + seed_effect + (shared + flips).mean(axis=1)
+    return truth + seed_effect[:, None] + shared[None, :] + flips
+
+
+def _replicate_deltas(rng, n_seeds: int, truth: float) -> np.ndarray:
+    return _item_deltas(rng, n_seeds, truth).mean(axis=1)
 
 
 @pytest.mark.parametrize("n_seeds", [3, 5])
 def test_primary_intervals_cover_the_truth_93_to_97_percent(n_seeds):
+    """The crossed interval (item scores, the analysis's case for classification and retrieval)
+    covers a known Δ; so does the t over seeds where no item scores exist."""
     rng = np.random.default_rng(n_seeds)
-    truth, hits = 2.0, 0
+    truth, hits, hits_t = 2.0, 0, 0
     for _ in range(N_STUDIES):
-        row = _cell(_replicate_deltas(rng, n_seeds, truth))
+        table = _item_deltas(rng, n_seeds, truth)
+        row = _crossed_cell(table)
+        assert row["p_method"] == hierarchical.CROSSED
         hits += row["ci_low"] <= truth <= row["ci_high"]
+        plain = _cell(_item_deltas(rng, n_seeds, truth, shared_sd=0.0).mean(axis=1))
+        hits_t += plain["ci_low"] <= truth <= plain["ci_high"]
     assert 0.93 <= hits / N_STUDIES <= 0.97, hits / N_STUDIES
+    assert 0.93 <= hits_t / N_STUDIES <= 0.97, hits_t / N_STUDIES
+
+
+def test_a_t_over_seeds_alone_undercovers_when_items_are_shared():
+    """Why items enter the interval: with item effects shared by every seed, the seeds' t misses
+    their variance."""
+    rng = np.random.default_rng(11)
+    hits = 0
+    for _ in range(N_STUDIES):
+        row = _cell(_item_deltas(rng, 5, 2.0, shared_sd=30.0).mean(axis=1))
+        hits += row["ci_low"] <= 2.0 <= row["ci_high"]
+    assert hits / N_STUDIES < 0.85, hits / N_STUDIES
 
 
 def test_a_percentile_bootstrap_over_three_seeds_undercovers():
@@ -67,12 +97,37 @@ def test_the_confirmatory_family_holds_its_error_rate_under_the_null(correction)
     rng = np.random.default_rng(7)
     any_false = 0
     for _ in range(N_STUDIES):
-        rows = [_cell(_replicate_deltas(rng, 5, 0.0)) for _ in range(12)]
+        rows = [_crossed_cell(_item_deltas(rng, 5, 0.0)) for _ in range(12)]
         tables = {"cells": pd.DataFrame(rows[:9]), "domain_match": pd.DataFrame(rows[9:])}
         assert family.mark(tables, ["cells", "domain_match"], correction) == 12
         any_false += any(family.significant(df, 0.05).any() for df in tables.values())
     se = np.sqrt(0.05 * 0.95 / N_STUDIES)
     assert any_false / N_STUDIES <= 0.05 + 3 * se
+
+
+def test_the_crossed_interval_matches_statsmodels_mixedlm():
+    """Seeds and items as crossed random effects, fitted by statsmodels' MixedLM (REML, one
+    group, a variance component each): its intercept and standard error equal ours."""
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(3)  # every component clearly positive: REML = the mean squares
+    seeds, items = rng.normal(0, 3, 5), rng.normal(0, 5, 30)
+    table = 1.0 + seeds[:, None] + items[None, :] + rng.normal(0, 2, (5, 30))
+    low, high, p, df = hierarchical.crossed_interval(table)
+    long = pd.DataFrame(
+        [(r, i, table[r, i]) for r in range(5) for i in range(30)], columns=["seed", "item", "y"]
+    )
+    model = smf.mixedlm(
+        "y ~ 1",
+        long,
+        groups=np.ones(len(long)),
+        vc_formula={"seed": "0 + C(seed)", "item": "0 + C(item)"},
+    ).fit(reml=True)
+    assert (low + high) / 2 == pytest.approx(model.fe_params["Intercept"])
+    half = (high - low) / 2
+    se = half / stats.t.ppf(0.975, df)
+    assert se == pytest.approx(model.bse_fe["Intercept"], rel=0.01)
+    assert p == pytest.approx(2 * stats.t.sf(abs(table.mean()) / se, df))
 
 
 def test_t_interval_and_p_match_scipy():

@@ -140,10 +140,17 @@ def test_a_clear_effect_is_detected_and_a_null_is_not(tmp_path):
     cells, _ = _cells(tmp_path)
     family.mark({"cells": cells}, ["cells"], "holm")
     cells = cells.set_index("intermediate")
-    assert cells.loc["vitaminc", "ci_low"] > 20 and cells.loc["vitaminc", "q"] < 0.05
-    # the primary test: replicate Δs +27.5, +30, +32.5 -> a t test over them
+    assert cells.loc["vitaminc", "ci_low"] > 10 and cells.loc["vitaminc", "q"] < 0.05
+    # the replicates' own t test: Δs +27.5, +30, +32.5
     seeds_only = stats.ttest_1samp([27.5, 30.0, 32.5], 0.0).pvalue
-    assert cells.loc["vitaminc", "p"] == pytest.approx(seeds_only)
+    assert cells.loc["vitaminc", "p_seeds"] == pytest.approx(seeds_only)
+    # the primary test: seeds and the 40 shared items crossed (item i gains 100 points in seed s
+    # when 20 <= i < 30 + s), the crossed interval of that table
+    table = np.array([[100.0 * (20 <= i < 30 + s) for i in range(N_ITEMS)] for s in (1, 2, 3)])
+    low, high, p, _ = hierarchical.crossed_interval(table)
+    assert cells.loc["vitaminc", "p_method"] == hierarchical.CROSSED
+    assert cells.loc["vitaminc", "p"] == pytest.approx(p)
+    assert cells.loc["vitaminc", "ci_low"] == pytest.approx(low)
     assert cells.loc["vitaminc", "boot_low"] > 0  # the bootstrap beside it agrees
     assert cells.loc["multiemo_medicine", "ci_low"] < 0 < cells.loc["multiemo_medicine", "ci_high"]
     assert cells.loc["multiemo_medicine", "p"] > 0.2
@@ -160,16 +167,27 @@ def test_contrasts_report_the_seed_replicates_own_t_test_beside_the_bootstrap(tm
     domains, contrasts = hierarchical.domain_tables(cells, boots)
     (row,) = contrasts.to_dict("records")
     paired = stats.ttest_1samp([-7.5, -22.5, -2.5], 0.0).pvalue
-    assert row["contrast"] == "biomedical − general" and row["p_method"] == "t over seeds"
-    assert row["p"] == pytest.approx(paired) and row["p"] > row["p_boot"]
+    assert row["contrast"] == "biomedical − general" and row["p_method"] == hierarchical.CROSSED
+    assert row["p_seeds"] == pytest.approx(paired)  # the replicates' own paired t test
+    # the primary: the crossed interval of the paired item differences (medicine − vitaminc)
+    ks = {"v": (24, 31, 27), "m": (21, 22, 26)}
+    diff = np.array(
+        [
+            [100.0 * (i < m) - 100.0 * (i < v) for i in range(N_ITEMS)]
+            for v, m in zip(*ks.values(), strict=True)
+        ]
+    )
+    assert row["p"] == pytest.approx(hierarchical.crossed_interval(diff)[2])
     general = domains.set_index("domain").loc["general"]
-    assert general["p"] == pytest.approx(stats.ttest_1samp([10, 27.5, 17.5], 0).pvalue)
+    assert general["p_seeds"] == pytest.approx(stats.ttest_1samp([10, 27.5, 17.5], 0).pvalue)
     family.mark({"cells": cells, "domain_contrasts": contrasts}, ["cells"], "holm")
     text = " ".join(headline(cells, domains, contrasts))
     assert (
         f"(95% CI {row['ci_low']:+.2f} to {row['ci_high']:+.2f}, exploratory, t over the " in text
     )
-    assert f"seed replicates p = {paired:.3g}; bootstrap p = {row['p_boot']:.2g})" in text
+    assert (
+        f"seeds and items, crossed p = {row['p']:.3g}; bootstrap p = {row['p_boot']:.2g})" in text
+    )
 
 
 def test_missing_item_scores_fall_back_to_seeds_and_say_so(tmp_path):

@@ -13,8 +13,11 @@ serves every replicate). For one cell (intermediate × target):
 
 and the cell's Δ is the mean of Δ_r over replicates.
 
-Primary inference (``ci_low``, ``ci_high``, ``p``): a t interval and two-sided t test over the
-replicate Δs (n − 1 degrees of freedom). A percentile bootstrap over 3 replicates covers about
+Primary inference (``ci_low``, ``ci_high``, ``p``): where item scores exist, seeds and test items
+as crossed random effects (``crossed_interval``: every seed is scored on the same items, so an item
+that intermediate training helps or hurts shifts every replicate alike, which a t over seeds alone
+does not see); otherwise a t interval and two-sided t test over the replicate Δs (n − 1 degrees of
+freedom). A percentile bootstrap over 3 replicates covers about
 75 % of the time (a draw lands wholly on the lowest replicate with probability 1/27), so it is
 never the primary interval; ``tests/test_stats.py`` simulates coverage. The hierarchical bootstrap
 (replicates, then one draw of test items shared by every replicate and language, since every seed
@@ -32,6 +35,7 @@ with 80 % power, from the observed seed SD: (t₀.₉₇₅ + t₀.₈₀)(n −
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -45,9 +49,12 @@ from .results import BASELINE, SEED_FREE_FORMATS
 from .scores import collapse_crossed
 
 N_BOOT = 4000
-SEED_AND_ITEMS = "t over seed replicates (bootstrap over seeds, then shared items, beside it)"
+SEED_AND_ITEMS = (
+    "t with seeds and test items crossed (bootstrap over seeds, then shared items, beside it)"
+)
 ITEMS_ONE_SEED = "bootstrap over items (one seed: no seed variance in the interval)"
 SEEDS_ONLY = "t over seed replicates (no item scores)"
+CROSSED = "t, seeds and items crossed"  # summarise's p_method where item scores exist
 POWER, ALPHA_MDE = 0.80, 0.05
 ZERO_SHOT_EXCLUDES = ("en",)  # the training language is not a zero-shot unit
 
@@ -161,6 +168,14 @@ def _run_scores(frame: pd.DataFrame, run: str, languages: list[str]) -> np.ndarr
     )
 
 
+def _item_table(reps: list[Replicate], keep: np.ndarray, keys) -> pd.DataFrame:
+    """Replicates × items: each item's Δ averaged over the kept languages."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an item no kept language has: NaN
+        rows = [np.nanmean(r.deltas[keep, :], axis=0) for r in reps]
+    return pd.DataFrame(np.vstack(rows), index=keys)
+
+
 def _language_mean(deltas: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Mean over kept languages of the item mean (last axis), ignoring absent items."""
     with np.errstate(invalid="ignore"):
@@ -187,23 +202,60 @@ def draws(reps: list[Replicate], keep: np.ndarray, rng_seed: int, n_boot: int = 
 @dataclass(frozen=True)
 class Draws:
     """What a cell (or a mean or difference of cells) knows about its uncertainty: its Δ per
-    replicate, keyed by (intermediate seed, target seed), and its bootstrap draws where every cell
-    involved has item scores (None otherwise: the t rule over replicates applies)."""
+    replicate, keyed by (intermediate seed, target seed); its bootstrap draws where every cell
+    involved has item scores (None otherwise); and ``items``, the replicates × test items Δs
+    (language-averaged, same index as ``reps``) for the crossed seed × item interval (None: the
+    t rule over replicates alone)."""
 
     reps: pd.Series
     boot: np.ndarray | None
+    items: pd.DataFrame | None = None
 
     def __sub__(self, other: Draws) -> Draws:
         reps = self.reps.sub(other.reps).dropna()  # paired replicate by replicate
         boot = None if self.boot is None or other.boot is None else self.boot - other.boot
-        return Draws(reps, boot)
+        items = None
+        if self.items is not None and other.items is not None:
+            items = self.items.loc[reps.index] - other.items.loc[reps.index]
+        return Draws(reps, boot, items)
 
 
 def mean_of(cells: list[Draws]) -> Draws:
     """The mean of several cells (e.g. a domain's tasks), replicate by replicate and draw by draw."""
     reps = pd.concat([c.reps for c in cells], axis=1, join="inner").mean(axis=1)
     boots = [c.boot for c in cells]
-    return Draws(reps, None if any(b is None for b in boots) else np.mean(boots, 0))
+    items = None
+    if all(c.items is not None for c in cells):
+        items = sum(c.items.loc[reps.index] for c in cells) / len(cells)
+    return Draws(reps, None if any(b is None for b in boots) else np.mean(boots, 0), items)
+
+
+def crossed_interval(items: np.ndarray) -> tuple[float, float, float, float]:
+    """(low, high, p, df) for the grand mean of a replicates × items table of Δs, with seeds
+    and test items as crossed random effects (every seed is scored on the same items, so an
+    item's effect is shared by all seeds and a t over seeds alone does not see it).
+
+    The variance of the grand mean from the two-way ANOVA mean squares (method of moments,
+    equal to REML on a full table while the item component is positive; statsmodels MixedLM
+    in tests/test_inference.py): (MS_seed + MS_item − MS_resid) / (R N), the item part floored
+    at 0, with Satterthwaite's degrees of freedom."""
+    table = items[:, ~np.isnan(items).any(axis=0)]  # items every replicate has
+    r, n = table.shape
+    grand = float(table.mean())
+    rows, cols = table.mean(axis=1), table.mean(axis=0)
+    ms_seed = n * float(np.sum((rows - grand) ** 2)) / (r - 1)
+    ms_item = r * float(np.sum((cols - grand) ** 2)) / (n - 1)
+    resid = table - rows[:, None] - cols[None, :] + grand
+    ms_resid = float(np.sum(resid**2)) / ((r - 1) * (n - 1))
+    a, b, c = ms_seed / (r * n), ms_item / (r * n), ms_resid / (r * n)
+    parts = [(a, r - 1)] + ([(b, n - 1), (-c, (r - 1) * (n - 1))] if b > c else [])
+    var = sum(v for v, _ in parts)
+    if var <= 1e-12 * max(1.0, grand**2):
+        return np.nan, np.nan, np.nan, np.nan
+    df = var**2 / sum(v**2 / d for v, d in parts)
+    se = np.sqrt(var)
+    half = float(stats.t.ppf(0.975, df)) * se
+    return grand - half, grand + half, float(2 * stats.t.sf(abs(grand) / se, df)), float(df)
 
 
 def _p_boot(boot: np.ndarray) -> float:
@@ -219,13 +271,17 @@ def summarise(cell: Draws, point: float) -> dict:
     low, high, p = _t_interval(reps)
     p_seeds = p  # the replicates' own t test, whatever ends up primary
     how = "t over seeds"
+    if cell.items is not None and len(reps) > 1:  # seeds and items crossed
+        c_low, c_high, c_p, _ = crossed_interval(cell.items.to_numpy(dtype=float))
+        if np.isfinite(c_p):
+            low, high, p, how = c_low, c_high, c_p, CROSSED
     b_low = b_high = p_boot = np.nan
     if cell.boot is not None:
         b_low, b_high = np.percentile(cell.boot, [2.5, 97.5])
         p_boot = _p_boot(cell.boot)
         if len(reps) == 1:
             low, high, p, how = b_low, b_high, p_boot, "bootstrap over items (one seed)"
-    if not np.isfinite(p) and how == "t over seeds":
+    if not np.isfinite(p) and how in ("t over seeds", CROSSED):
         how = "none (replicates equal)" if len(reps) > 1 else "none (one replicate)"
     return {
         "delta": point,
@@ -302,7 +358,8 @@ def cell_table(
                 method = ITEMS_ONE_SEED
             boot = None if method == SEEDS_ONLY else draws(reps, keep, t_index, n_boot)
             keys = pd.MultiIndex.from_tuples([(r.intermediate_seed, r.seed) for r in reps])
-            boots[(inter, target)] = cell = Draws(pd.Series(per_rep, index=keys), boot)
+            table = None if method == SEEDS_ONLY else _item_table(reps, keep, keys)
+            boots[(inter, target)] = cell = Draws(pd.Series(per_rep, index=keys), boot, table)
             rows.append(
                 {
                     "intermediate": inter,

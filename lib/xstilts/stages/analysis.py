@@ -363,9 +363,10 @@ def _fmt_p(row) -> str:
     if not np.isfinite(row["p"]):
         return "no test"
     label = "" if row.get("family") != family.EXPLORATORY else "exploratory, "
-    if row["p_method"] != "t over seeds":
+    if row["p_method"] not in ("t over seeds", hierarchical.CROSSED):
         return f"{label}{row['p_method']} p = {row['p']:.3g}"
-    out = f"{label}t over the seed replicates p = {row['p']:.3g}"
+    what = "seed replicates" if row["p_method"] == "t over seeds" else "seeds and items, crossed"
+    out = f"{label}t over the {what} p = {row['p']:.3g}"
     if np.isfinite(row.get("p_boot", np.nan)):  # the bootstrap beside it (hierarchical.summarise)
         floor = row["p_boot"] <= 1 / hierarchical.N_BOOT
         out += f"; bootstrap p {'≤' if floor else '='} {row['p_boot']:.2g}"
