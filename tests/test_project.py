@@ -31,9 +31,14 @@ def test_environment_yml_installs_the_project_from_pyproject():
     assert conda_packages <= {"python", "pip", "nodejs"}
 
 
-def test_pyproject_pins_the_cpu_torch_on_disk():
+def test_pyproject_gives_a_torch_range_and_the_lock_pins_the_cpu_build_on_disk():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert "torch==2.13.0" in project["dependencies"]
+    torch = [d for d in project["dependencies"] if d.startswith("torch")]
+    assert torch == ["torch>=2.8,<2.15"]
+    lock = (ROOT / "requirements.lock").read_text().splitlines()
+    assert "torch==2.13.0+cpu" in lock
+    pinned = [line for line in lock if line and not line.startswith("#")]
+    assert all("==" in line for line in pinned), [x for x in pinned if "==" not in x]
 
 
 def test_ci_runs_exactly_make_test():

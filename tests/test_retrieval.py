@@ -61,7 +61,9 @@ def test_bucc_threshold_tuned_on_dev_applies_to_test():
         src_ids = [f"s{i}" for i in range(12)]
         tgt_ids = [f"t{i}" for i in range(12)]
         gold = {(f"s{i}", f"t{i}") for i in range(8)}  # s8..s11 have no translation
-        return gold, mine_candidates(src, tgt, src_ids, tgt_ids)
+        # every forward and backward best: the threshold logic alone (the one-to-one filter is
+        # checked against xtreme's in test_bucc_parity.py)
+        return gold, mine_candidates(src, tgt, src_ids, tgt_ids, candidates="all")
 
     dev_gold, dev_cand = split(0)
     test_gold, test_cand = split(1)

@@ -11,7 +11,7 @@ pairs, and ``exclude_confounded`` in the study file drops them from the grid.
 from __future__ import annotations
 
 from ..tasks.protocol import training_phases
-from ..tasks.registry import get_task
+from ..tasks.registry import UnknownTaskError, get_task
 from .leakage import source_family
 
 
@@ -21,12 +21,15 @@ def training_sources(target: str) -> set[str]:
 
 
 def confounded_source(intermediate: str, target: str) -> str | None:
-    """The target's training source that ``intermediate`` shares a source with, or None."""
-    family = source_family(get_task(intermediate))
-    for source in sorted(training_sources(target)):
-        if source == intermediate or source_family(get_task(source)) == family:
-            return source
-    return None
+    """The target's training source that ``intermediate`` shares a source with, or None (also
+    for a task name the registry does not know: the study check names those)."""
+    try:
+        family = source_family(get_task(intermediate))
+        sources = sorted(training_sources(target))
+        families = {s: source_family(get_task(s)) for s in sources}
+    except UnknownTaskError:
+        return None
+    return next((s for s in sources if s == intermediate or families[s] == family), None)
 
 
 def design_confounds(intermediates: list[str], targets: list[str]) -> list[dict]:

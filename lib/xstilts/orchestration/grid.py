@@ -199,7 +199,7 @@ def _target_runs(
     sources += checkpoints
     confounded = {
         (intermediate_label(c["label"], seed), c["target"])
-        for c in study_confounds(study)
+        for c in (study_confounds(study) if study.target.exclude_confounded else [])
         for seed in study.seeds.intermediate
     }
     runs = []

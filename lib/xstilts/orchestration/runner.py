@@ -256,7 +256,7 @@ def run_study(
         echo(outcome.summary())
         return outcome
     validate_pending(resolved, grid, pending, paths)
-    if only is not None:
+    if only is not None and not finished_inputs_only:  # an interim report reads what finished
         _refuse_unfinished_inputs(grid, statuses, pending)
     write_grid_manifest(grid, study_dir)
     for run in pending:  # forced reruns: forget the old result first
@@ -396,7 +396,7 @@ def _print_languages_without_data(study, echo: Callable[[str], None]) -> None:
     from ..languages import BENCHMARK_LANGUAGES, languages_without_data
 
     for target in study.target.tasks:
-        missing = languages_without_data(target, study.curate.task_options.get(target))
+        missing = languages_without_data(target, (study.curate.task_options or {}).get(target))
         if not missing:
             continue
         why = "; ".join(sorted(set(missing.values())))
