@@ -98,7 +98,8 @@ def capped(tmp_path_factory):
         "curate.n_target_test": 6,
         "curate.window_length": 64,
         "curate.window_stride": 16,
-        "intermediate.train": small,
+        # epochs, not max_steps: the domain mixtures' budgets (4, 4 and 2 tasks) must come out equal
+        "intermediate.train": {**small, "max_steps": 0, "epochs": 1},
         "target.train": small,
         "resources.default": {"gpus": 0},
     }
@@ -130,6 +131,21 @@ def test_capped_study_runs_every_intermediate_and_names_the_domain_contrasts(cap
     tex = (report_dir / "tables" / "paper_table2.tex").read_text()
     assert r"\toprule" in tex and "bare model" in tex and "legal\\_mix" in tex
     assert (report_dir / "tables" / "paper_domain_gains.tex").exists()
+
+
+def test_each_domain_mixture_trains_the_same_number_of_steps(capped):
+    """One mixture per domain, of 4, 4 and 2 matched tasks: the 2-task one runs twice the
+    epochs, so every domain arm gets about the same updates (not half)."""
+    study_dir, _ = capped
+    mixtures = {}
+    for run in (study_dir / "intermediate").iterdir():
+        metrics = json.loads((run / "metrics.json").read_text())
+        if len(metrics["tasks"]) > 1:
+            mixtures[metrics["config"]["task"]] = metrics
+    assert sorted(mixtures) == ["biomedical_mix", "general_mix", "legal_mix"]
+    assert mixtures["biomedical_mix"]["epochs"] == 2 and mixtures["legal_mix"]["epochs"] == 1
+    steps = [m["steps"] for m in mixtures.values()]
+    assert max(steps) <= 1.2 * min(steps), {k: m["steps"] for k, m in mixtures.items()}
 
 
 def test_exclude_confounded_drops_exactly_the_confounded_target_runs(tmp_path):

@@ -47,9 +47,18 @@ def study(tmp_path_factory):
             "n_target_test": 6,
             "n_intermediate": 12,
             "n_intermediate_dev": 4,
+            # the xtreme profile's curate settings: TyDiQA trains on all of its English train
+            "target_dev_holdout": False,
+            "target_train_avoids_test": False,
         },
         "intermediate": {"tasks": ["mnli"], "train": train},
-        "target": {"tasks": TARGETS, "train": train},
+        "target": {
+            "tasks": TARGETS,
+            "train": train,
+            "exclude_confounded": True,  # MNLI is XNLI's training data: no xnli from mnli
+            # train_qa.sh: warm-up in steps, the final model
+            "per_task": {"xquad": {"checkpoint": "last", "warmup_steps": 1}},
+        },
     }
     path = base / "xtreme-mini.yaml"
     path.write_text(yaml.safe_dump(spec), encoding="utf-8")
@@ -92,6 +101,28 @@ def test_every_target_scored_under_its_official_metric(study):
     )
     for task in ("xnli", "pawsx", "xcopa", "xquad", "mlqa", "multi_eurlex"):
         assert manifest["tasks"][task]["parallel"] is True, task  # the same items per language
+
+
+def test_xtreme_recipe_options_and_confound_exclusion_run_end_to_end(study):
+    study_dir, report_dir = study
+    names = [p.name for p in (study_dir / "target").iterdir()]
+    assert not any(n.startswith("xnli__from-mnli") for n in names)  # the confound, excluded
+    assert any(n.startswith("pawsx__from-mnli") for n in names)
+    cells = pd.read_csv(report_dir / "tables" / "cells.csv")
+    assert ("mnli", "xnli") not in set(zip(cells["intermediate"], cells["target"], strict=True))
+    assert "pawsx" in set(cells["target"]) and not cells["design_confound"].any()
+    summary = json.loads((report_dir / "summary.json").read_text())
+    assert any(n.startswith("Design confound: mnli is xnli's") for n in summary["notes"])
+    xquad = target_runs(study_dir)["xquad"][1]
+    assert xquad["config"]["train"]["checkpoint"] == "last"
+    assert xquad["config"]["train"]["warmup_steps"] == 1
+    assert xquad["train"]["selected_step"] == xquad["train"]["steps"]
+    curate = next((study_dir / "curate").iterdir()) / "tasks" / "tydiqa"
+    train = {r["id"] for r in read_jsonl(curate / "train.jsonl")}
+    dev = {r["id"] for r in read_jsonl(curate / "validation.jsonl")}
+    # not held out: dev rows are in the training pool (a held-out dev never meets train; at full
+    # size every dev row is trained on, tests/test_domains_full_curate.py)
+    assert dev & train
 
 
 # --- XTREME's scoring logic, ported for parity ----------------------------------------------
