@@ -253,9 +253,7 @@ def crossed_interval(items: np.ndarray) -> tuple[float, float, float, float]:
     if var <= 1e-12 * max(1.0, grand**2):
         return np.nan, np.nan, np.nan, np.nan
     df = var**2 / sum(v**2 / d for v, d in parts)
-    se = np.sqrt(var)
-    half = float(stats.t.ppf(0.975, df)) * se
-    return grand - half, grand + half, float(2 * stats.t.sf(abs(grand) / se, df)), float(df)
+    return (*_t_rule(grand, float(np.sqrt(var)), df), float(df))
 
 
 def _p_boot(boot: np.ndarray) -> float:
@@ -327,9 +325,13 @@ def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
     mean = float(values.mean()) if n else np.nan
     if n < 2 or sd <= 1e-9 * max(1.0, abs(mean)):  # identical replicates (up to rounding)
         return np.nan, np.nan, np.nan
-    se = sd / np.sqrt(n)
-    half = float(stats.t.ppf(0.975, n - 1)) * se
-    return mean - half, mean + half, float(2 * stats.t.sf(abs(mean) / se, n - 1))
+    return _t_rule(mean, sd / np.sqrt(n), n - 1)
+
+
+def _t_rule(mean: float, se: float, df: float) -> tuple[float, float, float]:
+    """95 % interval and two-sided p of ``mean`` with standard error ``se`` on ``df`` df."""
+    half = float(stats.t.ppf(0.975, df)) * se
+    return mean - half, mean + half, float(2 * stats.t.sf(abs(mean) / se, df))
 
 
 def cell_table(
