@@ -365,8 +365,10 @@ def _fmt_p(row) -> str:
     label = "" if row.get("family") != family.EXPLORATORY else "exploratory, "
     if row["p_method"] not in ("t over seeds", hierarchical.CROSSED):
         return f"{label}{row['p_method']} p = {row['p']:.3g}"
-    what = "seed replicates" if row["p_method"] == "t over seeds" else "seeds and items, crossed"
-    out = f"{label}t over the {what} p = {row['p']:.3g}"
+    what = (
+        "t over the seed replicates" if row["p_method"] == "t over seeds" else hierarchical.CROSSED
+    )
+    out = f"{label}{what} p = {row['p']:.3g}"
     if np.isfinite(row.get("p_boot", np.nan)):  # the bootstrap beside it (hierarchical.summarise)
         floor = row["p_boot"] <= 1 / hierarchical.N_BOOT
         out += f"; bootstrap p {'≤' if floor else '='} {row['p_boot']:.2g}"
@@ -505,7 +507,7 @@ def _paper_tables(domains, cells, per_lang, table_dir: Path) -> dict[str, pd.Dat
             "paper_domain_gains",
             latex.domain_gains(domains),
             "Zero-shot gain (points, non-English languages) per intermediate domain and target, "
-            "95 % t interval over seeds.",
+            "95 % interval over seeds (and test items, crossed, where items are scored).",
         ),
         (
             "paper_table2",
