@@ -164,6 +164,9 @@ def test_the_answer_opens_with_domains_against_every_target(rendered):
     targets = sorted(domains["target"].unique())
     header = re.findall(r"<th>(.*?)</th>", table)
     assert header == targets
+    caption = re.sub(r"\s+", " ", re.search(r"<caption>(.*?)</caption>", table, re.S).group(1))
+    methods = "; ".join(sorted(domains["p_method"].unique()))
+    assert f"[95% interval: {methods}]" in caption  # the inference behind these numbers
     rows = re.findall(r"<tr><td class=l>(\w+) \(.*?\)</td>(.*?)</tr>", table, re.S)
     assert [d for d, _ in rows] == sorted(domains["domain"].unique())
     for domain, html in rows:

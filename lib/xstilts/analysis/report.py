@@ -216,8 +216,8 @@ def headline_rows(cells: pd.DataFrame, alpha: float) -> list[dict[str, Any]]:
 def domain_glance(
     domains: pd.DataFrame, cells: pd.DataFrame | None = None, alpha: float = 0.05
 ) -> dict[str, Any]:
-    """The answer at a glance: domain × target, each cell Δ with its 95 % t interval over seeds
-    and p. Bold only where the confirmatory family says significant: the domain's own row, or,
+    """The answer at a glance: domain × target, each cell Δ with its 95 % interval and p, and
+    ``methods``: the inference behind them (``p_method``), named in the caption. Bold only where the confirmatory family says significant: the domain's own row, or,
     for a domain of one task, that task's cell. Targets are columns and never pooled."""
     from .family import significant
 
@@ -249,7 +249,8 @@ def domain_glance(
             sorted({str(t) for r in grp.itertuples() for t in str(r.tasks).split(", ")})
         )
         rows.append({"domain": domain, "tasks": tasks, "cells": cells})
-    return {"targets": targets, "rows": rows}
+    methods = "; ".join(sorted(domains["p_method"].dropna().astype(str).unique()))
+    return {"targets": targets, "rows": rows, "methods": methods or "none"}
 
 
 def _frame_table(df: pd.DataFrame, table_id: str) -> str:
