@@ -1,4 +1,4 @@
-"""``python -m xstilts run|status|report|tasks|protocol|assets``."""
+"""``python -m xstilts run|status|report|plan|fetch|tasks|settings|protocol|assets``."""
 
 from __future__ import annotations
 
@@ -86,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     _study_args(plan)
     plan.add_argument("--delta", type=float, required=True, help="the Δ to detect, in points")
     plan.add_argument("--power", type=float, default=0.8, help="power of the test (default 0.8)")
+    fetch = sub.add_parser(
+        "fetch",
+        help="download every hub dataset and model a study reads into one snapshot folder, "
+        "for compute nodes without internet (then run with -p curate.hub_snapshots=DIR)",
+    )
+    _study_args(fetch)
+    fetch.add_argument("--to", type=Path, required=True, help="the snapshot folder")
     sub.add_parser("tasks", help="the task catalogue")
     sub.add_parser("settings", help="every study key under curate, train and analysis")
     sub.add_parser("protocol", help="how each XTREME/XTREME-R target trains and is scored")
@@ -239,6 +246,33 @@ def cmd_plan(args) -> int:
     return 0
 
 
+def cmd_fetch(args) -> int:
+    """Fetch, then check the folder as a compute node's run would (every split, the model)."""
+    from .orchestration.grid import expand
+    from .orchestration.prefetch import (
+        MANIFEST,
+        dataset_requests,
+        fetch,
+        hub_models,
+        snapshot_problems,
+    )
+
+    resolved, _ = _load(args)
+    requests = dataset_requests(expand(resolved).of("curate")[0].config)
+    models = hub_models(resolved.study)
+    manifest = fetch(requests, models, args.to)
+    problems = snapshot_problems(args.to, requests, models)
+    for why in problems:
+        print(f"error: {why}", file=sys.stderr)
+    repos = manifest["repositories"]
+    print(
+        f"{len(requests)} dataset split(s) from {len(repos) - len(models)} repositories and "
+        f"{len(models)} model(s) in {args.to} (revisions and sha256: {args.to / MANIFEST}); run "
+        f"with -p curate.hub_snapshots={args.to} and HF_HUB_OFFLINE=1"
+    )
+    return 1 if problems else 0
+
+
 def cmd_settings(args) -> int:
     from .orchestration.study_schema import settings_help
 
@@ -277,6 +311,7 @@ COMMANDS = {
     "plan": cmd_plan,
     "protocol": cmd_protocol,
     "assets": cmd_assets,
+    "fetch": cmd_fetch,
 }
 
 

@@ -65,7 +65,18 @@ def resolve_model(name: str) -> str:
         raise ModelNotAvailableError(
             f"model path {name!r} is not a directory holding config.json and weights"
         )
-    return name
+    snapshot = _snapshot_folder(name)
+    return str(snapshot) if snapshot is not None else name
+
+
+def _snapshot_folder(hub_id: str) -> Path | None:
+    """``<hub snapshots>/<hub id>`` where a snapshot root is set (``xstilts fetch`` writes the
+    model there beside the datasets) and that folder exists."""
+    from ..tasks.hub.loading import snapshot_root
+
+    root = snapshot_root()
+    folder = root / hub_id if root is not None else None
+    return folder if folder is not None and folder.is_dir() else None
 
 
 def _unavailable(hub_id: str, why: str) -> ModelNotAvailableError:
@@ -84,6 +95,8 @@ def model_unavailable(name: str) -> str | None:
     path = Path(name).expanduser()
     if _looks_like_path(name) or path.exists():
         return _local_model_problem(path, name)
+    if (snapshot := _snapshot_folder(name)) is not None:
+        return _local_model_problem(snapshot, str(snapshot))
     from huggingface_hub import try_to_load_from_cache
 
     if isinstance(try_to_load_from_cache(name, "config.json"), str):
@@ -142,6 +155,8 @@ def cached_config(name: str):
         folder = Path(embedded_model_dir())
     elif Path(name).expanduser().is_dir():
         folder = Path(name).expanduser()
+    elif (snapshot := _snapshot_folder(name)) is not None:
+        folder = snapshot
     else:
         from huggingface_hub import try_to_load_from_cache
 

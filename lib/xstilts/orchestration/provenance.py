@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
 import resource
@@ -79,6 +80,24 @@ def _hub_snapshot(model: str) -> Path | None:
     return Path(config).parent if isinstance(config, str) else None
 
 
+def _fetched_model(model: str) -> tuple[Path, str | None] | None:
+    """The model's folder in the hub snapshot root (``xstilts fetch``) and the commit its
+    manifest recorded, or None where no snapshot root holds it."""
+    from ..models.loading import _snapshot_folder
+    from .prefetch import MANIFEST
+
+    folder = _snapshot_folder(model)
+    if folder is None:
+        return None
+    try:
+        repos = json.loads((folder.parents[model.count("/")] / MANIFEST).read_text())[
+            "repositories"
+        ]
+        return folder, repos[model]["commit"]
+    except (OSError, ValueError, KeyError):
+        return folder, None
+
+
 def model_provenance(model: str) -> dict[str, Any]:
     """Model id plus the hash of its weights when they are local (embedded or a directory)."""
     info: dict[str, Any] = {"id": model}
@@ -94,6 +113,8 @@ def model_provenance(model: str) -> dict[str, Any]:
                 path = None
     elif Path(model).expanduser().is_dir():
         path = Path(model).expanduser()
+    elif (fetched := _fetched_model(model)) is not None:
+        path, info["revision"] = fetched
     else:
         path = _hub_snapshot(model)
         info["revision"] = path.name if path is not None else None

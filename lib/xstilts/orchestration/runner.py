@@ -229,6 +229,16 @@ def _present_line(resolved: ResolvedStudy, uncached_before: list[str]) -> str:
     )
 
 
+def export_snapshot_root(study) -> None:
+    """``curate.hub_snapshots`` for every stage, not curate alone: intermediate and target
+    stages load a fetched hub model from the same folder (their kernels, workers and Slurm jobs
+    inherit this process's environment)."""
+    from ..tasks.hub.loading import SNAPSHOTS_ENV
+
+    if study.curate.hub_snapshots:
+        os.environ[SNAPSHOTS_ENV] = str(study.curate.hub_snapshots)
+
+
 def run_study(
     resolved: ResolvedStudy,
     paths: StudyPaths,
@@ -244,6 +254,7 @@ def run_study(
     """Run the study's pending stages (``only``: a selection; ``force``: re-run those even if
     done). ``finished_inputs_only``: each selected run reads those of its inputs that have
     finished (an interim report), not all of them."""
+    export_snapshot_root(resolved.study)
     grid = expand(resolved)
     study_dir = paths.runs_dir / grid.study
     statuses = study_status(grid, study_dir)

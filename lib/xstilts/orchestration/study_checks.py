@@ -322,7 +322,7 @@ def check_tasks(resolved: ResolvedStudy, paths: bool = True) -> None:
     the model can be loaded here (cached or reachable)."""
     problems = _registry_problems(resolved.study, resolved.layers, paths)
     if paths and not problems:  # task names first: assets are resolved for known tasks only
-        problems += _model_problems(resolved)
+        problems += _model_problems(resolved) + _snapshot_problems(resolved)
     if problems:
         raise ParamsError(problems)
 
@@ -341,6 +341,30 @@ def _model_problems(resolved: ResolvedStudy) -> list[Problem]:
     if why:
         return [resolved.layers.problem(("model",), why), *assets]
     return _length_problems(resolved) + assets
+
+
+def _snapshot_problems(resolved: ResolvedStudy) -> list[Problem]:
+    """With a hub snapshot root (``curate.hub_snapshots``), every dataset config and split the
+    study's curate reads, and the hub model, must be in it: named here, before compute, rather
+    than by the first loader that misses one (``xstilts fetch`` writes them all)."""
+    from ..tasks.hub.loading import hub_snapshots, snapshot_root
+    from .grid import expand
+    from .prefetch import dataset_requests, hub_models, snapshot_problems
+
+    study = resolved.study
+    with hub_snapshots(study.curate.hub_snapshots):
+        root = snapshot_root()
+    if root is None or not root.is_dir():
+        return []  # no snapshot root, or one that does not exist (named by _curate_problems)
+    from ..models.loading import is_offline
+
+    requests = dataset_requests(expand(resolved).of("curate")[0].config)
+
+    models = hub_models(study) if is_offline() else []  # online, a model may come from the hub
+    return [
+        resolved.layers.problem(("curate", "hub_snapshots"), why)
+        for why in snapshot_problems(root, requests, models)
+    ]
 
 
 def _length_problems(resolved: ResolvedStudy) -> list[Problem]:
@@ -379,5 +403,5 @@ def missing_data(resolved: ResolvedStudy) -> list[str]:
     with_paths = _curate_problems(resolved.study, resolved.layers, True)
     without = _curate_problems(resolved.study, resolved.layers, False)
     return [str(p) for p in with_paths if p not in without] + [
-        str(p) for p in _model_problems(resolved)
+        str(p) for p in _model_problems(resolved) + _snapshot_problems(resolved)
     ]

@@ -327,6 +327,37 @@ def _curate_mining(
     return chosen, {"training": [], "parallel": None}
 
 
+def planned_loads(cfg: CurateConfig) -> list[tuple[TaskSpec, str, str]]:
+    """Every (task, split, language) load a run of ``cfg`` makes, without loading anything: what
+    ``xstilts fetch`` fetches. It follows _curate_target, _curate_mining, _with_english,
+    _training_rows and _intermediate_pools; tests/test_prefetch.py checks it against the loads
+    of a real curate run."""
+    cfg = _resolved(cfg)
+    inter, targets, languages = _check(cfg)
+    loads = []
+    for name, spec in targets.items():
+        langs = languages[name]
+        if spec.format is Format.RETRIEVAL and mining_task(name):
+            loads += [(spec, split, lang) for lang in langs for split in ("validation", "test")]
+            continue
+        split = _test_split(spec)
+        loads += [(spec, split, lang) for lang in langs]
+        if spec.format is Format.RETRIEVAL:  # its English side, where the rows lack one
+            loads.append((spec, split, "en"))
+            continue
+        for phase in training_phases(name):
+            source = _spec(phase.train, f"protocol of {name}")
+            loads.append((source, "train", "en"))
+            dev = source if phase.dev == phase.train else _spec(phase.dev, "protocol")
+            if "validation" in dev.splits:
+                loads.append((dev, "validation", "en"))
+    for spec in inter.values():
+        loads.append((spec, "train", "en"))
+        if "validation" in spec.splits:
+            loads.append((spec, "validation", "en"))
+    return loads
+
+
 def _english_side(written: dict, task: str) -> list[dict]:
     """A target's English text for the domain profile: its English training rows, else the
     English sides of its test pairs (retrieval targets), each text once."""

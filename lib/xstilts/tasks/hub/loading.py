@@ -148,6 +148,15 @@ def load_snapshot_split(
     """One split from ``<root>/<hub_id>`` (layouts in the module docstring), read straight from
     its Parquet files: no ``datasets`` cache stands between the files and the rows, so a
     snapshot refreshed in place is never served stale."""
+    files = snapshot_split_files(root, hub_id, config, split, parquet_export)
+    return [row for path in files for row in _parquet_rows(path, hub_id, parquet_export)]
+
+
+def snapshot_split_files(
+    root: Path, hub_id: str, config: str | None, split: str, parquet_export: bool = False
+) -> list[Path]:
+    """The Parquet files of one split in ``<root>/<hub_id>``; HubDatasetUnavailable naming what
+    is missing (the check before compute calls this too, reading nothing)."""
     folder = root / hub_id
     if not folder.is_dir():
         raise HubDatasetUnavailable(
@@ -156,9 +165,7 @@ def load_snapshot_split(
         )
     config = config or "default"
     files = sorted((folder / config / split).glob("*.parquet"))  # the current Parquet export
-    if not files:
-        files = _repo_files(folder, config, split)
-    return [row for path in files for row in _parquet_rows(path, hub_id, parquet_export)]
+    return files or _repo_files(folder, config, split)
 
 
 def _parquet_rows(path: Path, hub_id: str, parquet_export: bool) -> list[dict]:
@@ -264,6 +271,35 @@ def parquet_export_files(hub_id: str, config: str, split: str) -> str:
     return f"hf://datasets/{hub_id}@refs%2Fconvert%2Fparquet/{config}/{split}/*.parquet"
 
 
+@dataclass(frozen=True)
+class HubRequest:
+    """One split of one hub dataset config that a loader reads."""
+
+    hub_id: str
+    config: str | None
+    split: str
+    parquet_export: bool
+
+
+_REQUESTS: list[list[HubRequest] | None] = [None]
+
+
+_LOAD_WHILE_RECORDING = [False]
+
+
+@contextlib.contextmanager
+def recorded_requests(load: bool = False) -> Iterator[list[HubRequest]]:
+    """Within the block every ``load_hub_split`` call is recorded and, unless ``load``, not made
+    (it yields no records): how ``xstilts fetch`` and the offline check learn what a study
+    reads."""
+    saved = _REQUESTS[0], _LOAD_WHILE_RECORDING[0]
+    _REQUESTS[0], _LOAD_WHILE_RECORDING[0] = [], load
+    try:
+        yield _REQUESTS[0]
+    finally:
+        _REQUESTS[0], _LOAD_WHILE_RECORDING[0] = saved
+
+
 def load_hub_split(
     hub_id: str,
     config: str | None,
@@ -276,6 +312,10 @@ def load_hub_split(
     """``datasets.load_dataset`` for one split; offline and uncached raises ``HubDatasetUnavailable``."""
     import datasets
 
+    if _REQUESTS[0] is not None:  # recording what a study reads (``recorded_requests``)
+        _REQUESTS[0].append(HubRequest(hub_id, config, split, parquet_export))
+        if not _LOAD_WHILE_RECORDING[0]:
+            return []
     if (root := snapshot_root()) is not None:
         return load_snapshot_split(root, hub_id, config, split, parquet_export)
     if parquet_export:
