@@ -75,6 +75,37 @@ def test_each_stage_log_shows_training_progress_as_it_runs(quick_study):
     assert "tokens/s" in steps[-1]
 
 
+def test_tensorboard_event_files_hold_every_steps_loss_and_the_dev_scores(quick_study):
+    """report_to's default, TensorBoard: each trained run's event files, read back with
+    TensorBoard's own reader, hold the loss, lr and tokens/s of every step and the English dev
+    score of every evaluation, equal to the run's curve.csv."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    base, _, _ = quick_study
+    trained = [
+        run
+        for stage in ("intermediate", "target")
+        for run in (base / "runs" / "quick" / stage).iterdir()
+    ]
+    assert len(trained) == 3
+    for run in trained:
+        events = EventAccumulator(str(run / "tensorboard"))
+        events.Reload()
+        curve = pd.read_csv(run / "curve.csv")
+        loss = events.Scalars("train/loss")
+        assert [e.step for e in loss] == curve["step"].tolist(), run.name
+        assert [e.value for e in loss] == pytest.approx(curve["loss"].tolist(), rel=1e-6)
+        assert (
+            len(events.Scalars("train/lr"))
+            == len(events.Scalars("train/tokens_per_s"))
+            == len(curve)
+        )
+        dev = curve.dropna(subset=["dev"])
+        scores = events.Scalars("dev/score")
+        assert [e.step for e in scores] == dev["step"].tolist() and len(scores) >= 1
+        assert [e.value for e in scores] == pytest.approx(dev["dev"].tolist(), rel=1e-6)
+
+
 def test_the_e2e_benchmark_sums_every_stage_of_the_study_by_kind(quick_study):
     """``bench e2e``'s stage breakdown, read from this study's provenance files."""
     from bench.e2e import _stage_note, stage_times

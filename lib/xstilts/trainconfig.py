@@ -18,6 +18,7 @@ from pydantic.dataclasses import dataclass
 Precision = Literal["auto", "fp32", "bf16"]  # bf16 is autocast; see xstilts.precision
 Optimizer = Literal["adamw_fused", "adamw"]
 Checkpoint = Literal["best_dev", "last"]
+Tracker = Literal["tensorboard"]  # xstilts.training.tracking
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 
@@ -65,6 +66,9 @@ class TrainConfig:
     # this CPU ~6x slower per step over the 250k-row embedding matrix: docs/performance.md).
     optimizer: Optimizer = "adamw_fused"
     device: str = "auto"
+    # experiment trackers (the HF Trainer's report_to): loss, lr, tokens/s per step and the dev
+    # score, as event files under <run>/tensorboard; [] logs to stage.log and curve.csv only
+    report_to: tuple[Tracker, ...] = ("tensorboard",)
 
     def __post_init__(self) -> None:
         if self.max_steps <= 0 and self.epochs <= 0:

@@ -33,6 +33,7 @@ from ..models.mlm import MLM_HEAD, MaskedLMHead, split_masked_lm, texts_of
 from ..precision import resolve as resolve_precision
 from ..tasks import Format, get_task
 from ..training.finetune import dev_metrics, fine_tune, train_task
+from ..training.tracking import EVENTS
 from ..training.trainer import TrainTask, resolve_device, write_curve
 from ._common import n_labels_of, read_rows
 
@@ -87,7 +88,9 @@ def run(
         "temperature": cfg.temperature,
         "epochs_scale": mixture_budget(cfg),
     }
-    result = fine_tune(model, tasks, tc, out_dir / "checkpoints", tokenizer, evaluate, **sampling)
+    result = fine_tune(
+        model, tasks, tc, out_dir / "checkpoints", tokenizer, evaluate, out_dir / EVENTS, **sampling
+    )
     with atomic_path(out_dir / "encoder") as tmp:
         model.encoder.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)

@@ -32,6 +32,7 @@ from ..precision import resolve as resolve_precision
 from ..tasks import Format, get_task
 from ..tasks.protocol import mining_task, protocol_of, retrieval_layer, training_phases
 from ..training.finetune import dev_metrics, fine_tune, train_task
+from ..training.tracking import EVENTS
 from ..training.trainer import resolve_device, write_curve
 from ._common import jsonable, n_labels_of, read_rows
 
@@ -190,10 +191,10 @@ def _train_phases(model, spec, tokenizer, train_rows, dev_rows, tc, out_dir) -> 
             metrics = dev_metrics(m, tokenizer, rows, spec.format, spec.name, dev_spec, tc, label)
             return {"score": metrics[primary_key(dev_spec.metric)], **jsonable(metrics)}
 
-        folder = out_dir / "checkpoints"
-        if len(phases) > 1:
-            folder = folder / f"{k}-{phase.train}"
-        result = fine_tune(model, [task], tc, folder, tokenizer, evaluate)
+        folder, events = out_dir / "checkpoints", out_dir / EVENTS
+        if len(phases) > 1:  # one folder per training phase (XCOPA: SIQA, then COPA)
+            folder, events = folder / f"{k}-{phase.train}", events / f"{k}-{phase.train}"
+        result = fine_tune(model, [task], tc, folder, tokenizer, evaluate, events)
         runs.append((phase, len(phase_train), result))
     return runs
 

@@ -62,10 +62,20 @@ def fine_tune(
     folder: Path,
     tokenizer,
     evaluate: Callable[[nn.Module], dict],
+    events_dir: Path | None = None,
     **sampling,
 ) -> TrainResult:
-    """Train ``model`` on ``tasks`` (checkpoints in ``folder``), keeping the weights of the best
-    ``evaluate(model)["score"]``; ``sampling``: the multi-task sampler's settings (and a
-    mixture's ``epochs_scale``)."""
+    """Train ``model`` on ``tasks`` (checkpoints in ``folder``, tracker events in
+    ``events_dir``), keeping the weights of the best ``evaluate(model)["score"]``;
+    ``sampling``: the multi-task sampler's settings (and a mixture's ``epochs_scale``)."""
     pad_id = tokenizer.pad_token_id or 0
-    return train(model, tasks, tc, folder, pad_id=pad_id, evaluate=evaluate, **sampling)
+    return train(
+        model,
+        tasks,
+        tc,
+        folder,
+        pad_id=pad_id,
+        evaluate=evaluate,
+        events_dir=events_dir,
+        **sampling,
+    )

@@ -43,6 +43,7 @@ from .batching import (
     to_device,
 )
 from .samplers import TaskSampler
+from .tracking import Trackers
 
 log = logging.getLogger(__name__)
 __all__ = ["OPTIMIZERS", "TrainConfig", "TrainResult", "TrainTask", "train", "write_curve"]
@@ -158,9 +159,11 @@ def train(
     temperature: float = 1.0,
     on_step: Callable[[int, dict], None] | None = None,
     epochs_scale: float = 1.0,
+    events_dir: str | Path | None = None,
 ) -> TrainResult:
     """Train ``model`` (a :class:`~xstilts.models.heads.TaskModel`) on ``tasks``.
 
+    ``events_dir``: where the trackers of ``config.report_to`` write (None: nowhere).
     ``epochs_scale`` multiplies the epochs (a mixture matched to a larger domain budget:
     ``stages/intermediate.mixture_budget``); ``max_steps``, where set, wins.
 
@@ -180,6 +183,7 @@ def train(
     by_name = {t.name: t for t in tasks}
 
     started = time.perf_counter() - state["seconds"]
+    trackers = Trackers(config.report_to, Path(events_dir) if events_dir else None, resumed_from)
     bar = tqdm(total=plan.total, initial=state["step"], desc="train", unit="step")
     for step in range(state["step"] + 1, plan.total + 1):
         task = plan.sampler.task_for_step(step)
@@ -199,20 +203,26 @@ def train(
         bar.set_postfix(loss=f"{row['loss']:.4f}", dev=row["dev"])
         if step % plan.log_every == 0 or row["dev"] is not None or step == plan.total:
             _log_step(row, plan.total, state)
+        trackers.log(row, _tokens_per_s(state))
         if on_step is not None:
             on_step(step, row)
     bar.close()
+    trackers.close()
     return _result(model, root, state, plan.total, resumed_from, config.checkpoint)
 
 
 def _log_step(row: dict, total: int, state: dict) -> None:
     """One line per logged step, for ``tail -f stage.log`` (the bar lives in the notebook)."""
-    rate = state["tokens"] / state["seconds"] if state["seconds"] else 0.0
+    rate = _tokens_per_s(state)
     dev = f" dev {row['dev']:.4f}" if row["dev"] is not None else ""
     log.info(
         "train step %d/%d task %s loss %.4f lr %.2e%s (%.0f tokens/s)",
         row["step"], total, row["task"], row["loss"], row["lr"], dev, rate,
     )  # fmt: skip
+
+
+def _tokens_per_s(state: dict) -> float:
+    return state["tokens"] / state["seconds"] if state["seconds"] else 0.0
 
 
 def _check_tasks(tasks: list[TrainTask]) -> None:
