@@ -219,3 +219,19 @@ def test_mlm_masking_follows_bert():
     share_mask = (masked[chosen] == tok.mask_token_id).float().mean()
     share_same = (masked[chosen] == ids[chosen]).float().mean()
     assert 0.76 < share_mask < 0.84 and 0.07 < share_same < 0.13
+
+
+def test_a_dev_row_that_is_a_test_item_is_refused_before_training(setup):
+    """The target stage's checkpoint is chosen on English dev rows that share no id and no text
+    with its test items (curate ensures it; the stage checks it where the rows are used)."""
+    from xstilts.data.tuning import TestPoolLeak
+
+    tmp, model_dir, cur = setup
+    from xstilts.data.store import split_path
+
+    test_de = json.loads(split_path(cur, "multiemo", "test", "de").read_text().splitlines()[2])
+    dev = [*sentiment_rows(7, 2), {**test_de, "id": "renamed"}]  # a test text under a new id
+    write_split(cur, "multiemo", "validation", dev)
+    with pytest.raises(TestPoolLeak, match="1 of 8 English dev rows of 'multiemo'.*'renamed'"):
+        target.run({"model": str(model_dir), "task": "multiemo", **TRAIN}, cur, None, tmp / "t")
+    assert not (tmp / "t" / "checkpoints").exists()  # refused before any step

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..configs import TargetConfig, coerce_config
 from ..data.store import test_languages
+from ..data.tuning import check_dev_outside_tests
 from ..evaluation.retrieval import layer_sweep, mining_sweep
 from ..evaluation.zero_shot import evaluate_languages
 from ..io import write_json, write_jsonl
@@ -144,6 +145,7 @@ def _fine_tune_and_evaluate(
     tc = cfg.train
     train_rows = read_rows(curate_dir, spec.name, "train", limit=tc.max_train_samples)
     dev_rows = read_rows(curate_dir, spec.name, "validation", limit=tc.max_eval_samples)
+    check_dev_outside_tests(spec.name, dev_rows, rows_by_lang)
     model = TaskModel.for_tasks(
         encoder,
         {spec.name: (spec.format, n_labels_of(spec, train_rows))},
