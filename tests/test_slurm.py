@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -173,7 +174,8 @@ STAGE_NOTEBOOKS = ("01_curate", "02_intermediate", "03_target", "04_analysis")
 MARKER = """import os, pathlib
 where = pathlib.Path(out_dir or report_dir)
 where.mkdir(parents=True, exist_ok=True)
-(where / "slurm_job.txt").write_text(os.environ.get("SLURM_JOB_ID", "none"))"""
+(where / "slurm_job.txt").write_text(os.environ.get("SLURM_JOB_ID", "none"))
+(where / "site.txt").write_text(os.environ.get("XSTILTS_SITE_SETUP", "none"))"""
 
 
 def _throwaway_notebooks(folder: Path) -> Path:
@@ -198,7 +200,9 @@ def _throwaway_notebooks(folder: Path) -> Path:
 @pytest.mark.slurm
 def test_cli_runs_a_study_on_slurm(slurm: SlurmCluster, tmp_path: Path) -> None:
     """`python -m xstilts run params/quick.yaml --executor slurm`: every stage runs as a Slurm job
-    in dependency order, with the study's resources in its sbatch script."""
+    in dependency order, with the study's resources in its sbatch script, a task's own
+    resources (`resources.per_task`) on its jobs, and the site's `executor.setup` lines run in
+    every job first."""
     missing = _slurm_executor_missing()
     if missing:
         pytest.skip(missing)
@@ -206,6 +210,8 @@ def test_cli_runs_a_study_on_slurm(slurm: SlurmCluster, tmp_path: Path) -> None:
     resources = ["partition=debug", "cpus=1", "mem=1G", "time=00:09:00", "gpus=0"]
     overrides = [f"-p=resources.{stage}.{kv}" for stage in ("default", "curate", "analysis")
                  for kv in resources]  # fmt: skip
+    overrides += ["-p=resources.per_task.hpo_organ_systems.time=00:08:00",
+                  '-p=executor.setup=["export XSTILTS_SITE_SETUP=done"]']  # fmt: skip
     proc = subprocess.run(
         [sys.executable, "-m", "xstilts", "run", "params/quick.yaml", "--executor", "slurm",
          "--runs-dir", str(runs), "--notebooks-dir", str(_throwaway_notebooks(tmp_path / "nb")),
@@ -222,6 +228,10 @@ def test_cli_runs_a_study_on_slurm(slurm: SlurmCluster, tmp_path: Path) -> None:
     markers += list((tmp_path / "reports").rglob("slurm_job.txt"))  # analysis writes to report_dir
     job_ids = {m.parent.name: m.read_text() for m in markers}
     assert len(job_ids) == 5 and all(j.isdigit() for j in job_ids.values()), job_ids
+    assert {(m.parent / "site.txt").read_text() for m in markers} == {"done"}  # executor.setup
+    for run, job_id in job_ids.items():  # per_task resources: the intermediate's own time
+        want = "00:08:00" if run.startswith("hpo_organ_systems__s1") else "00:09:00"
+        assert _scontrol_job(slurm, job_id)["TimeLimit"] == want, run
     # dependencies respected: a stage starts only after its inputs ended (provenance times)
     prov = {d.parent.name.split("-")[0]: read_json(d.parent / "provenance.json") for d in done}
     before = [("data", "hpo_organ_systems__s1"), ("data", "icd10__baseline__s1"),
@@ -233,8 +243,10 @@ def test_cli_runs_a_study_on_slurm(slurm: SlurmCluster, tmp_path: Path) -> None:
     assert len(scripts) >= 4, scripts  # one per dependency layer at least
     for sub in scripts:
         script = sub.read_text().splitlines()
-        for line in ("--partition=debug", "--cpus-per-task=1", "--mem=1GB", "--time=9"):
+        for line in ("--partition=debug", "--cpus-per-task=1", "--mem=1GB"):
             assert f"#SBATCH {line}" in script, f"{line} missing from {sub}"
+        assert "#SBATCH --time=9" in script or "#SBATCH --time=8" in script
+        assert "export XSTILTS_SITE_SETUP=done" in script
         assert not any("gpus" in ln for ln in script)
 
 
@@ -258,3 +270,86 @@ def test_a_job_slurm_kills_fails_the_stage_instead_of_hanging(
     slurm.run("scancel", job.job_id)
     assert _await(job, "slurm", poll_s=0.5, grace_s=2) is False
     assert not job.done()  # what would have hung the runner
+
+
+def _xstilts_run(*args: str, runs: Path, extra: list[str]) -> list[str]:
+    return [sys.executable, "-m", "xstilts", "run", "params/quick.yaml", "--runs-dir", str(runs),
+            "--reports-dir", str(runs.parent / "reports"), *extra, *args]  # fmt: skip
+
+
+@pytest.mark.slurm
+def test_a_requeued_training_job_resumes_to_the_metrics_of_an_uninterrupted_run(
+    slurm: SlurmCluster, tmp_path: Path
+) -> None:
+    """`--stages intermediate --executor slurm` on the real notebook and model; `scontrol
+    requeue` kills the job mid-training and Slurm starts it again: it resumes from the run's
+    checkpoint, ends with the dev scores and curve of the same run done without interruption
+    (locally), and its checkpoints are pruned once it is done."""
+    env = {**os.environ, "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1"}
+    train = ["-p", "intermediate.train.max_steps=40", "-p", "intermediate.train.checkpoint_every=5"]
+    resources = [f"-p=resources.intermediate.{kv}" for kv in
+                 ("partition=debug", "cpus=1", "mem=3G", "time=00:09:00", "gpus=0")]  # fmt: skip
+    slurm_runs, local_runs = tmp_path / "slurm" / "runs", tmp_path / "local" / "runs"
+    curate = subprocess.run(_xstilts_run("--stages", "curate", runs=slurm_runs, extra=train),
+                            cwd=repo_root(), env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert curate.returncode == 0, curate.stdout[-3000:] + curate.stderr[-3000:]
+    shutil.copytree(slurm_runs / "quick" / "curate", local_runs / "quick" / "curate")
+
+    driver = subprocess.Popen(
+        _xstilts_run("--stages", "intermediate", "--executor", "slurm", runs=slurm_runs,
+                     extra=train + resources),
+        cwd=repo_root(), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        job_id = _requeue_after_checkpoint(slurm, slurm_runs / "quick" / "intermediate", 10)
+        out, _ = driver.communicate(timeout=400)
+    finally:
+        driver.kill()
+    assert driver.returncode == 0, out[-4000:]
+    assert _scontrol_job(slurm, job_id)["Restarts"] == "1"
+    local = subprocess.run(_xstilts_run("--stages", "intermediate", runs=local_runs, extra=train),
+                           cwd=repo_root(), env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert local.returncode == 0, local.stdout[-3000:] + local.stderr[-3000:]
+
+    (resumed,) = (slurm_runs / "quick" / "intermediate").iterdir()
+    (straight,) = (local_runs / "quick" / "intermediate").iterdir()
+    a, b = read_json(resumed / "metrics.json"), read_json(straight / "metrics.json")
+    assert a["resumed_from_step"] >= 10 and b["resumed_from_step"] == 0
+    assert "resuming from" in (resumed / "stage.log").read_text(encoding="utf-8")
+    for key in ("steps", "best_step", "dev_score", "dev"):
+        assert a[key] == b[key], key
+    assert (resumed / "curve.csv").read_text() == (straight / "curve.csv").read_text()
+    weights = [(run / "encoder" / "model.safetensors").read_bytes() for run in (resumed, straight)]
+    assert weights[0] == weights[1]  # the kept encoder, bit for bit
+    assert not (resumed / "checkpoints").exists() and not (straight / "checkpoints").exists()
+
+
+def _requeue_after_checkpoint(slurm: SlurmCluster, stage_dir: Path, step: int) -> str:
+    """Wait for a training checkpoint at ``step`` or later, then requeue the job writing it."""
+    import re
+    import time
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        steps = [int(m.group(1)) for p in stage_dir.glob("*/checkpoints/step-*")
+                 if (m := re.fullmatch(r"step-(\d+)", p.name))]  # fmt: skip
+        if steps and max(steps) >= step:
+            job_id = slurm.run("squeue", "-h", "-n", "xstilts-intermediate", "-o", "%i").stdout
+            job_id = job_id.split()[0]
+            slurm.run("scontrol", "requeue", job_id)
+            _release_requeued(slurm, job_id)
+            return job_id
+        time.sleep(0.2)
+    raise AssertionError(f"no checkpoint at step {step} in {stage_dir} within 300 s")
+
+
+def _release_requeued(slurm: SlurmCluster, job_id: str) -> None:
+    """Slurm holds a requeued job back for about two minutes (its begin time); start it as soon
+    as it is pending again, so the test does not wait that out."""
+    import time
+
+    for _ in range(300):
+        if _scontrol_job(slurm, job_id)["JobState"] == "PENDING":
+            slurm.run("scontrol", "update", f"JobId={job_id}", "StartTime=now")
+            return
+        time.sleep(0.2)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -203,8 +204,11 @@ def _minutes(time: str) -> int:
     return int(days or 0) * 1440 + h * 60 + m + (1 if s else 0)
 
 
-def submitit_parameters(resources: dict[str, Any], cluster: str) -> dict[str, Any]:
-    """submitit ``update_parameters`` arguments for one stage's resources."""
+def submitit_parameters(
+    resources: dict[str, Any], cluster: str, setup: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """submitit ``update_parameters`` arguments for one stage's resources (``setup``: the study's
+    ``executor.setup`` lines, run in the Slurm job before the stage)."""
     params: dict[str, Any] = {
         "timeout_min": _minutes(resources["time"]),
         "cpus_per_task": resources["cpus"],
@@ -218,6 +222,8 @@ def submitit_parameters(resources: dict[str, Any], cluster: str) -> dict[str, An
         for key in ("partition", "account", "qos", "constraint"):
             if resources.get(key):
                 params[f"slurm_{key}"] = resources[key]
+        if setup:
+            params["slurm_setup"] = list(setup)
     return params
 
 
@@ -232,12 +238,31 @@ class StageJob(_Checkpointable):
     then resume from the checkpoints left in their run directory."""
 
     def __call__(self, spec_path: str) -> bool:
-        from .worker import execute_stage
+        from .worker import configure_logging, execute_stage
 
-        if not execute_stage(spec_path):
+        stopping = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        # the stage's output, logging included, into its stage.log as it comes (tail -f), as
+        # with the local executor; appended, so a requeued attempt follows the one it resumes
+        with open(Path(spec_path).parent / "stage.log", "a", encoding="utf-8") as log:
+            configure_logging(stream=log)
+            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                ok = execute_stage(spec_path)
+        if not ok:
+            if stopping.is_set():
+                _wait_for_the_kill()
             failed = Path(spec_path).parent / FAILED_FILE
             raise RuntimeError(f"stage failed: {failed.read_text(encoding='utf-8')[:2000]}")
         return True
+
+
+def _wait_for_the_kill() -> None:
+    """Slurm is stopping this job (``scontrol requeue``, preemption, ``scancel``): it signals
+    every process of the job, so the stage's kernel died of the same SIGTERM. That is no stage
+    failure to report: wait for the SIGKILL that follows. A requeued job then starts again and
+    its stage resumes from the run's checkpoints; a cancelled one is seen gone by ``_await``."""
+    while True:
+        time.sleep(1)
 
 
 # Slurm states after which a job will never deliver a result (a requeued job is PENDING again).
@@ -272,10 +297,10 @@ def _await(job: Any, cluster: str, poll_s: float = 3.0, grace_s: float = 30.0) -
 
 
 class SubmititExecutor:
-    def __init__(self, cluster: str, folder: Path, jobs: int = 1):
+    def __init__(self, cluster: str, folder: Path, jobs: int = 1, setup: tuple[str, ...] = ()):
         if cluster not in ("slurm", "local"):
             raise ValueError(f"submitit cluster must be slurm or local, not {cluster!r}")
-        self.cluster, self.folder, self.jobs = cluster, Path(folder), jobs
+        self.cluster, self.folder, self.jobs, self.setup = cluster, Path(folder), jobs, setup
         self.name = "slurm" if cluster == "slurm" else "submitit-local"
 
     def run(self, pending: list[StageRun], prepare: Prepare, finished: Finished) -> dict[str, str]:
@@ -302,7 +327,7 @@ class SubmititExecutor:
             for runs in groups.values():
                 executor.update_parameters(
                     name=f"xstilts-{runs[0].stage}",
-                    **submitit_parameters(runs[0].resources, self.cluster),
+                    **submitit_parameters(runs[0].resources, self.cluster, self.setup),
                 )
                 if self.cluster == "slurm":
                     executor.update_parameters(slurm_array_parallelism=max(self.jobs, len(runs)))

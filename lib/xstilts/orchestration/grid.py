@@ -110,9 +110,8 @@ def _make(
     stage: str, name: str, config: dict[str, Any], inputs: list[StageRun], study: Study
 ) -> StageRun:
     key = content_key(stage, config, [r.key for r in inputs])
-    return StageRun(
-        stage, name, config, tuple(r.id for r in inputs), key, study.resources.for_stage(stage)
-    )
+    resources = study.resources.for_stage(stage, config.get("task"))
+    return StageRun(stage, name, config, tuple(r.id for r in inputs), key, resources)
 
 
 def trains_nothing(task: str) -> bool:

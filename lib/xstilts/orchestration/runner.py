@@ -84,14 +84,16 @@ class Outcome:
         return "\n".join(lines)
 
 
-def _make_executor(name: str, jobs: int, study_dir: Path, fresh_kernels: bool = False):
+def _make_executor(
+    name: str, jobs: int, study_dir: Path, fresh_kernels: bool = False, setup: tuple = ()
+):
     from .executors import LocalExecutor, SubmititExecutor
 
     if name == "local":
         return LocalExecutor(jobs, study_dir / "logs", fresh_kernels)
     if name in ("slurm", "submitit-local"):
         cluster = "slurm" if name == "slurm" else "local"
-        return SubmititExecutor(cluster, study_dir / ".submitit", jobs)
+        return SubmititExecutor(cluster, study_dir / ".submitit", jobs, setup)
     raise ValueError(f"unknown executor {name!r}: local, slurm or submitit-local")
 
 
@@ -276,7 +278,8 @@ def run_study(
                 (study_dir / run.stage / run.dirname / name).unlink(missing_ok=True)
     if only is not None:  # inputs outside the selection are taken as they are
         pending = _within_selection(pending)
-    ex = _make_executor(executor, jobs, study_dir, fresh_kernels)
+    setup = tuple(resolved.study.executor.setup)
+    ex = _make_executor(executor, jobs, study_dir, fresh_kernels, setup)
     _execute(grid, pending, paths, study_dir, outcome, ex, finished_inputs_only)
     echo(outcome.summary())
     return outcome

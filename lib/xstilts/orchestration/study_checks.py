@@ -97,6 +97,7 @@ def semantic_problems(study: Study, layers: Layers, check_tasks: bool) -> list[P
             )
     problems += _seed_problems(study, layers)
     problems += _mlm_problems(study, layers)
+    problems += _per_task_resource_problems(study, layers)
     if check_tasks:
         problems += _registry_problems(study, layers)
     return problems
@@ -107,6 +108,21 @@ def _registry_problems(study: Study, layers: Layers, paths: bool = True) -> list
     problems = _task_problems(study, layers, _known_languages())
     problems += _target_language_problems(study, layers)
     return problems + _curate_problems(study, layers, paths)
+
+
+def _per_task_resource_problems(study: Study, layers: Layers) -> list[Problem]:
+    """``resources.per_task`` names a task or mixture of this study where the study file or the
+    command line wrote it (a profile may set resources for tasks a study does not run)."""
+    names = {*study.intermediate_sources(), *study.target.tasks}
+    return [
+        layers.problem(
+            ("resources", "per_task", name),
+            f"{name!r} is not a task or mixture of this study ({', '.join(sorted(names))})",
+        )
+        for name in study.resources.per_task
+        if name not in names
+        and layers.origin(("resources", "per_task", name))[0] in layers.sources[:2]
+    ]
 
 
 def _seed_problems(study: Study, layers: Layers) -> list[Problem]:

@@ -166,18 +166,31 @@ class Resources(Strict):
 
 
 class ResourcesSection(Strict):
+    """Each job's resources: ``default``, then its stage's, then ``per_task.<task>`` (a task or
+    mixture name of the study: its intermediate and target runs, e.g. a longer ``time`` for
+    TyDiQA or more ``mem`` for a mixture)."""
+
     default: Resources = Resources()
     curate: Resources = Resources()
     intermediate: Resources = Resources()
     target: Resources = Resources()
     analysis: Resources = Resources()
+    per_task: dict[str, Resources] = {}
 
-    def for_stage(self, stage: str) -> dict[str, Any]:
-        merged = self.default.model_dump() | {
-            k: v for k, v in getattr(self, stage).model_dump().items() if v is not None
-        }
+    def for_stage(self, stage: str, task: str | None = None) -> dict[str, Any]:
+        merged = self.default.model_dump()
+        layers = [getattr(self, stage)] + ([self.per_task[task]] if task in self.per_task else [])
+        for layer in layers:
+            merged |= {k: v for k, v in layer.model_dump().items() if v is not None}
         defaults = {"gpus": 0, "cpus": 1, "mem": "8G", "time": "01:00:00"}
         return {k: (v if v is not None else defaults.get(k)) for k, v in merged.items()}
+
+
+class ExecutorSection(Strict):
+    """Per-site settings of the Slurm executor: ``setup``, shell lines run in every job before
+    its stage (module loads, activating a shared environment), as submitit's ``slurm_setup``."""
+
+    setup: list[str] = []
 
 
 class EstimateSection(Strict):
@@ -199,6 +212,7 @@ class Study(Strict):
     baseline: bool = True
     analysis: AnalysisSection = AnalysisSection()
     resources: ResourcesSection = ResourcesSection()
+    executor: ExecutorSection = ExecutorSection()
     estimate: EstimateSection = EstimateSection()
 
     def intermediate_sources(self) -> dict[str, list[str]]:
