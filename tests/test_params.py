@@ -335,3 +335,18 @@ def test_more_than_one_gpu_per_stage_is_refused_before_anything_runs(tmp_path):
     with pytest.raises(ParamsError, match="2 GPUs: a stage trains on one device"):
         load_study(root / "quick.yaml", ["resources.target.gpus=2"])
     assert load_study(root / "quick.yaml", ["resources.target.gpus=1"])
+
+
+def test_per_task_resources_apply_to_that_tasks_runs_and_a_typo_is_refused():
+    """resources.per_task.<task> layers over the stage's resources for that task's runs only."""
+    from xstilts.orchestration.grid import expand
+
+    root = Path(__file__).resolve().parents[1] / "params"
+    resolved = load_study(
+        root / "quick.yaml", ["resources.target.time=02:00:00", "resources.per_task.icd10.mem=30G"]
+    )
+    runs = {r.stage: r.resources for r in expand(resolved).runs}
+    assert runs["target"]["mem"] == "30G" and runs["target"]["time"] == "02:00:00"
+    assert runs["intermediate"]["mem"] == "8G"  # the default: icd10's setting is its own
+    with pytest.raises(ParamsError, match="'icd01' is not a task or mixture of this study"):
+        load_study(root / "quick.yaml", ["resources.per_task.icd01.mem=30G"])

@@ -112,7 +112,8 @@ def _registry_problems(study: Study, layers: Layers, paths: bool = True) -> list
 
 def _per_task_resource_problems(study: Study, layers: Layers) -> list[Problem]:
     """``resources.per_task`` names a task or mixture of this study where the study file or the
-    command line wrote it (a profile may set resources for tasks a study does not run)."""
+    command line wrote it (base and profile, the first two sources, may set resources for tasks a
+    study does not run)."""
     names = {*study.intermediate_sources(), *study.target.tasks}
     return [
         layers.problem(
@@ -121,7 +122,7 @@ def _per_task_resource_problems(study: Study, layers: Layers) -> list[Problem]:
         )
         for name in study.resources.per_task
         if name not in names
-        and layers.origin(("resources", "per_task", name))[0] in layers.sources[:2]
+        and layers.origin(("resources", "per_task", name))[0] not in layers.sources[:2]
     ]
 
 
