@@ -295,3 +295,28 @@ def test_stages_run_one_at_a_time_and_refuse_unfinished_inputs(tmp_path):
     assert "every finished run is intact" in verify.stdout, verify.stdout[-1500:]
     bad = xstilts("run", "params/quick.yaml", *dirs, "--stages", "train")
     assert bad.returncode == 2 and "unknown stage(s) ['train']" in bad.stderr
+
+
+def test_fp16_set_in_a_study_trains_the_targets_with_a_loss_scaler(quick_study, tmp_path):
+    """``target.train.precision: fp16`` end to end (on CPU here; meant for V100/T4 GPUs): both
+    target runs are new, record fp16 as the precision used, stay near the fp32 runs' first
+    losses, and reach the results table and the report."""
+    base, _, _ = quick_study
+    copy = tmp_path / "runs"
+    shutil.copytree(base / "runs", copy)
+    dirs = ["--runs-dir", str(copy), "--reports-dir", str(tmp_path / "reports")]
+    fp16 = xstilts("run", "params/quick.yaml", *dirs, "-p", "target.train.precision=fp16")
+    assert fp16.returncode == 0, fp16.stdout[-3000:] + fp16.stderr[-3000:]
+    assert "2 cached, 3 run, 0 failed" in fp16.stdout
+    targets, before = copy / "quick" / "target", base / "runs" / "quick" / "target"
+    new = sorted({p.name for p in targets.iterdir()} - {p.name for p in before.iterdir()})
+    assert len(new) == 2
+    for name in new:
+        metrics = json.loads((targets / name / "metrics.json").read_text())
+        assert metrics["precision"] == "fp16" and metrics["config"]["train"]["precision"] == "fp16"
+        twin = next(before.glob(name.rsplit("-", 1)[0] + "-*"))
+        first = [pd.read_csv(run / "curve.csv")["loss"][0] for run in (targets / name, twin)]
+        assert first[0] == pytest.approx(first[1], abs=0.01)  # step 1: no update differs yet
+    results = pd.read_csv(copy / "quick" / "results.csv")
+    assert {f"target/{name}" for name in new} <= set(results["run"])
+    assert (tmp_path / "reports" / "quick" / "index.html").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import json
 
 import numpy as np
 import pytest
@@ -337,3 +338,37 @@ def test_fused_and_single_tensor_adamw_train_alike_and_resume(tmp_path):
     assert all(torch.allclose(weights["adamw"][k], weights["adamw_fused"][k], atol=1e-4) for k in w)
     with pytest.raises(ValueError, match="optimizer[\\s\\S]*adamw_fused"):
         TrainConfig(optimizer="sgd")
+
+
+def test_fp16_scales_the_loss_trains_like_fp32_and_resumes_with_its_scale(tmp_path):
+    """precision fp16 (GPUs without bf16): float16 autocast with a GradScaler. Its losses stay
+    close to fp32's until the scaler first skips an overflowing step (it starts at 2^16 and
+    halves on each overflow, as torch.amp does; the runs part from there), the master weights
+    stay float32, the scaler's state is in every checkpoint
+    (a resumed run continues with the same scale: same weights as one without a break), and an
+    overflowing step is skipped, not applied."""
+    from xstilts.precision import grad_scaler, resolve
+
+    assert resolve("fp16", "cpu") == "fp16" and grad_scaler("fp32", "cpu") is None
+    fp32, w32, _ = _run(tmp_path / "fp32", seed=3, checkpoint_every=3)
+    fp16, w16, _ = _run(tmp_path / "fp16", seed=3, checkpoint_every=3, precision="fp16")
+    assert all(w.dtype == torch.float32 for w in w16.values())
+    losses = [[r["loss"] for r in res.curve[:4]] for res in (fp32, fp16)]
+    assert np.allclose(*losses, atol=1e-3), losses
+    state = json.loads(next((tmp_path / "fp16").glob("step-*/state.json")).read_text())
+    assert 0 < state["scaler"]["scale"] <= 2.0**16 and "_growth_tracker" in state["scaler"]
+    with pytest.raises(_Stop):
+        _run(tmp_path / "cut", seed=3, checkpoint_every=3, precision="fp16", stop_at=7)
+    resumed, wr, _ = _run(tmp_path / "cut", seed=3, checkpoint_every=3, precision="fp16")
+    assert resumed.resumed_from == 6 and resumed.curve == fp16.curve
+    assert all(torch.equal(w16[k], wr[k]) for k in w16)
+    # an overflowing gradient: the step is skipped, not applied, and the scale halves
+    scaler = grad_scaler("fp16", "cpu")
+    param = torch.nn.Parameter(torch.ones(2))
+    opt = torch.optim.AdamW([param], lr=0.1)
+    scaler.scale(param.sum()).backward()
+    param.grad[0] = float("inf")
+    before, scale = param.detach().clone(), scaler.get_scale()
+    scaler.step(opt)
+    scaler.update()
+    assert torch.equal(param.detach(), before) and scaler.get_scale() == scale / 2

@@ -1,10 +1,14 @@
-"""Numeric precision of training and evaluation: one setting, ``precision: auto | fp32 | bf16``.
+"""Numeric precision of training and evaluation: one setting, ``precision: auto | fp32 | bf16 | fp16``.
 
 bf16 runs as autocast (matmuls and attention in bfloat16, weights, gradients and AdamW state stay
 float32), on CUDA and on CPUs with bf16 matrix units (AVX512-BF16 / AMX: most server CPUs since
 2020). ``auto`` takes bf16 where the device has it and fp32 elsewhere; an explicit ``bf16`` on a
 device without it is an error rather than a silent emulated (slow) bf16. Provenance and
 ``metrics.json`` record the precision actually used (:func:`resolve`).
+
+fp16 is for GPUs without bf16 (V100, T4): float16 autocast, and the trainer scales the loss with a
+``torch.amp.GradScaler`` (kept in every checkpoint, so a resumed run continues with the same
+scale). It is only ever asked for explicitly; on a CPU it runs (the tests use it) but slowly.
 """
 
 from __future__ import annotations
@@ -44,11 +48,11 @@ def supports_bf16(device: torch.device | str) -> bool:
 
 
 def resolve(precision: str, device: torch.device | str) -> str:
-    """``fp32`` or ``bf16``: what ``precision`` means on ``device``."""
+    """``fp32``, ``bf16`` or ``fp16``: what ``precision`` means on ``device``."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "fp32":
-        return "fp32"
+    if precision in ("fp32", "fp16"):
+        return precision
     ok = supports_bf16(device)
     if precision == "bf16" and not ok:
         raise ValueError(
@@ -61,6 +65,14 @@ def resolve(precision: str, device: torch.device | str) -> str:
 def autocast(precision: str, device: torch.device | str):
     """The autocast context of a resolved precision (``fp32``: none)."""
     device = torch.device(device)
-    if resolve(precision, device) == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
+    resolved = resolve(precision, device)
+    if resolved in ("bf16", "fp16"):
+        dtype = torch.bfloat16 if resolved == "bf16" else torch.float16
+        return torch.autocast(device.type, dtype=dtype)
     return nullcontext()
+
+
+def grad_scaler(precision: str, device: torch.device | str) -> torch.amp.GradScaler | None:
+    """The loss scaler fp16 needs (its gradients would underflow unscaled); None otherwise."""
+    device = torch.device(device)
+    return torch.amp.GradScaler(device.type) if resolve(precision, device) == "fp16" else None

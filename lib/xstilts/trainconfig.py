@@ -15,7 +15,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import Field
 from pydantic.dataclasses import dataclass
 
-Precision = Literal["auto", "fp32", "bf16"]  # bf16 is autocast; see xstilts.precision
+Precision = Literal["auto", "fp32", "bf16", "fp16"]  # autocast; see xstilts.precision
 Optimizer = Literal["adamw_fused", "adamw"]
 Checkpoint = Literal["best_dev", "last"]
 Tracker = Literal["tensorboard"]  # xstilts.training.tracking

@@ -31,7 +31,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..models.family import embedding_block, set_attention_dropout
-from ..precision import autocast
+from ..precision import autocast, grad_scaler
 from ..seeding import set_seed, step_seed
 from ..trainconfig import OPTIMIZERS, TrainConfig
 from . import checkpoint as ckpt
@@ -179,6 +179,9 @@ def train(
     optimizer = _prepare_model(model, config, device)
     plan = _Plan.build(tasks, config, sampling, temperature, epochs_scale)
     state = _restore(root, model, optimizer, plan)
+    scaler = grad_scaler(config.precision, device)  # fp16 only
+    if scaler is not None and state.get("scaler"):
+        scaler.load_state_dict(state["scaler"])
     resumed_from = state["step"]
     by_name = {t.name: t for t in tasks}
 
@@ -189,7 +192,9 @@ def train(
         task = plan.sampler.task_for_step(step)
         torch.manual_seed(step_seed(config.seed, step))
         lr = config.lr * linear_schedule(step, plan.total, plan.warmup)
-        loss = _step(model, optimizer, plan, by_name[task], lr, config, device, pad_id, state)
+        loss = _step(
+            model, optimizer, plan, by_name[task], lr, config, device, pad_id, state, scaler
+        )
         row = {"step": step, "epoch": round(step / plan.steps_per_epoch, 4), "task": task}
         row |= {"loss": loss, "lr": lr, "dev": None}
         if evaluate is not None and (step % plan.eval_every == 0 or step == plan.total):
@@ -198,6 +203,8 @@ def train(
         state["seconds"] = time.perf_counter() - started
         if step % config.checkpoint_every == 0 or step == plan.total:
             state["positions"] = {n: [s.epoch, s.index] for n, s in plan.streams.items()}
+            if scaler is not None:
+                state["scaler"] = scaler.state_dict()
             ckpt.save_checkpoint(root, step, model, optimizer, state)
         bar.update(1)
         bar.set_postfix(loss=f"{row['loss']:.4f}", dev=row["dev"])
@@ -344,8 +351,12 @@ def _restore(root: Path, model: nn.Module, optimizer, plan: _Plan) -> dict:
     return state
 
 
-def _step(model, optimizer, plan: _Plan, task: TrainTask, lr, config, device, pad_id, state):
-    """One optimizer step (``grad_accum`` micro-batches of ``task``); the mean loss."""
+def _step(
+    model, optimizer, plan: _Plan, task: TrainTask, lr, config, device, pad_id, state, scaler
+):
+    """One optimizer step (``grad_accum`` micro-batches of ``task``); the mean loss. With fp16's
+    ``scaler`` the loss is scaled for the backward pass and the gradients unscaled before
+    clipping; a step whose gradients overflowed is skipped and the scale lowered."""
     for group in optimizer.param_groups:
         group["lr"] = lr
     model.train()
@@ -355,15 +366,22 @@ def _step(model, optimizer, plan: _Plan, task: TrainTask, lr, config, device, pa
         batch = to_device(collate([task.features[i] for i in indices], pad_id), device)
         with autocast(config.precision, device):
             loss = model(batch, task.name).loss
-        (loss / config.grad_accum).backward()
+        scaled = loss / config.grad_accum
+        (scaler.scale(scaled) if scaler is not None else scaled).backward()
         loss_sum += loss.item()
         state["examples"] += len(indices)
         state["tokens"] += int(batch["attention_mask"].sum())
+    if scaler is not None:
+        scaler.unscale_(optimizer)
     if config.max_grad_norm > 0:
         torch.nn.utils.clip_grad_norm_(
             [p for p in model.parameters() if p.requires_grad], config.max_grad_norm
         )
-    optimizer.step()
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     return loss_sum / config.grad_accum
 
