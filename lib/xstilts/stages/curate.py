@@ -84,11 +84,11 @@ def _spec(name: str, key: str) -> TaskSpec:
 
 
 def _check(
-    cfg: CurateConfig,
+    cfg: CurateConfig, paths: bool = True
 ) -> tuple[dict[str, TaskSpec], dict[str, TaskSpec], dict[str, list[str]]]:
     curated = {*cfg.intermediate_tasks, *cfg.target_tasks}
     for task, opts in cfg.task_options.items():  # paths only for the tasks curated here
-        if why := option_problems(task, opts, paths=task in curated):
+        if why := option_problems(task, opts, paths=paths and task in curated):
             raise CurateError(f"curate config field 'task_options.{task}': {'; '.join(why)}")
     inter = {n: _spec(n, "intermediate_tasks") for n in cfg.intermediate_tasks}
     targets = {n: _spec(n, "target_tasks") for n in cfg.target_tasks}
@@ -333,7 +333,7 @@ def planned_loads(cfg: CurateConfig) -> list[tuple[TaskSpec, str, str]]:
     _training_rows and _intermediate_pools; tests/test_prefetch.py checks it against the loads
     of a real curate run."""
     cfg = _resolved(cfg)
-    inter, targets, languages = _check(cfg)
+    inter, targets, languages = _check(cfg, paths=False)  # a task's own files are not fetched
     loads = []
     for name, spec in targets.items():
         langs = languages[name]
@@ -343,7 +343,7 @@ def planned_loads(cfg: CurateConfig) -> list[tuple[TaskSpec, str, str]]:
         split = _test_split(spec)
         loads += [(spec, split, lang) for lang in langs]
         if spec.format is Format.RETRIEVAL:  # its English side, where the rows lack one
-            loads.append((spec, split, "en"))
+            loads += [(spec, split, "en")] if "en" in spec.languages else []
             continue
         for phase in training_phases(name):
             source = _spec(phase.train, f"protocol of {name}")
