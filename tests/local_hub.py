@@ -1,8 +1,9 @@
 """A Hugging Face Hub on 127.0.0.1 serving local folders, for testing ``xstilts fetch`` with the
-real ``huggingface_hub`` client (``HF_ENDPOINT`` pointed at it): the three calls that
+real ``huggingface_hub`` client (``HF_ENDPOINT`` pointed at it): the calls that
 ``snapshot_download`` and ``hf_hub_download`` make, in the hub's own URL scheme.
 
 * ``GET /api/{models|datasets}/<repo>[/revision/<rev>]``: the repo's commit sha and file list;
+* ``GET /api/{models|datasets}/<repo>/tree/<rev>``: its files again (``list_repo_tree``);
 * ``HEAD|GET /[datasets/]<repo>/resolve/<rev>/<path>``: a file, with the hub's ``ETag`` and
   ``X-Repo-Commit`` headers.
 
@@ -89,6 +90,8 @@ class LocalHub:
 
             def _info(self, rest: str) -> None:
                 kind, _, rest = rest.partition("/")
+                if "/tree/" in rest:
+                    return self._tree(kind, *rest.split("/tree/", 1))
                 repo, _, revision = rest.partition("/revision/")
                 found = hub.folder(kind, repo, unquote(revision) or "main")
                 if found is None:
@@ -97,7 +100,25 @@ class LocalHub:
                 files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
                 self._json({"id": repo, "sha": sha, "siblings": [{"rfilename": f} for f in files]})
 
-            def _json(self, payload: dict) -> None:
+            def _tree(self, kind: str, repo: str, tail: str) -> None:
+                """``list_repo_tree`` (huggingface_hub >= 1 lists a snapshot's files this way)."""
+                revision, _, sub = tail.partition("/")
+                found = hub.folder(kind, repo, unquote(revision))
+                if found is None:
+                    return self._missing("RevisionNotFound")
+                folder = found[0] / unquote(sub)
+                entries = [
+                    {
+                        "type": "file" if p.is_file() else "directory",
+                        "path": str(p.relative_to(found[0])),
+                        "oid": hashlib.sha1(str(p).encode()).hexdigest(),
+                        **({"size": p.stat().st_size} if p.is_file() else {}),
+                    }
+                    for p in sorted(folder.rglob("*"))
+                ]
+                self._json(entries)
+
+            def _json(self, payload) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
