@@ -202,3 +202,18 @@ def test_an_interim_report_says_so_first(tmp_path):
     (study / "grid.json").unlink()  # no grid manifest: nothing known to be missing
     summary = analysis.run({"fertility": False}, study, tmp_path / "reports2")
     assert summary["unfinished_runs"] == [] and not summary["headline"][0].startswith("Interim")
+
+
+def test_the_methods_page_names_the_inference_the_tables_used(rendered):
+    """methods.html describes both inferences the tables' p_method can name (the t over seeds
+    where no item scores exist, as in this study; the generalized interval where they do), and
+    not the Satterthwaite t the crossed case used before."""
+    _, reports = rendered
+    methods = (reports / "study_small" / "methods.html").read_text(encoding="utf-8")
+    cells = pd.read_csv(reports / "study_small" / "tables" / "cells.csv")
+    assert set(cells["p_method"]) == {"t over seeds"} and "t interval and t test" in methods
+    assert (
+        "generalized\n(fiducial) interval" in methods
+        or "generalized (fiducial) interval" in methods
+    )
+    assert "with Satterthwaite's degrees of freedom, and the" not in methods
